@@ -1,0 +1,9 @@
+//! The OTLP collector: receivers for OTLP/gRPC (tonic) and OTLP/HTTP (axum), decoding of protobuf and
+//! OTLP/JSON, validation with per-item partial success, limits, ingest authentication, TLS, and conversion of
+//! every accepted item into Arrow record batches in the table shapes of `sightline-storage`.
+//!
+//! Batches leave the collector through one interface, [`sightline_storage::BatchSink`]; a request is
+//! acknowledged only after the sink has made its batches durable. This crate never touches files (beyond the
+//! TLS material it is pointed at) and knows nothing of Parquet or queries.
+
+pub mod otlp;
