@@ -1,2 +1,115 @@
 //! The `sightline` daemon: command line, configuration, and the wiring of collector, storage, rules and UI.
-fn main() {}
+
+// Until serve.rs (another branch) reads every field, parts of the config API look unused.
+#[allow(dead_code, reason = "the config API is consumed by serve.rs and the crates it wires")]
+mod config;
+mod serve;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sightline", version, about = "One daemon for OTLP logs, metrics and traces")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon
+    Serve {
+        /// Configuration file (default: $SIGHTLINE_CONFIG, else the embedded defaults)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Work with configuration files
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load and validate a configuration file; print every error, one per line
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => serve(config),
+        Command::Config { command: ConfigCommand::Check { file } } => check_config(&file),
+    }
+}
+
+fn serve(config_path: Option<PathBuf>) -> ExitCode {
+    let config_path = config_path.or_else(|| {
+        std::env::var_os("SIGHTLINE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from)
+    });
+    let config = match config::load(config_path.as_deref()) {
+        Ok(config) => config,
+        Err(errors) => {
+            let source = config_path
+                .as_deref()
+                .map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string());
+            eprintln!("error: invalid configuration ({source}):");
+            for error in errors.iter() {
+                eprintln!("  {error}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "sightline stopped with an error");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `sightline config check FILE`: `FILE: ok` on stdout, or every error on stderr, exit 1.
+fn check_config(file: &Path) -> ExitCode {
+    match config::load(Some(file)) {
+        Ok(_) => {
+            // A closed stdout is not worth a panic; the exit code still says "ok".
+            let _ = writeln!(std::io::stdout().lock(), "{}: ok", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for error in errors.iter() {
+                eprintln!("{error}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(log: &config::LogConfig) {
+    // The level was validated by the config loader; fall back to "info" rather than panic.
+    let filter = tracing_subscriber::EnvFilter::try_new(&log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // try_init: a second initialisation (tests, or serve doing its own) must not panic.
+    let _ = match log.format {
+        config::LogFormat::Text => builder.try_init(),
+        config::LogFormat::Json => builder.json().try_init(),
+    };
+}

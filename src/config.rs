@@ -1,0 +1,330 @@
+//! The `sightline.yaml` configuration: types, defaults, loading and validation.
+//!
+//! Loading never stops at the first problem: every error is collected with its path in the
+//! file (`otlp.tokens[1].signals[0]: ...`) so that one `sightline config check` run shows all of
+//! them. See `docs/configuration.md` for every key; a test keeps that page in sync with the
+//! loader.
+
+mod build;
+mod environment;
+mod reader;
+mod secret;
+mod units;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_yaml_ng::Value;
+
+pub use environment::{Environment, ProcessEnvironment};
+pub use secret::Secret;
+
+/// The whole daemon configuration. Plain data; every field has a default (see `Default`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where telemetry files and the state database live (env `SIGHTLINE_DATA_DIR` wins).
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub otlp: OtlpConfig,
+    pub http: HttpConfig,
+    pub auth: AuthConfig,
+    /// Prometheus rule file globs, relative to the config file's directory, not expanded yet.
+    pub rule_files: Vec<String>,
+    /// Default evaluation interval for rule groups that set none.
+    pub evaluation_interval: Duration,
+    /// Alertmanager-style notification config (route, receivers, inhibit_rules).
+    pub notifications_file: Option<PathBuf>,
+    pub outbound: OutboundConfig,
+    pub storage: StorageConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive, e.g. `info` or `info,sightline_storage=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct OtlpConfig {
+    pub grpc: GrpcReceiverConfig,
+    pub http: HttpReceiverConfig,
+    /// Ingest tokens; when empty, OTLP ingest needs no token.
+    pub tokens: Vec<IngestTokenConfig>,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct GrpcReceiverConfig {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    /// Largest accepted message in bytes, measured after decompression.
+    pub max_message_size: u64,
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpReceiverConfig {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    /// Largest accepted request body in bytes, measured after decompression.
+    pub max_body_size: u64,
+    pub cors: CorsConfig,
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CorsConfig {
+    /// Origins allowed to send OTLP from a browser; `*` allows any. Empty: no CORS headers.
+    pub allowed_origins: Vec<String>,
+    /// How long browsers may cache a preflight answer.
+    pub max_age: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// When set, clients must present a certificate signed by this CA (mutual TLS).
+    pub client_ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestTokenConfig {
+    /// Who the token belongs to; unique, used in logs and metrics.
+    pub name: String,
+    pub token: Secret,
+    /// Which signals the token may send: `logs`, `metrics`, `traces`.
+    pub signals: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Most attributes kept per log record, span, or data point.
+    pub max_attributes: u32,
+    /// Longest attribute value in bytes; longer values are truncated.
+    pub max_attribute_value_length: u64,
+    /// Most items (log records, spans, data points) accepted in one request.
+    pub max_items_per_request: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Web UI, API, `/metrics`, `/healthz`, `/readyz`.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// Bootstrap API token with the admin role (env `SIGHTLINE_ADMIN_TOKEN` when unset here).
+    pub admin_token: Option<Secret>,
+    /// Bootstrap UI password for user `admin` (env `SIGHTLINE_ADMIN_PASSWORD` when unset here).
+    pub admin_password: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OutboundConfig {
+    /// CIDRs or host names that notifications may reach although loopback or private.
+    pub allow: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub durability: Durability,
+}
+
+/// Whether an ingest request is acknowledged only after its WAL write is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Acknowledge after fsync: an acknowledged request survives a machine crash.
+    Fsync,
+    /// Acknowledge after the write reaches the OS: a machine crash (not a process crash) can
+    /// lose the last few seconds of acknowledged data.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShutdownConfig {
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub grace_period: Duration,
+}
+
+/// All signal names, in the order they are documented.
+pub const SIGNALS: [&str; 3] = ["logs", "metrics", "traces"];
+
+const MIB: u64 = 1 << 20;
+
+impl Default for Config {
+    /// The embedded defaults `sightline serve` runs on without a config file.
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            log: LogConfig { format: LogFormat::Text, level: "info".to_owned() },
+            otlp: OtlpConfig {
+                grpc: GrpcReceiverConfig {
+                    enabled: true,
+                    listen: SocketAddr::from(([0, 0, 0, 0], 4317)),
+                    max_message_size: 16 * MIB,
+                    tls: None,
+                },
+                http: HttpReceiverConfig {
+                    enabled: true,
+                    listen: SocketAddr::from(([0, 0, 0, 0], 4318)),
+                    max_body_size: 16 * MIB,
+                    cors: CorsConfig {
+                        allowed_origins: Vec::new(),
+                        max_age: Duration::from_secs(3600),
+                    },
+                    tls: None,
+                },
+                tokens: Vec::new(),
+                limits: LimitsConfig {
+                    max_attributes: 128,
+                    max_attribute_value_length: 8 * 1024,
+                    max_items_per_request: 100_000,
+                },
+            },
+            http: HttpConfig { listen: SocketAddr::from(([0, 0, 0, 0], 8080)) },
+            auth: AuthConfig::default(),
+            rule_files: Vec::new(),
+            evaluation_interval: Duration::from_secs(15),
+            notifications_file: None,
+            outbound: OutboundConfig::default(),
+            storage: StorageConfig { durability: Durability::Fsync },
+            shutdown: ShutdownConfig { grace_period: Duration::from_secs(30) },
+        }
+    }
+}
+
+/// One problem in the configuration, at a dotted path (`otlp.tokens[1].name`); the path is
+/// empty for problems with the file as a whole (unreadable, not YAML).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Every problem found in one configuration, displayed one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    fn single(message: String) -> Self {
+        Self(vec![ConfigError { path: String::new(), message }])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ConfigError> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Loads the config file at `path`, or the embedded defaults when `path` is `None` (relative
+/// paths then resolve against the current directory). Reads the process environment.
+pub fn load(path: Option<&Path>) -> Result<Config, ConfigErrors> {
+    load_with(path, &ProcessEnvironment)
+}
+
+/// Loads configuration text; relative paths in it resolve against `base_dir`.
+pub fn load_str(text: &str, base_dir: &Path) -> Result<Config, ConfigErrors> {
+    load_str_with(text, base_dir, &ProcessEnvironment)
+}
+
+/// [`load`] with an explicit environment (variables and files), for tests and tools.
+pub fn load_with(path: Option<&Path>, env: &dyn Environment) -> Result<Config, ConfigErrors> {
+    let Some(path) = path else {
+        return load_str_with("", Path::new("."), env);
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ConfigErrors::single(format!("cannot read config file {}: {error}", path.display()))
+    })?;
+    let base_dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    load_str_with(&text, base_dir, env)
+}
+
+/// [`load_str`] with an explicit environment (variables and files).
+pub fn load_str_with(
+    text: &str,
+    base_dir: &Path,
+    env: &dyn Environment,
+) -> Result<Config, ConfigErrors> {
+    let (result, _known_keys) = load_and_list_keys(text, base_dir, env);
+    result
+}
+
+/// Loads and also returns every key the loader knows (schema paths like `otlp.tokens[].name`),
+/// which the documentation sync test compares with `docs/configuration.md`.
+fn load_and_list_keys(
+    text: &str,
+    base_dir: &Path,
+    env: &dyn Environment,
+) -> (Result<Config, ConfigErrors>, std::collections::BTreeSet<String>) {
+    let value = match parse_yaml(text) {
+        Ok(value) => value,
+        Err(errors) => return (Err(errors), Default::default()),
+    };
+    let mut reader = reader::Reader::new(env, base_dir);
+    let config = build::build(&mut reader, &value);
+    let (errors, known_keys) = reader.into_parts();
+    let result = if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) };
+    (result, known_keys)
+}
+
+fn parse_yaml(text: &str) -> Result<Value, ConfigErrors> {
+    // An empty file (or only comments) is valid and means "all defaults".
+    let mut value: Value = serde_yaml_ng::from_str(text)
+        .map_err(|error| ConfigErrors::single(format!("invalid YAML: {error}")))?;
+    // Resolve `<<: *anchor` merge keys so shared blocks can be reused.
+    value
+        .apply_merge()
+        .map_err(|error| ConfigErrors::single(format!("invalid YAML merge key: {error}")))?;
+    Ok(value)
+}
