@@ -98,6 +98,8 @@ pub(crate) mod fake {
     pub(crate) struct FakeEnvironment {
         pub(crate) vars: HashMap<String, String>,
         pub(crate) files: HashMap<PathBuf, String>,
+        /// When set, every path is a file with this content (for the documentation example).
+        pub(crate) any_file: Option<String>,
     }
 
     impl FakeEnvironment {
@@ -118,11 +120,12 @@ pub(crate) mod fake {
         }
 
         fn read_file(&self, path: &Path) -> io::Result<String> {
-            self.files.get(path).cloned().ok_or_else(|| io::ErrorKind::NotFound.into())
+            let content = self.files.get(path).or(self.any_file.as_ref());
+            content.cloned().ok_or_else(|| io::ErrorKind::NotFound.into())
         }
 
         fn file_exists(&self, path: &Path) -> bool {
-            self.files.contains_key(path)
+            self.any_file.is_some() || self.files.contains_key(path)
         }
     }
 }
