@@ -50,7 +50,8 @@ pub(crate) fn substitute(text: &str, env: &dyn Environment) -> Result<String, Ve
             rest = after;
         } else if let Some(after) = rest.strip_prefix("${") {
             let Some(close) = after.find('}') else {
-                errors.push(format!("unclosed \"${{\" in {text:?} (use $$ for a literal $)"));
+                // The scalar may be a secret: describe the problem, never echo the text.
+                errors.push("unclosed \"${\" (use $$ for a literal $)".to_owned());
                 return Err(errors);
             };
             let expression = &after[..close];
@@ -60,7 +61,11 @@ pub(crate) fn substitute(text: &str, env: &dyn Environment) -> Result<String, Ve
                 None => (expression, None),
             };
             if !is_variable_name(name) {
-                errors.push(format!("\"${{{expression}}}\" is not a valid variable reference"));
+                errors.push(
+                    "invalid variable reference: a name is letters, digits and _, not starting \
+                     with a digit (use $$ for a literal $)"
+                        .to_owned(),
+                );
                 continue;
             }
             match (env.var(name), default) {

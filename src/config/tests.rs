@@ -84,6 +84,32 @@ fn yaml_syntax_errors_are_one_error_with_line_and_column() {
 }
 
 #[test]
+fn anchors_and_merge_keys_work_and_duplicate_keys_are_errors() {
+    let text = "x-tls: &tls { cert_file: a.crt, key_file: a.key }\n";
+    let errors = load_errors(text, &FakeEnvironment::default());
+    assert!(errors[0].starts_with("x-tls: unknown field"), "{errors:?}");
+
+    let env = FakeEnvironment::default().with_file("/etc/sightline/a.crt", "");
+    let env = env.with_file("/etc/sightline/a.key", "");
+    let text = "otlp:\n  grpc: { tls: &tls { cert_file: a.crt, key_file: a.key } }\n  http: { tls: { <<: *tls } }\n";
+    let config = load_ok(text, &env);
+    assert!(config.otlp.http.tls.is_some());
+
+    let errors = load_errors("http: { listen: \"0.0.0.0:1\" }\nhttp: {}\n", &env);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("duplicate"), "{errors:?}");
+}
+
+#[test]
+fn substitution_errors_do_not_echo_the_value() {
+    let errors =
+        load_errors("auth: { admin_password: \"hunter2${\" }", &FakeEnvironment::default());
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].starts_with("auth.admin_password: unclosed"), "{errors:?}");
+    assert!(!errors[0].contains("hunter2"), "{errors:?}");
+}
+
+#[test]
 fn missing_config_file_is_one_error_naming_it() {
     let path = Path::new("/nonexistent/sightline.yaml");
     let errors = load_with(Some(path), &FakeEnvironment::default()).expect_err("no such file");
