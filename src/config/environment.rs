@@ -50,7 +50,8 @@ pub(crate) fn substitute(text: &str, env: &dyn Environment) -> Result<String, Ve
             rest = after;
         } else if let Some(after) = rest.strip_prefix("${") {
             let Some(close) = after.find('}') else {
-                errors.push(format!("unclosed \"${{\" in {text:?} (use $$ for a literal $)"));
+                // The scalar may be a secret: describe the problem, never echo the text.
+                errors.push("unclosed \"${\" (use $$ for a literal $)".to_owned());
                 return Err(errors);
             };
             let expression = &after[..close];
@@ -60,7 +61,11 @@ pub(crate) fn substitute(text: &str, env: &dyn Environment) -> Result<String, Ve
                 None => (expression, None),
             };
             if !is_variable_name(name) {
-                errors.push(format!("\"${{{expression}}}\" is not a valid variable reference"));
+                errors.push(
+                    "invalid variable reference: a name is letters, digits and _, not starting \
+                     with a digit (use $$ for a literal $)"
+                        .to_owned(),
+                );
                 continue;
             }
             match (env.var(name), default) {
@@ -98,6 +103,8 @@ pub(crate) mod fake {
     pub(crate) struct FakeEnvironment {
         pub(crate) vars: HashMap<String, String>,
         pub(crate) files: HashMap<PathBuf, String>,
+        /// When set, every path is a file with this content (for the documentation example).
+        pub(crate) any_file: Option<String>,
     }
 
     impl FakeEnvironment {
@@ -118,11 +125,12 @@ pub(crate) mod fake {
         }
 
         fn read_file(&self, path: &Path) -> io::Result<String> {
-            self.files.get(path).cloned().ok_or_else(|| io::ErrorKind::NotFound.into())
+            let content = self.files.get(path).or(self.any_file.as_ref());
+            content.cloned().ok_or_else(|| io::ErrorKind::NotFound.into())
         }
 
         fn file_exists(&self, path: &Path) -> bool {
-            self.files.contains_key(path)
+            self.any_file.is_some() || self.files.contains_key(path)
         }
     }
 }

@@ -1,1 +1,319 @@
+//! Loader tests through the public functions, plus the documentation sync test.
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::environment::fake::FakeEnvironment;
+use super::*;
+
+const BASE: &str = "/etc/sightline";
+
+fn load_ok(text: &str, env: &FakeEnvironment) -> Config {
+    match load_str_with(text, Path::new(BASE), env) {
+        Ok(config) => config,
+        Err(errors) => panic!("expected a valid config, got:\n{errors}"),
+    }
+}
+
+fn load_errors(text: &str, env: &FakeEnvironment) -> Vec<String> {
+    match load_str_with(text, Path::new(BASE), env) {
+        Ok(config) => panic!("expected errors, got {config:?}"),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn empty_file_gives_all_defaults_with_data_dir_next_to_the_file() {
+    let config = load_ok("", &FakeEnvironment::default());
+    assert_eq!(config.data_dir, PathBuf::from("/etc/sightline/data"));
+    assert_eq!(config.otlp.grpc.listen.to_string(), "0.0.0.0:4317");
+    assert_eq!(config.otlp.http.listen.to_string(), "0.0.0.0:4318");
+    assert_eq!(config.http.listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(config.otlp.grpc.max_message_size, 16 << 20);
+    assert_eq!(config.otlp.limits.max_attribute_value_length, 8192);
+    assert_eq!(config.evaluation_interval, Duration::from_secs(15));
+    assert_eq!(config.storage.durability, Durability::Fsync);
+    assert_eq!(config.log.format, LogFormat::Text);
+    assert!(config.auth.admin_token.is_none() && config.otlp.tokens.is_empty());
+    let comments_only = load_ok("# nothing here yet\n", &FakeEnvironment::default());
+    assert_eq!(comments_only.shutdown.grace_period, Duration::from_secs(30));
+}
+
+#[test]
+fn no_file_means_data_dir_relative_to_the_current_directory() {
+    let config = load_with(None, &FakeEnvironment::default()).expect("defaults are valid");
+    assert_eq!(config.data_dir, PathBuf::from("./data"));
+}
+
+#[test]
+fn every_error_is_reported_at_once_with_its_path() {
+    let text = r#"
+otlp:
+  grpc: { lisen: "0.0.0.0:4317" }
+  http: { max_body_size: "16 MiBs", listen: "localhost:4318" }
+  tokens:
+    - name: a
+      token: t1
+    - name: b
+      token: t2
+      signals: [logs, log]
+evaluation_interval: 15 seconds
+storage: { durability: sometimes }
+"#;
+    let errors = load_errors(text, &FakeEnvironment::default());
+    assert_eq!(
+        errors,
+        [
+            "otlp.grpc.lisen: unknown field (expected one of: enabled, listen, max_message_size, tls)",
+            "otlp.http.listen: \"localhost:4318\" is not a listen address (use e.g. 0.0.0.0:8080 or [::]:8080)",
+            "otlp.http.max_body_size: \"16 MiBs\" is not a size (use e.g. 16MiB, 512KiB, 1GB)",
+            "otlp.tokens[1].signals[1]: \"log\" is not a signal (expected one of: logs, metrics, traces)",
+            "evaluation_interval: \"15 seconds\" is not a duration (use e.g. 500ms, 15s, 1m30s, 2h, 1d)",
+            "storage.durability: \"sometimes\" is not one of: fsync, none",
+        ]
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_are_one_error_with_line_and_column() {
+    let errors = load_errors("otlp:\n  grpc: [\n", &FakeEnvironment::default());
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].starts_with("invalid YAML: "), "{errors:?}");
+    assert!(errors[0].contains("line 3"), "{errors:?}");
+}
+
+#[test]
+fn anchors_and_merge_keys_work_and_duplicate_keys_are_errors() {
+    let text = "x-tls: &tls { cert_file: a.crt, key_file: a.key }\n";
+    let errors = load_errors(text, &FakeEnvironment::default());
+    assert!(errors[0].starts_with("x-tls: unknown field"), "{errors:?}");
+
+    let env = FakeEnvironment::default().with_file("/etc/sightline/a.crt", "");
+    let env = env.with_file("/etc/sightline/a.key", "");
+    let text = "otlp:\n  grpc: { tls: &tls { cert_file: a.crt, key_file: a.key } }\n  http: { tls: { <<: *tls } }\n";
+    let config = load_ok(text, &env);
+    assert!(config.otlp.http.tls.is_some());
+
+    let errors = load_errors("http: { listen: \"0.0.0.0:1\" }\nhttp: {}\n", &env);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("duplicate"), "{errors:?}");
+}
+
+#[test]
+fn substitution_errors_do_not_echo_the_value() {
+    let errors =
+        load_errors("auth: { admin_password: \"hunter2${\" }", &FakeEnvironment::default());
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].starts_with("auth.admin_password: unclosed"), "{errors:?}");
+    assert!(!errors[0].contains("hunter2"), "{errors:?}");
+}
+
+#[test]
+fn missing_config_file_is_one_error_naming_it() {
+    let path = Path::new("/nonexistent/sightline.yaml");
+    let errors = load_with(Some(path), &FakeEnvironment::default()).expect_err("no such file");
+    assert_eq!(errors.len(), 1);
+    assert!(errors.to_string().contains("/nonexistent/sightline.yaml"), "{errors}");
+}
+
+#[test]
+fn wrong_shapes_are_type_errors_not_crashes() {
+    let errors = load_errors(
+        "otlp: [1, 2]\nrule_files: rules/*.yaml\nlog: { level: 3 }\n",
+        &FakeEnvironment::default(),
+    );
+    assert_eq!(
+        errors,
+        ["otlp: expected a mapping, got a list", "rule_files: expected a list, got a string"]
+    );
+    let errors = load_errors("- a\n- b\n", &FakeEnvironment::default());
+    assert_eq!(errors, ["expected a mapping of keys to values at the top, got a list"]);
+}
+
+#[test]
+fn variables_are_substituted_in_every_kind_of_value() {
+    let env = FakeEnvironment::default()
+        .with_var("MAX_ATTRS", "64")
+        .with_var("GRPC_ON", "false")
+        .with_var("PORT", "14317");
+    let text = "otlp:\n  grpc: { enabled: \"${GRPC_ON}\", listen: \"0.0.0.0:${PORT}\" }\n  limits: { max_attributes: \"${MAX_ATTRS}\", max_attribute_value_length: \"${MAX_LEN:-1KiB}\" }\n";
+    let config = load_ok(text, &env);
+    assert!(!config.otlp.grpc.enabled);
+    assert_eq!(config.otlp.grpc.listen.port(), 14317);
+    assert_eq!(config.otlp.limits.max_attributes, 64);
+    assert_eq!(config.otlp.limits.max_attribute_value_length, 1024);
+}
+
+#[test]
+fn unset_variable_without_default_is_an_error_at_its_path() {
+    let errors = load_errors("http: { listen: \"${LISTEN}\" }", &FakeEnvironment::default());
+    assert_eq!(
+        errors,
+        [
+            "http.listen: environment variable LISTEN is not set (use ${LISTEN:-default} for a default)"
+        ]
+    );
+}
+
+#[test]
+fn secret_files_are_read_relative_to_the_config_and_trimmed() {
+    let env = FakeEnvironment::default()
+        .with_file("/etc/sightline/secrets/admin", "s3cret\n\n")
+        .with_file("/run/secrets/ingest", "ingest-token\r\n");
+    let text = "auth: { admin_token_file: secrets/admin }\notlp:\n  tokens: [{ name: app, token_file: /run/secrets/ingest }]\n";
+    let config = load_ok(text, &env);
+    assert_eq!(config.auth.admin_token.as_ref().map(Secret::expose), Some("s3cret"));
+    assert_eq!(config.otlp.tokens[0].token.expose(), "ingest-token");
+    assert_eq!(config.otlp.tokens[0].signals, ["logs", "metrics", "traces"]);
+    assert!(!format!("{config:?}").contains("s3cret"), "Debug must not show secrets");
+}
+
+#[test]
+fn secret_file_errors_name_the_file_and_conflicts_are_reported() {
+    let env = FakeEnvironment::default().with_file("/etc/sightline/empty", "\n");
+    let text = "auth:\n  admin_token: abc\n  admin_token_file: /run/secrets/x\n  admin_password_file: missing\notlp:\n  tokens: [{ name: a, token_file: empty }, { name: b }]\n";
+    let errors = load_errors(text, &env);
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert_eq!(errors[0], "otlp.tokens[0].token_file: secret file /etc/sightline/empty is empty");
+    assert_eq!(errors[1], "otlp.tokens[1]: token or token_file is required");
+    assert_eq!(errors[2], "auth.admin_token: set either admin_token or admin_token_file, not both");
+    assert!(
+        errors[3].starts_with(
+            "auth.admin_password_file: cannot read secret file /etc/sightline/missing: "
+        )
+    );
+}
+
+#[test]
+fn token_names_and_values_must_be_unique() {
+    let text = "otlp:\n  tokens:\n    - { name: a, token: one }\n    - { name: a, token: two }\n    - { name: c, token: one }\n";
+    let errors = load_errors(text, &FakeEnvironment::default());
+    assert_eq!(
+        errors,
+        [
+            "otlp.tokens[1].name: duplicate token name \"a\" (also otlp.tokens[0])",
+            "otlp.tokens[2]: same token value as otlp.tokens[0]; give each client its own",
+        ]
+    );
+}
+
+#[test]
+fn environment_overrides_data_dir_and_fills_in_admin_credentials() {
+    let env = FakeEnvironment::default()
+        .with_var("SIGHTLINE_DATA_DIR", "/srv/data")
+        .with_var("SIGHTLINE_ADMIN_TOKEN", "from-env")
+        .with_var("SIGHTLINE_ADMIN_PASSWORD", "pw-from-env");
+    let config = load_ok("data_dir: /var/lib/x\nauth: { admin_password: from-file }", &env);
+    assert_eq!(config.data_dir, PathBuf::from("/srv/data"));
+    assert_eq!(config.auth.admin_token.as_ref().map(Secret::expose), Some("from-env"));
+    assert_eq!(config.auth.admin_password.as_ref().map(Secret::expose), Some("from-file"));
+}
+
+#[test]
+fn tls_needs_both_files_and_they_must_exist() {
+    let env = FakeEnvironment::default()
+        .with_file("/etc/sightline/tls/a.crt", "")
+        .with_file("/etc/sightline/tls/a.key", "");
+    let config =
+        load_ok("otlp:\n  grpc: { tls: { cert_file: tls/a.crt, key_file: tls/a.key } }", &env);
+    let tls = config.otlp.grpc.tls.expect("tls is on");
+    assert_eq!(tls.key_file, PathBuf::from("/etc/sightline/tls/a.key"));
+    assert!(config.otlp.http.tls.is_none());
+
+    let text = "otlp:\n  grpc: { tls: { cert_file: tls/a.crt } }\n  http: { tls: { cert_file: x.crt, key_file: tls/a.key } }";
+    let errors = load_errors(text, &env);
+    assert_eq!(
+        errors,
+        [
+            "otlp.grpc.tls.key_file: required field is missing (cert_file is set)",
+            "otlp.http.tls.cert_file: file /etc/sightline/x.crt does not exist",
+        ]
+    );
+}
+
+#[test]
+fn values_are_validated_beyond_their_type() {
+    let text = r#"
+log: { level: "info,sightline=loud" }
+otlp:
+  limits: { max_attributes: 0, max_items_per_request: -1 }
+  tokens: [{ name: a, token: t, signals: [] }]
+http: { listen: "0.0.0.0:4317" }
+outbound: { allow: ["10.0.0.0/40", "hooks.internal"] }
+"#;
+    let errors = load_errors(text, &FakeEnvironment::default());
+    let paths: Vec<&str> = errors.iter().filter_map(|e| e.split(": ").next()).collect();
+    assert_eq!(
+        paths,
+        [
+            "log.level",
+            "otlp.tokens[0].signals",
+            "otlp.limits.max_attributes",
+            "otlp.limits.max_items_per_request",
+            "outbound.allow[0]",
+            "otlp.grpc.listen",
+        ],
+        "{errors:#?}"
+    );
+}
+
+/// The reference block in docs/configuration.md must load, must contain every key the loader
+/// knows, and the key tables must document exactly those keys. The set of known keys comes
+/// from the reader itself, so adding a key to the loader without documenting it fails here.
+#[test]
+fn documentation_shows_and_describes_every_key() {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+    let doc = std::fs::read_to_string(&doc_path).expect("docs/configuration.md is readable");
+    let marker = "<!-- reference-config";
+    let after_marker = &doc[doc.find(marker).expect("reference marker present")..];
+    let block_start = after_marker.find("```yaml\n").expect("yaml block after marker") + 8;
+    let block = &after_marker[block_start..];
+    let block = &block[..block.find("\n```").expect("yaml block is closed")];
+
+    // TLS and secret files in the example cannot exist here; pretend every file does.
+    let env =
+        FakeEnvironment { any_file: Some("file-secret".to_owned()), ..FakeEnvironment::default() }
+            .with_var("CHECKOUT_INGEST_TOKEN", "env-secret");
+    let (result, known_keys) = load_and_list_keys(block, Path::new(BASE), &env);
+    if let Err(errors) = result {
+        panic!("the reference config in docs/configuration.md does not load:\n{errors}");
+    }
+
+    let value: Value = serde_yaml_ng::from_str(block).expect("valid YAML");
+    let mut shown_keys = BTreeSet::new();
+    collect_keys(&value, "", &mut shown_keys);
+    let not_shown: Vec<&String> = known_keys.difference(&shown_keys).collect();
+    assert!(not_shown.is_empty(), "keys missing from the reference config: {not_shown:?}");
+
+    let documented: BTreeSet<String> = doc
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(key, _)| key.to_owned()))
+        .collect();
+    let undocumented: Vec<&String> = known_keys.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "keys missing from the key tables: {undocumented:?}");
+    let stale: Vec<&String> = documented.difference(&known_keys).collect();
+    assert!(stale.is_empty(), "documented keys the loader does not know: {stale:?}");
+}
+
+/// Schema paths of every key in a YAML value, list indexes written as `[]`.
+fn collect_keys(value: &Value, prefix: &str, keys: &mut BTreeSet<String>) {
+    match value {
+        Value::Mapping(mapping) => {
+            for (key, child) in mapping {
+                let key = key.as_str().expect("string keys");
+                let path =
+                    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
+                keys.insert(path.clone());
+                collect_keys(child, &path, keys);
+            }
+        }
+        Value::Sequence(items) => {
+            for item in items {
+                collect_keys(item, &format!("{prefix}[]"), keys);
+            }
+        }
+        _ => {}
+    }
+}
