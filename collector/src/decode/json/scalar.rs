@@ -51,7 +51,6 @@ fn integer_from_number(n: &Number, path: &Path) -> Result<i128> {
     if f.abs() >= 1.9e19 {
         return Err(path.error(format!("integer {n} is out of range")));
     }
-    #[allow(clippy::cast_possible_truncation)]
     Ok(f as i128)
 }
 
