@@ -1,6 +1,9 @@
 // Tests may unwrap: a panic is a test failure with its message.
 #![allow(clippy::unwrap_used)]
 
+mod encode;
+mod roundtrip;
+
 use super::*;
 use crate::otlp::common::v1::{AnyValue, any_value};
 use crate::otlp::metrics::v1::{Metric, NumberDataPoint, metric, number_data_point};
