@@ -47,7 +47,8 @@ impl Wal {
     /// Opens `dir` (creating it) and starts a new segment after the existing ones.
     pub fn open(dir: &Path, durability: Durability) -> Result<Wal> {
         fs::create_dir_all(dir).map_err(io("create wal directory", dir))?;
-        let next_id = segment_paths(dir)?.last().and_then(|path| segment_id(path)).map_or(1, |id| id + 1);
+        let next_id =
+            segment_paths(dir)?.last().and_then(|path| segment_id(path)).map_or(1, |id| id + 1);
         let path = dir.join(format!("{next_id:020}{SEGMENT_SUFFIX}"));
         let file = OpenOptions::new()
             .create_new(true)
@@ -135,7 +136,9 @@ fn read_segment(path: &Path, out: &mut Vec<TableBatch>) -> Result<()> {
         let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
         let mut payload = vec![0u8; length];
-        if read_exact_or_eof(&mut reader, &mut payload).map_err(io("read wal segment", path))? != length {
+        if read_exact_or_eof(&mut reader, &mut payload).map_err(io("read wal segment", path))?
+            != length
+        {
             return Err(corrupt(offset, "torn record payload"));
         }
         if crc32c::crc32c(&payload) != crc {
@@ -172,7 +175,8 @@ fn decode_payload(payload: &[u8], out: &mut Vec<TableBatch>) -> std::result::Res
         if rest.len() < 5 {
             return Err("truncated batch header".into());
         }
-        let table = Table::from_tag(rest[0]).ok_or_else(|| format!("unknown table tag {}", rest[0]))?;
+        let table =
+            Table::from_tag(rest[0]).ok_or_else(|| format!("unknown table tag {}", rest[0]))?;
         let length = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
         let ipc = rest.get(5..5 + length).ok_or("truncated batch")?;
         rest = &rest[5 + length..];
