@@ -317,3 +317,6 @@ impl LinkColumns {
         struct_list_array(schema, "links", self.offsets, children)
     }
 }
+
+#[cfg(test)]
+mod tests;
