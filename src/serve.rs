@@ -1,9 +1,187 @@
-//! Starts the daemon. Placeholder: the real implementation lives on another branch and
-//! replaces this file on merge; only the signature is a contract.
+//! `sightline serve`: builds storage and the receivers from the configuration, serves until SIGTERM or
+//! SIGINT, then drains: stop accepting, let requests in flight finish (each one acknowledged only once
+//! durable), and exit.
 
-use crate::config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-pub async fn run(config: config::Config) -> anyhow::Result<()> {
-    tracing::info!(data_dir = %config.data_dir.display(), "sightline serve placeholder started");
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::registry::Registry;
+use sightline_collector::auth::{IngestAuth, IngestToken};
+use sightline_collector::grpc::GrpcSettings;
+use sightline_collector::http::{CorsSettings, HttpSettings};
+use sightline_collector::ingest::Pipeline;
+use sightline_collector::metrics::CollectorMetrics;
+use sightline_collector::otlp::Signal;
+use sightline_collector::tls::TlsFiles;
+use sightline_collector::validate::Limits;
+use sightline_collector::{grpc, http, server, tls};
+use sightline_storage::wal::{self, Wal, WalSink};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{self, Config};
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let mut registry = Registry::default();
+    let durability = match config.storage.durability {
+        config::Durability::Fsync => wal::Durability::Fsync,
+        config::Durability::None => wal::Durability::None,
+    };
+    let wal_dir = config.data_dir.join("wal");
+    let wal = Wal::open(&wal_dir, durability)
+        .with_context(|| format!("opening the WAL in {}", wal_dir.display()))?;
+
+    let auth = IngestAuth::new(ingest_tokens(&config.otlp.tokens));
+    if auth.is_open() {
+        tracing::warn!(
+            "no ingest tokens are configured: anyone who can reach the OTLP ports can send telemetry"
+        );
+    }
+    let limits = Limits {
+        max_attributes: config.otlp.limits.max_attributes as usize,
+        max_attribute_value_length: usize::try_from(config.otlp.limits.max_attribute_value_length)
+            .unwrap_or(usize::MAX),
+        max_items_per_request: config.otlp.limits.max_items_per_request,
+    };
+    let pipeline = Pipeline::new(
+        Arc::new(WalSink::new(wal)),
+        auth,
+        limits,
+        CollectorMetrics::register(&mut registry),
+    );
+
+    // Bind every listener before serving any, so that a taken port fails the start instead of half of it.
+    let ingest_stop = CancellationToken::new();
+    let api_stop = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let grace = config.shutdown.grace_period;
+    let grpc_config = &config.otlp.grpc;
+    if grpc_config.enabled {
+        let settings = GrpcSettings { max_message_size: size(grpc_config.max_message_size) };
+        let listener = bind("otlp_grpc", grpc_config.listen).await?;
+        let tls = grpc_config.tls.as_ref().map(acceptor).transpose()?;
+        let router = grpc::router(pipeline.clone(), &settings);
+        tasks.spawn(server::serve("otlp_grpc", listener, router, tls, ingest_stop.clone(), grace));
+    }
+    let http_config = &config.otlp.http;
+    if http_config.enabled {
+        let settings = HttpSettings {
+            max_body_size: size(http_config.max_body_size),
+            cors: CorsSettings {
+                allowed_origins: http_config.cors.allowed_origins.clone(),
+                max_age: http_config.cors.max_age,
+            },
+        };
+        let listener = bind("otlp_http", http_config.listen).await?;
+        let tls = http_config.tls.as_ref().map(acceptor).transpose()?;
+        let router = http::router(pipeline.clone(), settings);
+        tasks.spawn(server::serve("otlp_http", listener, router, tls, ingest_stop.clone(), grace));
+    }
+    let ready = Arc::new(AtomicBool::new(true));
+    let api_listener = bind("api", config.http.listen).await?;
+    let api = api_router(Arc::new(registry), Arc::clone(&ready));
+    let api_task =
+        tokio::spawn(server::serve("api", api_listener, api, None, api_stop.clone(), grace));
+    tasks.close();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %config.data_dir.display(), "sightline is running");
+
+    shutdown_signal().await?;
+    tracing::info!("shutting down: no new requests, finishing those in flight");
+    ready.store(false, Ordering::SeqCst);
+    ingest_stop.cancel();
+    tasks.wait().await;
+    // Every acknowledged request is already durable in the WAL: nothing is left to flush.
+    api_stop.cancel();
+    api_task.await.context("the api server task failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn ingest_tokens(tokens: &[config::IngestTokenConfig]) -> Vec<IngestToken> {
+    tokens
+        .iter()
+        .map(|token| IngestToken {
+            name: token.name.clone(),
+            secret: token.token.expose().to_owned(),
+            // The config loader accepts only the three signal names.
+            signals: Signal::ALL
+                .into_iter()
+                .filter(|s| token.signals.iter().any(|name| name == s.name()))
+                .collect(),
+        })
+        .collect()
+}
+
+fn acceptor(files: &config::TlsConfig) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    let files = TlsFiles {
+        cert_file: files.cert_file.clone(),
+        key_file: files.key_file.clone(),
+        client_ca_file: files.client_ca_file.clone(),
+    };
+    Ok(tls::acceptor(&files)?)
+}
+
+fn size(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
+}
+
+async fn bind(name: &'static str, address: SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} ({name})"))?;
+    // The bound address matters when the configuration asks for port 0: tests and scripts read it here.
+    tracing::info!(listener = name, address = %listener.local_addr()?, "listening");
+    Ok(listener)
+}
+
+/// `/healthz`, `/readyz` and `/metrics`; the web API joins them with the UI issue.
+fn api_router(registry: Arc<Registry>, ready: Arc<AtomicBool>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readiness).with_state(ready))
+        .route("/metrics", get(metrics).with_state(registry))
+}
+
+async fn readiness(State(ready): State<Arc<AtomicBool>>) -> impl IntoResponse {
+    if ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    }
+}
+
+async fn metrics(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &registry) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "encoding /metrics failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+        _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+    }
     Ok(())
 }

@@ -1,3 +1,11 @@
-//! End-to-end tests: one test binary that runs the real `sightline` executable.
+//! End-to-end tests: the real `sightline` binary, talked to as real clients do. One test binary (the root
+//! package sets `autotests = false`), so that the dependency graph is linked once: add new files as `mod`s.
 
+mod auth_tls;
 mod config_check;
+mod lifecycle;
+mod otlp_clients;
+mod otlp_grpc;
+mod otlp_http;
+mod payloads;
+mod support;

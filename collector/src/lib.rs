@@ -6,10 +6,17 @@
 //! acknowledged only after the sink has made its batches durable. This crate never touches files (beyond the
 //! TLS material it is pointed at) and knows nothing of Parquet or queries.
 
+pub mod auth;
 pub mod convert;
 pub mod decode;
 pub mod error;
+pub mod grpc;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
 pub mod otlp;
+pub mod server;
+pub mod tls;
 pub mod validate;
 
 pub use error::{Error, Result};

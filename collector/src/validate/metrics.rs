@@ -8,7 +8,7 @@ use crate::otlp::ExportMetricsServiceRequest;
 use crate::otlp::common::v1::KeyValue;
 use crate::otlp::metrics::v1::{
     AggregationTemporality, Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint,
-    NumberDataPoint, SummaryDataPoint, metric,
+    NumberDataPoint, SummaryDataPoint, exponential_histogram_data_point::Buckets, metric,
 };
 
 pub fn metrics(request: &mut ExportMetricsServiceRequest, limits: &Limits) -> Report {
@@ -157,19 +157,14 @@ fn exponential_histogram_problem(point: &ExponentialHistogramDataPoint) -> Optio
     if !(-10..=20).contains(&point.scale) {
         return Some(format!("exponential histogram scale {} is outside -10..=20", point.scale));
     }
-    if !(point.zero_threshold >= 0.0) {
+    if point.zero_threshold.is_nan() || point.zero_threshold < 0.0 {
         return Some(format!(
             "exponential histogram zero threshold {} is not a non-negative number",
             point.zero_threshold
         ));
     }
-    let buckets = |b: &Option<_>| {
-        b.as_ref().map_or(
-            Some(0),
-            |b: &crate::otlp::metrics::v1::exponential_histogram_data_point::Buckets| {
-                checked_sum(&b.bucket_counts)
-            },
-        )
+    let buckets = |buckets: &Option<Buckets>| {
+        buckets.as_ref().map_or(Some(0), |b| checked_sum(&b.bucket_counts))
     };
     let total = buckets(&point.positive)
         .zip(buckets(&point.negative))

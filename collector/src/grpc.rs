@@ -1,0 +1,205 @@
+//! The OTLP/gRPC receiver: the logs, metrics and trace services, with gzip and zstd request compression and a
+//! limit on the decoded (decompressed) message size.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::response::Response;
+use http::HeaderValue;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use tonic::codec::CompressionEncoding;
+use tonic::service::Routes;
+use tonic::{Request, Status};
+
+use crate::Error;
+use crate::ingest::{ExportRequest, Pipeline};
+use crate::metrics::Transport;
+use crate::otlp::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse, ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+
+/// Settings of the OTLP/gRPC receiver.
+#[derive(Debug, Clone)]
+pub struct GrpcSettings {
+    /// Largest message, in bytes, after decompression.
+    pub max_message_size: usize,
+}
+
+impl Default for GrpcSettings {
+    fn default() -> GrpcSettings {
+        GrpcSettings { max_message_size: 16 * 1024 * 1024 }
+    }
+}
+
+/// The three OTLP services, as routes for the shared HTTP/2 server.
+pub fn router(pipeline: Pipeline, settings: &GrpcSettings) -> Router {
+    let receiver = GrpcReceiver { pipeline };
+    let limit = settings.max_message_size;
+    macro_rules! configured {
+        ($server:expr) => {
+            $server
+                .max_decoding_message_size(limit)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+        };
+    }
+    Routes::new(configured!(LogsServiceServer::new(receiver.clone())))
+        .add_service(configured!(MetricsServiceServer::new(receiver.clone())))
+        .add_service(configured!(TraceServiceServer::new(receiver)))
+        .into_axum_router()
+        .layer(axum::middleware::map_response(oversize_is_resource_exhausted))
+}
+
+/// tonic answers an uncompressed message over the size limit with OUT_OF_RANGE (and an oversize decompressed
+/// one with RESOURCE_EXHAUSTED). OTLP exporters, like grpc-go, expect RESOURCE_EXHAUSTED for both, without
+/// RetryInfo, so that they drop the message rather than retry it. Our services never answer OUT_OF_RANGE,
+/// so every such answer is tonic's size check.
+async fn oversize_is_resource_exhausted(mut response: Response) -> Response {
+    const OUT_OF_RANGE: &str = "11";
+    let headers = response.headers_mut();
+    if headers.get("grpc-status").is_some_and(|status| status == OUT_OF_RANGE) {
+        let code = (tonic::Code::ResourceExhausted as i32).to_string();
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from_str(&code).unwrap_or(HeaderValue::from_static("8")),
+        );
+    }
+    response
+}
+
+#[derive(Debug, Clone)]
+struct GrpcReceiver {
+    pipeline: Pipeline,
+}
+
+impl GrpcReceiver {
+    async fn export<R: ExportRequest>(
+        &self,
+        request: Request<R>,
+    ) -> Result<tonic::Response<R::Response>, Status> {
+        let started = Instant::now();
+        let result = self.receive(request).await;
+        let outcome = match &result {
+            Ok(response) if response.1 > 0 => "partial",
+            Ok(_) => "ok",
+            Err(error) => error.outcome(),
+        };
+        self.pipeline.metrics().request(R::SIGNAL, Transport::Grpc, outcome, started.elapsed());
+        result.map(|(response, _)| tonic::Response::new(response)).map_err(status)
+    }
+
+    async fn receive<R: ExportRequest>(
+        &self,
+        request: Request<R>,
+    ) -> crate::Result<(R::Response, u64)> {
+        let authorization = request.metadata().get("authorization").map(|value| value.as_bytes());
+        self.pipeline.authorize(authorization, R::SIGNAL)?;
+        let request = request.into_inner();
+        self.pipeline.metrics().received_bytes(
+            R::SIGNAL,
+            Transport::Grpc,
+            prost::Message::encoded_len(&request),
+        );
+        let accepted = self.pipeline.export(request).await?;
+        Ok((R::response(&accepted), accepted.rejected))
+    }
+}
+
+/// The gRPC status for an error; retryable ones carry `google.rpc.RetryInfo`, as the OTLP spec asks.
+fn status(error: Error) -> Status {
+    if error.grpc_code() == tonic::Code::Internal {
+        tracing::error!(error = %error, "otlp/grpc request failed");
+    }
+    match error.retry_after() {
+        Some(delay) => Status::with_details(
+            error.grpc_code(),
+            error.client_message(),
+            retry_info(delay).into(),
+        ),
+        None => Status::new(error.grpc_code(), error.client_message()),
+    }
+}
+
+/// `google.rpc.Status.details` holding one `google.rpc.RetryInfo`, encoded by hand: these two messages are
+/// the only parts of the googleapis protos we need.
+fn retry_info(delay: std::time::Duration) -> Vec<u8> {
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Duration {
+        #[prost(int64, tag = "1")]
+        seconds: i64,
+        #[prost(int32, tag = "2")]
+        nanos: i32,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RetryInfo {
+        #[prost(message, optional, tag = "1")]
+        retry_delay: Option<Duration>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Any {
+        #[prost(string, tag = "1")]
+        type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        value: Vec<u8>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<Any>,
+    }
+    let retry_delay =
+        Duration { seconds: delay.as_secs() as i64, nanos: delay.subsec_nanos() as i32 };
+    let retry_info = RetryInfo { retry_delay: Some(retry_delay) };
+    let any = Any {
+        type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
+        value: prost::Message::encode_to_vec(&retry_info),
+    };
+    prost::Message::encode_to_vec(&RpcStatus {
+        code: tonic::Code::Unavailable as i32,
+        message: String::new(),
+        details: vec![any],
+    })
+}
+
+#[tonic::async_trait]
+impl LogsService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, Status> {
+        GrpcReceiver::export(self, request).await
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, Status> {
+        GrpcReceiver::export(self, request).await
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
+        GrpcReceiver::export(self, request).await
+    }
+}

@@ -1,0 +1,185 @@
+//! The path every request takes, whatever its transport: authorize, validate, convert to Arrow, and write to
+//! the storage sink. A request is acknowledged only after the sink has made its batches durable.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow_schema::ArrowError;
+use sightline_storage::{BatchSink, TableBatch};
+
+use crate::auth::IngestAuth;
+use crate::decode::json::{self, JsonError};
+use crate::metrics::CollectorMetrics;
+use crate::otlp::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse, Signal,
+};
+use crate::validate::{self, Limits, Report};
+use crate::{Error, Result, convert};
+
+/// What the three OTLP export requests have in common.
+pub trait ExportRequest: prost::Message + Default + Sized + Send + 'static {
+    type Response: prost::Message + Default + Send + 'static;
+    const SIGNAL: Signal;
+    /// The OTLP/JSON name of the partial-success count of rejected items.
+    const REJECTED_FIELD: &'static str;
+
+    fn from_json(body: &[u8]) -> Result<Self, JsonError>;
+    fn validate(&mut self, limits: &Limits) -> Report;
+    fn to_batches(&self, received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError>;
+    fn response(accepted: &Accepted) -> Self::Response;
+}
+
+/// The outcome of a stored request, reported to the exporter as OTLP partial success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub rejected: u64,
+    pub error_message: String,
+}
+
+impl Accepted {
+    /// `None` when everything was accepted: the spec asks servers to leave `partial_success` unset then.
+    pub fn partial_success(&self) -> Option<(i64, String)> {
+        (self.rejected > 0 || !self.error_message.is_empty())
+            .then(|| (i64::try_from(self.rejected).unwrap_or(i64::MAX), self.error_message.clone()))
+    }
+}
+
+/// Shared by both receivers; cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sink: Arc<dyn BatchSink>,
+    auth: IngestAuth,
+    limits: Limits,
+    metrics: CollectorMetrics,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("auth", &self.inner.auth)
+            .field("limits", &self.inner.limits)
+            .finish()
+    }
+}
+
+impl Pipeline {
+    pub fn new(
+        sink: Arc<dyn BatchSink>,
+        auth: IngestAuth,
+        limits: Limits,
+        metrics: CollectorMetrics,
+    ) -> Pipeline {
+        Pipeline { inner: Arc::new(Inner { sink, auth, limits, metrics }) }
+    }
+
+    pub fn metrics(&self) -> &CollectorMetrics {
+        &self.inner.metrics
+    }
+
+    /// See [`IngestAuth::check`].
+    pub fn authorize(&self, authorization: Option<&[u8]>, signal: Signal) -> Result<()> {
+        self.inner.auth.check(authorization, signal)
+    }
+
+    /// Validates, converts and stores one decoded request.
+    pub async fn export<R: ExportRequest>(&self, mut request: R) -> Result<Accepted> {
+        let received_at_ns = unix_now_ns();
+        let report = request.validate(&self.inner.limits);
+        let batches = request
+            .to_batches(received_at_ns)
+            .map_err(|e| Error::Internal(format!("converting {} to arrow: {e}", R::SIGNAL)))?;
+        drop(request);
+        if !batches.is_empty() {
+            self.inner.sink.write(batches).await?;
+        }
+        self.inner.metrics.stored(R::SIGNAL, &report);
+        Ok(Accepted { rejected: report.rejected, error_message: report.error_message() })
+    }
+}
+
+fn unix_now_ns() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
+}
+
+impl ExportRequest for ExportLogsServiceRequest {
+    type Response = ExportLogsServiceResponse;
+    const SIGNAL: Signal = Signal::Logs;
+    const REJECTED_FIELD: &'static str = "rejectedLogRecords";
+
+    fn from_json(body: &[u8]) -> Result<Self, JsonError> {
+        json::logs_from_json(body)
+    }
+    fn validate(&mut self, limits: &Limits) -> Report {
+        validate::logs(self, limits)
+    }
+    fn to_batches(&self, received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError> {
+        Ok(convert::logs_to_arrow(self, received_at_ns)?.into_iter().collect())
+    }
+    fn response(accepted: &Accepted) -> Self::Response {
+        ExportLogsServiceResponse {
+            partial_success: accepted.partial_success().map(
+                |(rejected_log_records, error_message)| ExportLogsPartialSuccess {
+                    rejected_log_records,
+                    error_message,
+                },
+            ),
+        }
+    }
+}
+
+impl ExportRequest for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    const SIGNAL: Signal = Signal::Traces;
+    const REJECTED_FIELD: &'static str = "rejectedSpans";
+
+    fn from_json(body: &[u8]) -> Result<Self, JsonError> {
+        json::traces_from_json(body)
+    }
+    fn validate(&mut self, limits: &Limits) -> Report {
+        validate::traces(self, limits)
+    }
+    fn to_batches(&self, _received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError> {
+        Ok(convert::spans_to_arrow(self)?.into_iter().collect())
+    }
+    fn response(accepted: &Accepted) -> Self::Response {
+        ExportTraceServiceResponse {
+            partial_success: accepted.partial_success().map(|(rejected_spans, error_message)| {
+                ExportTracePartialSuccess { rejected_spans, error_message }
+            }),
+        }
+    }
+}
+
+impl ExportRequest for ExportMetricsServiceRequest {
+    type Response = ExportMetricsServiceResponse;
+    const SIGNAL: Signal = Signal::Metrics;
+    const REJECTED_FIELD: &'static str = "rejectedDataPoints";
+
+    fn from_json(body: &[u8]) -> Result<Self, JsonError> {
+        json::metrics_from_json(body)
+    }
+    fn validate(&mut self, limits: &Limits) -> Report {
+        validate::metrics(self, limits)
+    }
+    fn to_batches(&self, _received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError> {
+        convert::metrics_to_arrow(self)
+    }
+    fn response(accepted: &Accepted) -> Self::Response {
+        ExportMetricsServiceResponse {
+            partial_success: accepted.partial_success().map(
+                |(rejected_data_points, error_message)| ExportMetricsPartialSuccess {
+                    rejected_data_points,
+                    error_message,
+                },
+            ),
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Runs the real `sightline` binary for end-to-end tests, and reads back what reached storage.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use serde_json::{Value, json};
+use sightline_storage::{Table, TableBatch};
+
+/// A running daemon with its own data directory, listening on ephemeral loopback ports.
+pub struct Daemon {
+    child: Child,
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub api: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+/// The configuration every test starts from; `overrides` is merged into it key by key.
+fn base_config(dir: &Path) -> Value {
+    json!({
+        "data_dir": dir.join("data"),
+        "log": { "format": "json", "level": "info" },
+        "otlp": {
+            "grpc": { "listen": "127.0.0.1:0" },
+            "http": { "listen": "127.0.0.1:0" },
+        },
+        "http": { "listen": "127.0.0.1:0" },
+        "shutdown": { "grace_period": "10s" },
+    })
+}
+
+impl Daemon {
+    pub fn start() -> Daemon {
+        Daemon::start_with(json!({}))
+    }
+
+    /// Starts the binary with the base configuration merged with `overrides` (JSON is YAML).
+    pub fn start_with(overrides: Value) -> Daemon {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = base_config(dir.path());
+        merge(&mut config, overrides);
+        let config_path = dir.path().join("sightline.yaml");
+        std::fs::write(&config_path, serde_json::to_string_pretty(&config).expect("json"))
+            .expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env_remove("SIGHTLINE_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sightline");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (lines, received) = mpsc::channel();
+        // Keep draining stderr for the daemon's whole life so that it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("SIGHTLINE_TEST_LOGS").is_some() {
+                    eprintln!("daemon: {line}");
+                }
+                let _ = lines.send(line);
+            }
+        });
+        let (mut grpc, mut http, mut api) = (None, None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while grpc.is_none() || http.is_none() || api.is_none() {
+            let line = received
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| {
+                    panic!("sightline did not report its listeners: {:?}", child.try_wait())
+                });
+            let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
+            let fields = &entry["fields"];
+            if fields["message"] != "listening" {
+                continue;
+            }
+            let address = fields["address"].as_str().and_then(|a| a.parse().ok());
+            match fields["listener"].as_str() {
+                Some("otlp_grpc") => grpc = address,
+                Some("otlp_http") => http = address,
+                Some("api") => api = address,
+                _ => {}
+            }
+        }
+        let daemon = Daemon {
+            child,
+            grpc: grpc.expect("grpc address"),
+            http: http.expect("http address"),
+            api: api.expect("api address"),
+            dir,
+        };
+        std::thread::spawn(move || while received.recv().is_ok() {});
+        daemon
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn wal_dir(&self) -> PathBuf {
+        self.dir.path().join("data").join("wal")
+    }
+
+    /// Everything that reached the storage interface so far.
+    pub fn stored(&self) -> Stored {
+        Stored(sightline_storage::wal::read_all(&self.wal_dir()).expect("read the wal"))
+    }
+
+    /// The peak resident memory of the daemon so far, in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status")
+    }
+
+    pub fn terminate(&self) {
+        let status =
+            Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().expect("kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn stop(mut self) -> ExitStatus {
+        self.terminate();
+        self.wait()
+    }
+
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for sightline") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "sightline did not exit within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Batches read back from storage.
+pub struct Stored(pub Vec<TableBatch>);
+
+impl Stored {
+    /// All rows of one table, as one batch (empty when none).
+    pub fn table(&self, table: Table) -> RecordBatch {
+        let batches: Vec<&RecordBatch> =
+            self.0.iter().filter(|b| b.table == table).map(|b| &b.batch).collect();
+        match batches.first() {
+            None => RecordBatch::new_empty(table.schema()),
+            Some(first) => {
+                arrow_select::concat::concat_batches(&first.schema(), batches.iter().copied())
+                    .expect("concat")
+            }
+        }
+    }
+
+    pub fn rows(&self, table: Table) -> usize {
+        self.table(table).num_rows()
+    }
+}
+
+fn merge(base: &mut Value, overrides: Value) {
+    match (base, overrides) {
+        (Value::Object(base), Value::Object(overrides)) => {
+            for (key, value) in overrides {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, value) => *base = value,
+    }
+}
+
+/// A Utf8 column as owned strings (null → None).
+pub fn string_column(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    let column = batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+    let strings = arrow_array::cast::AsArray::as_string::<i32>(column.as_ref());
+    strings.iter().map(|value| value.map(str::to_owned)).collect()
+}
+
+/// A Float64 column (nulls are not expected).
+pub fn f64_column(batch: &RecordBatch, name: &str) -> Vec<f64> {
+    let column = batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+    let values = arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Float64Type>(
+        column.as_ref(),
+    );
+    values.values().to_vec()
+}
+
+/// A `Map<Utf8, Utf8>` column: each row's entries in order.
+pub fn map_column(batch: &RecordBatch, name: &str) -> Vec<Vec<(String, Option<String>)>> {
+    use arrow_array::Array;
+    let column = batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+    let maps = arrow_array::cast::AsArray::as_map(column.as_ref());
+    (0..maps.len())
+        .map(|row| {
+            let entries = maps.value(row);
+            let keys = arrow_array::cast::AsArray::as_string::<i32>(entries.column(0).as_ref());
+            let values = arrow_array::cast::AsArray::as_string::<i32>(entries.column(1).as_ref());
+            keys.iter()
+                .zip(values.iter())
+                .map(|(key, value)| (key.unwrap_or_default().to_owned(), value.map(str::to_owned)))
+                .collect()
+        })
+        .collect()
+}
+
+/// The value of `key` in row `row` of a map column.
+pub fn map_value(batch: &RecordBatch, column: &str, row: usize, key: &str) -> Option<String> {
+    map_column(batch, column)[row].iter().find(|(k, _)| k == key).and_then(|(_, v)| v.clone())
+}
+
+/// A column of any type, rendered by Arrow's display formatter, for readable comparisons.
+pub fn display_column(batch: &RecordBatch, name: &str) -> Vec<String> {
+    let column = batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+    let formatter =
+        arrow_cast::display::ArrayFormatter::try_new(column.as_ref(), &Default::default())
+            .expect("formatter");
+    (0..batch.num_rows()).map(|row| formatter.value(row).to_string()).collect()
+}
