@@ -11,8 +11,8 @@ use crate::otlp::resource::v1::Resource;
 
 /// How deeply `AnyValue`s may nest (arrays and kvlists inside each other). Deeper input is refused so
 /// that hostile bodies cannot exhaust the stack further down the pipeline (conversion, redaction, drop).
-/// Each level costs three JSON levels, so this stays below serde_json's own limit of 128 and is the
-/// limit senders actually hit, with a path in the error.
+/// Each level costs three (array) or four (kvlist) JSON levels, so serde_json's own limit of 128 may
+/// trip first for kvlists; either way the body is refused with an error, never a crash.
 pub(super) const MAX_ANY_VALUE_DEPTH: usize = 32;
 
 pub(super) fn attributes(value: Value, path: &Path) -> Result<Vec<KeyValue>> {
