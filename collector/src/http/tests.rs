@@ -1,1 +1,52 @@
+use std::io::Write;
 
+use axum::body::Body;
+use http::{HeaderMap, HeaderValue, header};
+
+use super::Encoding;
+use super::body::read;
+use crate::Error;
+
+fn headers(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+    pairs.iter().map(|(name, value)| (name.clone(), HeaderValue::from_static(value))).collect()
+}
+
+#[test]
+fn content_type_parameters_and_case_do_not_change_the_encoding() {
+    let json = headers(&[(header::CONTENT_TYPE, "Application/JSON; charset=utf-8")]);
+    assert_eq!(Encoding::of(&json).ok(), Some(Encoding::Json));
+    let protobuf = headers(&[(header::CONTENT_TYPE, "application/x-protobuf")]);
+    assert_eq!(Encoding::of(&protobuf).ok(), Some(Encoding::Protobuf));
+    assert!(matches!(Encoding::of(&HeaderMap::new()), Err(Error::UnsupportedContentType(_))));
+}
+
+#[tokio::test]
+async fn deflate_is_accepted_zlib_wrapped_and_raw() {
+    let data = b"otlp payload ".repeat(100);
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zlib.write_all(&data).expect("compress");
+    let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    raw.write_all(&data).expect("compress");
+    let deflate = headers(&[(header::CONTENT_ENCODING, "deflate")]);
+    for compressed in [zlib.finish().expect("zlib"), raw.finish().expect("raw")] {
+        let (body, wire) = read(Body::from(compressed.clone()), &deflate, 1 << 20).await.expect("read");
+        assert_eq!((body, wire), (data.clone(), compressed.len()));
+    }
+}
+
+#[tokio::test]
+async fn the_limit_applies_after_decompression_and_to_the_wire() {
+    let data = vec![0u8; 10_000];
+    let compressed = zstd::encode_all(&data[..], 3).expect("zstd");
+    let zstd = headers(&[(header::CONTENT_ENCODING, "zstd")]);
+    assert!(matches!(read(Body::from(compressed.clone()), &zstd, 9_999).await, Err(Error::TooLarge { .. })));
+    assert_eq!(read(Body::from(compressed), &zstd, 10_000).await.expect("read").0, data);
+    let plain = HeaderMap::new();
+    assert!(matches!(read(Body::from(vec![1u8; 101]), &plain, 100).await, Err(Error::TooLarge { .. })));
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_before_reading() {
+    let declared = headers(&[(header::CONTENT_LENGTH, "1000000")]);
+    assert!(matches!(read(Body::from(vec![0u8; 10]), &declared, 100).await, Err(Error::TooLarge { .. })));
+}
