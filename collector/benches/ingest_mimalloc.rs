@@ -8,5 +8,9 @@ mod common;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-criterion::criterion_group!(benches, common::logs, common::spans);
+criterion::criterion_group! {
+    name = benches;
+    config = criterion::Criterion::default().with_measurement(common::thread_cpu_time::ThreadCpuTime);
+    targets = common::logs, common::spans
+}
 criterion::criterion_main!(benches);

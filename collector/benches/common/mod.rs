@@ -1,8 +1,11 @@
 //! The ingest benchmark's payloads and benchmark functions, shared by the system-allocator and the
 //! mimalloc variants.
 
+pub mod thread_cpu_time;
+
 use std::hint::black_box;
 
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
 use prost::Message;
 use sightline_collector::convert::{logs_to_arrow, spans_to_arrow};
@@ -136,7 +139,7 @@ fn spans_request() -> ExportTraceServiceRequest {
     }
 }
 
-pub fn logs(c: &mut Criterion) {
+pub fn logs<M: Measurement>(c: &mut Criterion<M>) {
     let request = logs_request();
     let encoded = request.encode_to_vec();
     eprintln!("logs: {} records, {} protobuf bytes", ITEMS, encoded.len());
@@ -160,7 +163,7 @@ pub fn logs(c: &mut Criterion) {
     group.finish();
 }
 
-pub fn spans(c: &mut Criterion) {
+pub fn spans<M: Measurement>(c: &mut Criterion<M>) {
     let request = spans_request();
     let encoded = request.encode_to_vec();
     eprintln!("spans: {} spans, {} protobuf bytes", ITEMS, encoded.len());
