@@ -6,6 +6,11 @@
 mod config;
 mod serve;
 
+/// prost allocates a string or vector for every attribute, value and id of a request: with glibc's allocator a
+/// third of decoding time went to malloc and free (BENCHMARKS.md, "OTLP decode + conversion to Arrow").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -221,6 +221,7 @@ mod tests {
         let batch = logs_to_arrow(request, RECEIVED_AT).expect("converts").expect("has rows");
         assert_eq!(batch.table, Table::Logs);
         assert_eq!(batch.batch.schema(), Table::Logs.schema());
+        assert_columns_match_schema(&batch.batch);
         batch.batch
     }
 

@@ -112,3 +112,15 @@ pub(crate) fn assert_test_origin(batch: &RecordBatch, row: usize) {
     assert_eq!(primitive::<UInt32Type>(batch, "scope_dropped_attributes_count", row), Some(1));
     assert_eq!(text(batch, "scope_schema_url", row).as_deref(), Some("https://scope"));
 }
+
+/// `RecordBatch::try_new` compares nested types loosely (ignoring nested field names and nullability),
+/// so check that every column's type is exactly the schema's.
+pub(crate) fn assert_columns_match_schema(batch: &RecordBatch) {
+    let schema = batch.schema();
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        assert_eq!(column.data_type(), field.data_type(), "column {}", field.name());
+        if !field.is_nullable() {
+            assert_eq!(column.null_count(), 0, "nulls in column {}", field.name());
+        }
+    }
+}

@@ -66,6 +66,7 @@ fn batches(request: &ExportMetricsServiceRequest) -> Vec<TableBatch> {
     let batches = metrics_to_arrow(request).expect("converts");
     for batch in &batches {
         assert_eq!(batch.batch.schema(), batch.table.schema(), "{}", batch.table);
+        assert_columns_match_schema(&batch.batch);
     }
     batches
 }

@@ -30,6 +30,7 @@ fn convert(request: &ExportTraceServiceRequest) -> RecordBatch {
     let batch = spans_to_arrow(request).expect("converts").expect("has rows");
     assert_eq!(batch.table, Table::Spans);
     assert_eq!(batch.batch.schema(), Table::Spans.schema());
+    assert_columns_match_schema(&batch.batch);
     batch.batch
 }
 
