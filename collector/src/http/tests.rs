@@ -29,7 +29,8 @@ async fn deflate_is_accepted_zlib_wrapped_and_raw() {
     raw.write_all(&data).expect("compress");
     let deflate = headers(&[(header::CONTENT_ENCODING, "deflate")]);
     for compressed in [zlib.finish().expect("zlib"), raw.finish().expect("raw")] {
-        let (body, wire) = read(Body::from(compressed.clone()), &deflate, 1 << 20).await.expect("read");
+        let (body, wire) =
+            read(Body::from(compressed.clone()), &deflate, 1 << 20).await.expect("read");
         assert_eq!((body, wire), (data.clone(), compressed.len()));
     }
 }
@@ -39,14 +40,23 @@ async fn the_limit_applies_after_decompression_and_to_the_wire() {
     let data = vec![0u8; 10_000];
     let compressed = zstd::encode_all(&data[..], 3).expect("zstd");
     let zstd = headers(&[(header::CONTENT_ENCODING, "zstd")]);
-    assert!(matches!(read(Body::from(compressed.clone()), &zstd, 9_999).await, Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        read(Body::from(compressed.clone()), &zstd, 9_999).await,
+        Err(Error::TooLarge { .. })
+    ));
     assert_eq!(read(Body::from(compressed), &zstd, 10_000).await.expect("read").0, data);
     let plain = HeaderMap::new();
-    assert!(matches!(read(Body::from(vec![1u8; 101]), &plain, 100).await, Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        read(Body::from(vec![1u8; 101]), &plain, 100).await,
+        Err(Error::TooLarge { .. })
+    ));
 }
 
 #[tokio::test]
 async fn a_declared_length_over_the_limit_is_refused_before_reading() {
     let declared = headers(&[(header::CONTENT_LENGTH, "1000000")]);
-    assert!(matches!(read(Body::from(vec![0u8; 10]), &declared, 100).await, Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        read(Body::from(vec![0u8; 10]), &declared, 100).await,
+        Err(Error::TooLarge { .. })
+    ));
 }
