@@ -194,3 +194,45 @@ async fn plain_tls_without_client_verification_accepts_any_client() {
     }}}}));
     assert_eq!(post_over_tls(&daemon, &pki, None).await.as_deref(), Ok("HTTP/1.1 200 OK"));
 }
+
+#[tokio::test]
+async fn grpc_over_mtls_accepts_only_clients_with_a_certificate_from_the_configured_ca() {
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+    let pki = Pki::new();
+    let daemon = Daemon::start_with(json!({ "otlp": { "grpc": { "tls": {
+        "cert_file": pki.path("server.pem"),
+        "key_file": pki.path("server-key.pem"),
+        "client_ca_file": pki.path("ca.pem"),
+    }}}}));
+    let endpoint = format!("https://localhost:{}", daemon.grpc.port());
+    let tls = || {
+        ClientTlsConfig::new()
+            .domain_name("localhost")
+            .ca_certificate(Certificate::from_pem(pki.ca.pem()))
+    };
+    let export = |tls: ClientTlsConfig| {
+        let endpoint = endpoint.clone();
+        async move {
+            let channel = Channel::from_shared(endpoint)
+                .expect("uri")
+                .tls_config(tls)
+                .expect("tls")
+                .connect()
+                .await;
+            match channel {
+                Ok(channel) => LogsServiceClient::new(channel)
+                    .export(logs_request(1))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(error) => Err(error.to_string()),
+            }
+        }
+    };
+    assert!(export(tls()).await.is_err(), "a client without a certificate must be refused");
+    let (certificate, key) = pki.issue("client");
+    export(tls().identity(Identity::from_pem(certificate, key)))
+        .await
+        .expect("a client with a trusted certificate");
+    assert_eq!(daemon.stored().rows(Table::Logs), 1);
+}
