@@ -120,18 +120,21 @@ fn status(error: Error) -> Status {
         tracing::error!(error = %error, "otlp/grpc request failed");
     }
     match error.retry_after() {
-        Some(delay) => Status::with_details(
-            error.grpc_code(),
-            error.client_message(),
-            retry_info(delay).into(),
-        ),
+        Some(delay) => {
+            let details = status_with_retry_info(error.grpc_code(), error.client_message(), delay);
+            Status::with_details(error.grpc_code(), error.client_message(), details.into())
+        }
         None => Status::new(error.grpc_code(), error.client_message()),
     }
 }
 
-/// `google.rpc.Status.details` holding one `google.rpc.RetryInfo`, encoded by hand: these two messages are
-/// the only parts of the googleapis protos we need.
-fn retry_info(delay: std::time::Duration) -> Vec<u8> {
+/// The `grpc-status-details-bin` payload: a `google.rpc.Status` whose details hold one `google.rpc.RetryInfo`,
+/// encoded by hand, as these are the only googleapis messages we need.
+fn status_with_retry_info(
+    code: tonic::Code,
+    message: String,
+    delay: std::time::Duration,
+) -> Vec<u8> {
     #[derive(Clone, PartialEq, prost::Message)]
     struct Duration {
         #[prost(int64, tag = "1")]
@@ -167,11 +170,7 @@ fn retry_info(delay: std::time::Duration) -> Vec<u8> {
         type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
         value: prost::Message::encode_to_vec(&retry_info),
     };
-    prost::Message::encode_to_vec(&RpcStatus {
-        code: tonic::Code::Unavailable as i32,
-        message: String::new(),
-        details: vec![any],
-    })
+    prost::Message::encode_to_vec(&RpcStatus { code: code as i32, message, details: vec![any] })
 }
 
 #[tonic::async_trait]
@@ -201,5 +200,61 @@ impl TraceService for GrpcReceiver {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
         GrpcReceiver::export(self, request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use prost::Message;
+
+    use super::status;
+    use crate::Error;
+
+    #[derive(Clone, PartialEq, Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<Any>,
+    }
+    #[derive(Clone, PartialEq, Message)]
+    struct Any {
+        #[prost(string, tag = "1")]
+        type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        value: Vec<u8>,
+    }
+    #[derive(Clone, PartialEq, Message)]
+    struct RetryInfo {
+        #[prost(message, optional, tag = "1")]
+        retry_delay: Option<ProtoDuration>,
+    }
+    #[derive(Clone, PartialEq, Message)]
+    struct ProtoDuration {
+        #[prost(int64, tag = "1")]
+        seconds: i64,
+        #[prost(int32, tag = "2")]
+        nanos: i32,
+    }
+
+    #[test]
+    fn retryable_errors_carry_retry_info_and_others_none() {
+        let unavailable = status(Error::Unavailable {
+            reason: "wal full".into(),
+            retry_after: Duration::from_millis(2500),
+        });
+        assert_eq!(unavailable.code(), tonic::Code::Unavailable);
+        let details = RpcStatus::decode(unavailable.details()).expect("google.rpc.Status");
+        assert_eq!(details.code, tonic::Code::Unavailable as i32);
+        let [any] = &details.details[..] else { panic!("one detail expected: {details:?}") };
+        assert_eq!(any.type_url, "type.googleapis.com/google.rpc.RetryInfo");
+        let retry = RetryInfo::decode(&any.value[..]).expect("RetryInfo");
+        assert_eq!(retry.retry_delay, Some(ProtoDuration { seconds: 2, nanos: 500_000_000 }));
+
+        let too_large = status(Error::TooLarge { limit: 10 });
+        assert_eq!(too_large.code(), tonic::Code::ResourceExhausted);
+        assert!(too_large.details().is_empty());
     }
 }

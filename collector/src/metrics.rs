@@ -94,7 +94,7 @@ impl CollectorMetrics {
         );
         otlp.register_with_unit(
             "received",
-            "Bytes of OTLP request bodies as received, before decompression",
+            "Bytes of OTLP requests: HTTP bodies as received (before decompression), gRPC messages as decoded",
             Unit::Bytes,
             metrics.received_bytes.clone(),
         );

@@ -60,3 +60,62 @@ async fn a_declared_length_over_the_limit_is_refused_before_reading() {
         Err(Error::TooLarge { .. })
     ));
 }
+
+mod receiver {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use http::{Request, StatusCode, header};
+    use prometheus_client::registry::Registry;
+    use prost::Message;
+    use sightline_storage::sink::{BatchSink, WriteFuture};
+    use sightline_storage::{Error as StorageError, TableBatch};
+    use tower::ServiceExt;
+
+    use crate::auth::IngestAuth;
+    use crate::http::{HttpSettings, router};
+    use crate::ingest::Pipeline;
+    use crate::metrics::CollectorMetrics;
+    use crate::otlp::ExportLogsServiceRequest;
+    use crate::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use crate::validate::Limits;
+
+    /// Storage that refuses every write, as it does while shutting down.
+    struct ClosedSink;
+
+    impl BatchSink for ClosedSink {
+        fn write(&self, _batches: Vec<TableBatch>) -> WriteFuture<'_> {
+            Box::pin(async { Err(StorageError::Closed) })
+        }
+    }
+
+    #[tokio::test]
+    async fn storage_refusing_a_write_is_503_with_retry_after() {
+        let pipeline = Pipeline::new(
+            Arc::new(ClosedSink),
+            IngestAuth::default(),
+            Limits::default(),
+            CollectorMetrics::register(&mut Registry::default()),
+        );
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![LogRecord::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let response = router(pipeline, HttpSettings::default())
+            .oneshot(
+                Request::post("/v1/logs")
+                    .header(header::CONTENT_TYPE, "application/x-protobuf")
+                    .body(Body::from(request.encode_to_vec()))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+}
