@@ -22,7 +22,7 @@ use sightline_collector::otlp::Signal;
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
-use sightline_storage::wal::{self, Wal, WalSink};
+use sightline_storage::wal::{self, Wal, WalOptions, WalSink};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -36,7 +36,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config::Durability::None => wal::Durability::None,
     };
     let wal_dir = config.data_dir.join("wal");
-    let wal = Wal::open(&wal_dir, durability)
+    let options = WalOptions { durability, ..WalOptions::default() };
+    // Until the storage engine lands, nothing is replayed: the WAL is the store, and every record stays.
+    let (wal, _recovery) = Wal::open(&wal_dir, options, 0)
         .with_context(|| format!("opening the WAL in {}", wal_dir.display()))?;
 
     let auth = IngestAuth::new(ingest_tokens(&config.otlp.tokens));

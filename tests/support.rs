@@ -117,7 +117,8 @@ impl Daemon {
 
     /// Everything that reached the storage interface so far.
     pub fn stored(&self) -> Stored {
-        Stored(sightline_storage::wal::read_all(&self.wal_dir()).expect("read the wal"))
+        let records = sightline_storage::wal::read_dir(&self.wal_dir()).expect("read the wal");
+        Stored(records.into_iter().flat_map(|(_lsn, batches)| batches).collect())
     }
 
     /// The peak resident memory of the daemon so far, in KiB.

@@ -9,6 +9,10 @@ pub enum Error {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("wal segment {path} is corrupt at byte {offset}: {reason}")]
     CorruptWal { path: PathBuf, offset: u64, reason: String },
+    #[error("wal record of {bytes} bytes exceeds the limit of {limit} bytes")]
+    WalRecordTooLarge { bytes: usize, limit: usize },
+    #[error("the wal writer thread panicked")]
+    WalWriterPanicked,
     #[error("storage is shutting down")]
     Closed,
 }

@@ -1,24 +1,59 @@
-//! The write-ahead log: every acknowledged ingest request is appended here, and fsynced, before the receiver
-//! answers.
+//! The write-ahead log: every ingest request is appended here, as one record, before it is acknowledged.
 //!
-//! A segment file is a sequence of records: `[payload length: u32 LE][CRC32C of payload: u32 LE][payload]`.
-//! A payload holds the batches of one request, so a request is recovered whole or not at all:
-//! `[batch count: u8]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`.
+//! # Format
+//! The WAL directory holds segment files named by the LSN of their first record, zero-padded to 20 digits
+//! (`00000000000000000001.wal`), so that names order the segments and bound their LSN ranges. A segment is a
+//! sequence of records:
 //!
-//! Group commit, replay into the write buffer and segment rotation come with the storage issue.
+//! `[payload length: u32 LE][CRC32C of (lsn bytes + payload): u32 LE][lsn: u64 LE][payload]`
+//!
+//! and a payload holds the batches of one request, so a request is recovered whole or not at all:
+//! `[batch count: u32 LE]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`. A payload is
+//! at most 1 GiB; a larger length field reads as damage. LSNs (log sequence numbers) start at 1 and strictly
+//! increase across segments and restarts; they may skip numbers (the LSNs of a failed write are never reused).
+//!
+//! # Durability
+//! [`Wal::append`] resolves once its record is written and, with [`Durability::Fsync`], `fdatasync`ed: an
+//! acknowledged request then survives a process crash and a power loss. Appends running at the same time share
+//! one write and one fsync (group commit, on a dedicated writer thread). A full segment is synced, closed, and
+//! the next one is created (and the directory synced) for the next write.
+//!
+//! With [`Durability::None`] nothing waits for the disk: a crash of the process loses nothing (the data is in
+//! the operating system's page cache), but a crash of the machine can lose the last seconds of acknowledged
+//! requests, and recovery then finds a torn segment tail.
+//!
+//! # Recovery
+//! [`Wal::open`] reads every segment. A torn or corrupt record ends its segment: the intact records before it
+//! are recovered, a copy of the damaged file goes to `<dir>/corrupt/` for an operator, and the live segment is
+//! cut back to its intact records; later segments are still read. Damage never fails the open; I/O errors do.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, Read, Write};
+mod record;
+mod recovery;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::StreamWriter;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::sink::{BatchSink, WriteFuture};
-use crate::{Error, Result, Table, TableBatch};
+use crate::{Error, Result, TableBatch};
+use record::Unsealed;
+use writer::{Request, Shared, Writer};
+
+/// Log sequence number: strictly increasing across segments and restarts, starting at 1.
+pub type Lsn = u64;
 
 const SEGMENT_SUFFIX: &str = ".wal";
+
+/// Appends that may wait for the writer at once; a further append waits for room (backpressure).
+const QUEUE_CAPACITY: usize = 1024;
 
 /// Whether an append waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,58 +65,135 @@ pub enum Durability {
     None,
 }
 
-/// An open write-ahead log directory, appending to one segment.
-#[derive(Debug)]
-pub struct Wal {
-    durability: Durability,
-    segment: Mutex<Segment>,
+#[derive(Debug, Clone)]
+pub struct WalOptions {
+    pub durability: Durability,
+    /// A segment that reached this size is closed and a new one started (default 64 MiB).
+    pub segment_size: u64,
+    /// How long the writer waits for more appends to share one fsync (default 1 ms; 0 = no wait, still groups
+    /// whatever queued up meanwhile).
+    pub commit_delay: Duration,
 }
 
+impl Default for WalOptions {
+    fn default() -> WalOptions {
+        WalOptions {
+            durability: Durability::Fsync,
+            segment_size: 64 << 20,
+            commit_delay: Duration::from_millis(1),
+        }
+    }
+}
+
+/// What [`Wal::open`] found.
 #[derive(Debug)]
-struct Segment {
-    path: PathBuf,
-    file: File,
+pub struct Recovery {
+    /// Every intact record with LSN > `after`, oldest first.
+    pub records: Vec<(Lsn, Vec<TableBatch>)>,
+    /// Segments that were damaged (torn tail, bad checksum, bad payload), as kept in `<dir>/corrupt/`; the
+    /// records before the damage are in `records` (and stay in the live segment).
+    pub corrupt_segments: Vec<PathBuf>,
+    /// The LSN the next append will get.
+    pub next_lsn: Lsn,
+}
+
+/// An open write-ahead log directory. `Send + Sync`: share it through an `Arc`.
+#[derive(Debug)]
+pub struct Wal {
+    queue: mpsc::Sender<Request>,
+    shared: Arc<Shared>,
+    writer: std::thread::JoinHandle<Result<()>>,
 }
 
 impl Wal {
-    /// Opens `dir` (creating it) and starts a new segment after the existing ones.
-    pub fn open(dir: &Path, durability: Durability) -> Result<Wal> {
+    /// Opens (creating) the WAL directory, scans every segment, and starts a new segment for appends.
+    /// `after`: the caller's checkpoint — records with LSN <= after are not returned (they are durable elsewhere),
+    /// and the next LSN is above it.
+    pub fn open(dir: &Path, options: WalOptions, after: Lsn) -> Result<(Wal, Recovery)> {
         fs::create_dir_all(dir).map_err(io("create wal directory", dir))?;
-        let next_id =
-            segment_paths(dir)?.last().and_then(|path| segment_id(path)).map_or(1, |id| id + 1);
-        let path = dir.join(format!("{next_id:020}{SEGMENT_SUFFIX}"));
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(io("create wal segment", &path))?;
-        if durability == Durability::Fsync {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io("sync wal directory", dir))?;
-        }
-        Ok(Wal { durability, segment: Mutex::new(Segment { path, file }) })
+        let found = recovery::recover(dir, after)?;
+        let disk_bytes = found.live.iter().map(|segment| segment.size).sum();
+        let shared = Arc::new(Shared {
+            dir: dir.to_owned(),
+            closed: std::sync::Mutex::new(found.live),
+            disk_bytes: AtomicU64::new(disk_bytes),
+            syncs: AtomicU64::new(0),
+            #[cfg(test)]
+            fail_writes: std::sync::atomic::AtomicU32::new(0),
+        });
+        let writer = Writer::new(Arc::clone(&shared), options, found.next_lsn)?;
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let writer = std::thread::Builder::new()
+            .name("wal-writer".to_owned())
+            .spawn(move || writer.run(receiver))
+            .map_err(io("start the writer thread of", dir))?;
+        let recovery = Recovery {
+            records: found.records,
+            corrupt_segments: found.corrupt_segments,
+            next_lsn: found.next_lsn,
+        };
+        Ok((Wal { queue, shared, writer }, recovery))
     }
 
-    /// Appends the batches of one request as one record. Blocking: call it off the async runtime.
-    pub fn append(&self, batches: &[TableBatch]) -> Result<()> {
-        let payload = encode_payload(batches)?;
-        let mut record = Vec::with_capacity(payload.len() + 8);
-        let length = u32::try_from(payload.len()).map_err(|_| Error::CorruptWal {
-            path: PathBuf::new(),
-            offset: 0,
-            reason: format!("a record of {} bytes exceeds the 4 GiB record limit", payload.len()),
-        })?;
-        record.extend_from_slice(&length.to_le_bytes());
-        record.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
-        record.extend_from_slice(&payload);
-
-        let mut segment = self.segment.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Segment { path, file } = &mut *segment;
-        file.write_all(&record).map_err(io("append to wal segment", path))?;
-        if self.durability == Durability::Fsync {
-            file.sync_data().map_err(io("fsync wal segment", path))?;
-        }
-        Ok(())
+    /// Appends the batches of one request as one record; resolves with its LSN when the record is durable (per
+    /// `durability`). Concurrent appends share one write + one fsync. An I/O error (disk full…) is returned to
+    /// every append of the failed group; later appends go to a fresh segment and succeed once the cause is gone.
+    /// Dropping the future after the record was queued does not withdraw it.
+    pub async fn append(&self, batches: Vec<TableBatch>) -> Result<Lsn> {
+        let record = Unsealed::encode(&batches)?;
+        drop(batches);
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Request { record, reply }).await.map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
     }
+
+    /// Deletes every closed segment whose records all have LSN <= lsn (never the segment being written).
+    pub fn truncate_through(&self, lsn: Lsn) -> Result<()> {
+        let mut closed = self.shared.closed();
+        let mut failed = None;
+        closed.retain(|segment| {
+            if segment.last_lsn > lsn || failed.is_some() {
+                return true;
+            }
+            match fs::remove_file(&segment.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    failed = Some(io("remove wal segment", &segment.path)(e));
+                    return true;
+                }
+            }
+            self.shared.disk_bytes.fetch_sub(segment.size, Ordering::Relaxed);
+            false
+        });
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Bytes currently on disk in live segments (for backpressure decisions by the caller).
+    pub fn disk_bytes(&self) -> u64 {
+        self.shared.disk_bytes.load(Ordering::Relaxed)
+    }
+
+    /// fsyncs of appended data since the open: with group commit, far fewer than appends under load.
+    pub fn sync_count(&self) -> u64 {
+        self.shared.syncs.load(Ordering::Relaxed)
+    }
+
+    /// Stops the writer after the queued appends are done, and syncs the last segment.
+    pub async fn close(self) -> Result<()> {
+        let Wal { queue, shared: _, writer } = self;
+        drop(queue);
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .map_err(|_| Error::Closed)?
+            .map_err(|_| Error::WalWriterPanicked)?
+    }
+}
+
+/// Reads every intact record of every segment in `dir` without opening it for writing (tests and tools).
+/// Damage ends a segment silently; nothing is moved or removed.
+pub fn read_dir(dir: &Path) -> Result<Vec<(Lsn, Vec<TableBatch>)>> {
+    recovery::read_only(dir)
 }
 
 /// A [`BatchSink`] that makes each request durable in the WAL before acknowledging it.
@@ -94,134 +206,44 @@ impl WalSink {
     pub fn new(wal: Wal) -> WalSink {
         WalSink { wal: Arc::new(wal) }
     }
+
+    pub fn from_arc(wal: Arc<Wal>) -> WalSink {
+        WalSink { wal }
+    }
 }
 
 impl BatchSink for WalSink {
     fn write(&self, batches: Vec<TableBatch>) -> WriteFuture<'_> {
-        let wal = Arc::clone(&self.wal);
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || wal.append(&batches))
-                .await
-                .map_err(|_| Error::Closed)?
-        })
+        Box::pin(async move { self.wal.append(batches).await.map(|_lsn| ()) })
     }
 }
 
-/// Reads every record of every segment in `dir`, oldest first. A torn or corrupt record is an error naming
-/// the segment and byte offset.
-pub fn read_all(dir: &Path) -> Result<Vec<TableBatch>> {
-    let mut batches = Vec::new();
-    for path in segment_paths(dir)? {
-        read_segment(&path, &mut batches)?;
-    }
-    Ok(batches)
+/// The file name of the segment whose first record has `lsn`.
+fn segment_name(lsn: Lsn) -> String {
+    format!("{lsn:020}{SEGMENT_SUFFIX}")
 }
 
-fn read_segment(path: &Path, out: &mut Vec<TableBatch>) -> Result<()> {
-    let file = File::open(path).map_err(io("open wal segment", path))?;
-    let mut reader = BufReader::new(file);
-    let mut offset = 0u64;
-    let corrupt = |offset, reason: &str| Error::CorruptWal {
-        path: path.to_owned(),
-        offset,
-        reason: reason.to_owned(),
-    };
-    loop {
-        let mut header = [0u8; 8];
-        match read_exact_or_eof(&mut reader, &mut header).map_err(io("read wal segment", path))? {
-            0 => return Ok(()),
-            8 => {}
-            _ => return Err(corrupt(offset, "torn record header")),
-        }
-        let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let mut payload = vec![0u8; length];
-        if read_exact_or_eof(&mut reader, &mut payload).map_err(io("read wal segment", path))?
-            != length
-        {
-            return Err(corrupt(offset, "torn record payload"));
-        }
-        if crc32c::crc32c(&payload) != crc {
-            return Err(corrupt(offset, "checksum mismatch"));
-        }
-        decode_payload(&payload, out).map_err(|reason| corrupt(offset, &reason))?;
-        offset += 8 + length as u64;
-    }
-}
-
-fn encode_payload(batches: &[TableBatch]) -> Result<Vec<u8>> {
-    let count = u8::try_from(batches.len()).map_err(|_| Error::CorruptWal {
-        path: PathBuf::new(),
-        offset: 0,
-        reason: format!("{} batches in one record, at most 255", batches.len()),
-    })?;
-    let mut payload = vec![count];
-    for TableBatch { table, batch } in batches {
-        let mut ipc = Vec::new();
-        let mut writer = StreamWriter::try_new(&mut ipc, &batch.schema())?;
-        writer.write(batch)?;
-        writer.finish()?;
-        drop(writer);
-        payload.push(table.tag());
-        payload.extend_from_slice(&(ipc.len() as u32).to_le_bytes());
-        payload.extend_from_slice(&ipc);
-    }
-    Ok(payload)
-}
-
-fn decode_payload(payload: &[u8], out: &mut Vec<TableBatch>) -> std::result::Result<(), String> {
-    let (&count, mut rest) = payload.split_first().ok_or("empty payload")?;
-    for _ in 0..count {
-        if rest.len() < 5 {
-            return Err("truncated batch header".into());
-        }
-        let table =
-            Table::from_tag(rest[0]).ok_or_else(|| format!("unknown table tag {}", rest[0]))?;
-        let length = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
-        let ipc = rest.get(5..5 + length).ok_or("truncated batch")?;
-        rest = &rest[5 + length..];
-        let reader = StreamReader::try_new(ipc, None).map_err(|e| e.to_string())?;
-        for batch in reader {
-            out.push(TableBatch { table, batch: batch.map_err(|e| e.to_string())? });
-        }
-    }
-    Ok(())
-}
-
-/// Like `read_exact`, but a clean end of file before the first byte returns 0 and a partial read returns the
-/// number of bytes read.
-fn read_exact_or_eof(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-fn segment_paths(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The segments of `dir` with the LSNs their names carry, oldest first.
+fn segment_paths(dir: &Path) -> Result<Vec<(Lsn, PathBuf)>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io("list wal directory", dir)(e)),
     };
-    let mut paths = Vec::new();
+    let mut segments = Vec::new();
     for entry in entries {
         let path = entry.map_err(io("list wal directory", dir))?.path();
-        if segment_id(&path).is_some() {
-            paths.push(path);
+        let lsn = path.file_name().and_then(|name| name.to_str()).and_then(|name| {
+            name.strip_suffix(SEGMENT_SUFFIX).filter(|digits| digits.len() == 20)?.parse().ok()
+        });
+        if let Some(lsn) = lsn
+            && path.is_file()
+        {
+            segments.push((lsn, path));
         }
     }
-    paths.sort();
-    Ok(paths)
-}
-
-fn segment_id(path: &Path) -> Option<u64> {
-    path.file_name()?.to_str()?.strip_suffix(SEGMENT_SUFFIX)?.parse().ok()
+    segments.sort();
+    Ok(segments)
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {

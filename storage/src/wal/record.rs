@@ -1,0 +1,150 @@
+//! One WAL record on disk, and the payload inside it.
+//!
+//! Record: `[payload length: u32 LE][CRC32C of (lsn bytes + payload): u32 LE][lsn: u64 LE][payload]`.
+//! Payload: `[batch count: u32 LE]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`.
+
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+
+use super::Lsn;
+use crate::{Error, Result, Table, TableBatch};
+
+/// Bytes before the payload: length, checksum, LSN.
+pub(crate) const HEADER_LEN: usize = 16;
+
+/// The largest payload a record may carry. A length field above it reads as damage, not as an allocation.
+pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
+
+/// A record encoded in the caller's task, still without its LSN; the writer seals it when it assigns one.
+#[derive(Debug)]
+pub(crate) struct Unsealed {
+    /// The whole record: a header whose LSN and checksum are still zero, then the payload.
+    pub(crate) bytes: Vec<u8>,
+    /// CRC32C of the payload alone, so that sealing costs a combine, not a pass over the payload.
+    payload_crc: u32,
+}
+
+impl Unsealed {
+    /// Encodes the batches of one request. The expensive part (Arrow IPC) runs here, in the caller.
+    pub(crate) fn encode(batches: &[TableBatch]) -> Result<Unsealed> {
+        let mut bytes = vec![0u8; HEADER_LEN];
+        let count = u32::try_from(batches.len()).map_err(|_| too_large(usize::MAX))?;
+        bytes.extend_from_slice(&count.to_le_bytes());
+        for TableBatch { table, batch } in batches {
+            bytes.push(table.tag());
+            let length_at = bytes.len();
+            bytes.extend_from_slice(&[0u8; 4]);
+            let mut writer = StreamWriter::try_new(&mut bytes, &batch.schema())?;
+            writer.write(batch)?;
+            writer.finish()?;
+            drop(writer);
+            let ipc_len = bytes.len() - length_at - 4;
+            let ipc_len = u32::try_from(ipc_len).map_err(|_| too_large(ipc_len))?;
+            bytes[length_at..length_at + 4].copy_from_slice(&ipc_len.to_le_bytes());
+        }
+        let payload_len = bytes.len() - HEADER_LEN;
+        if payload_len > MAX_PAYLOAD {
+            return Err(too_large(payload_len));
+        }
+        let length = u32::try_from(payload_len).map_err(|_| too_large(payload_len))?;
+        bytes[0..4].copy_from_slice(&length.to_le_bytes());
+        let payload_crc = crc32c::crc32c(&bytes[HEADER_LEN..]);
+        Ok(Unsealed { bytes, payload_crc })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Appends the record, stamped with `lsn` and its checksum, to `out`.
+    pub(crate) fn seal_into(&self, lsn: Lsn, out: &mut Vec<u8>) {
+        let lsn_bytes = lsn.to_le_bytes();
+        let payload_len = self.bytes.len() - HEADER_LEN;
+        let crc = crc32c::crc32c_combine(crc32c::crc32c(&lsn_bytes), self.payload_crc, payload_len);
+        out.extend_from_slice(&self.bytes[0..4]);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&lsn_bytes);
+        out.extend_from_slice(&self.bytes[HEADER_LEN..]);
+    }
+}
+
+fn too_large(bytes: usize) -> Error {
+    Error::WalRecordTooLarge { bytes, limit: MAX_PAYLOAD }
+}
+
+/// What reading one record from the front of a byte slice found.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    /// An intact record and its length on disk.
+    Record { lsn: Lsn, batches: Vec<TableBatch>, len: usize },
+    /// The slice is empty: a clean end.
+    End,
+    /// A torn or corrupt record: the reason.
+    Damaged(String),
+}
+
+/// Reads the record at the start of `bytes`.
+pub(crate) fn decode(bytes: &[u8]) -> Decoded {
+    if bytes.is_empty() {
+        return Decoded::End;
+    }
+    let Some(header) = bytes.get(..HEADER_LEN) else {
+        return Decoded::Damaged(format!(
+            "torn record header ({} of {HEADER_LEN} bytes)",
+            bytes.len()
+        ));
+    };
+    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if length > MAX_PAYLOAD {
+        return Decoded::Damaged(format!("record length {length} exceeds the limit {MAX_PAYLOAD}"));
+    }
+    let Some(body) = bytes.get(8..HEADER_LEN + length) else {
+        return Decoded::Damaged(format!(
+            "torn record: {length} payload bytes announced, {} present",
+            bytes.len() - HEADER_LEN
+        ));
+    };
+    if crc32c::crc32c(body) != crc {
+        return Decoded::Damaged("checksum mismatch".to_owned());
+    }
+    let mut lsn = [0u8; 8];
+    lsn.copy_from_slice(&body[..8]);
+    match decode_payload(&body[8..]) {
+        Ok(batches) => {
+            Decoded::Record { lsn: u64::from_le_bytes(lsn), batches, len: HEADER_LEN + length }
+        }
+        Err(reason) => Decoded::Damaged(reason),
+    }
+}
+
+fn decode_payload(payload: &[u8]) -> std::result::Result<Vec<TableBatch>, String> {
+    let mut rest = payload;
+    let count = take(&mut rest, 4).ok_or("truncated batch count")?;
+    let count = u32::from_le_bytes([count[0], count[1], count[2], count[3]]);
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let header = take(&mut rest, 5).ok_or("truncated batch header")?;
+        let table =
+            Table::from_tag(header[0]).ok_or_else(|| format!("unknown table tag {}", header[0]))?;
+        let length = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        let ipc = take(&mut rest, length).ok_or("truncated batch")?;
+        let reader = StreamReader::try_new(ipc, None).map_err(|e| format!("bad batch: {e}"))?;
+        for batch in reader {
+            out.push(TableBatch { table, batch: batch.map_err(|e| format!("bad batch: {e}"))? });
+        }
+    }
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after the last batch", rest.len()));
+    }
+    Ok(out)
+}
+
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if rest.len() < n {
+        return None;
+    }
+    let (head, tail) = rest.split_at(n);
+    *rest = tail;
+    Some(head)
+}
