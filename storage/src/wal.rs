@@ -32,6 +32,8 @@ mod recovery;
 mod writer;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::fs;
