@@ -143,6 +143,16 @@ pub struct OutboundConfig {
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
     pub durability: Durability,
+    /// How long a WAL group commit waits for more writes to share its fsync.
+    pub commit_delay: Duration,
+    /// Size at which a WAL segment is closed and the next one started.
+    pub wal_segment_size: u64,
+    /// Memory for rows not yet in Parquet files; past it intake is refused, retryably.
+    pub buffer_max_size: u64,
+    /// Buffered bytes that start a flush to Parquet.
+    pub flush_size: u64,
+    /// Age of the oldest buffered rows that starts a flush.
+    pub flush_age: Duration,
 }
 
 /// Whether an ingest request is acknowledged only after its WAL write is fsynced.
@@ -202,7 +212,14 @@ impl Default for Config {
             evaluation_interval: Duration::from_secs(15),
             notifications_file: None,
             outbound: OutboundConfig::default(),
-            storage: StorageConfig { durability: Durability::Fsync },
+            storage: StorageConfig {
+                durability: Durability::Fsync,
+                commit_delay: Duration::from_millis(1),
+                wal_segment_size: 64 * MIB,
+                buffer_max_size: 512 * MIB,
+                flush_size: 64 * MIB,
+                flush_age: Duration::from_secs(60),
+            },
             shutdown: ShutdownConfig { grace_period: Duration::from_secs(30) },
         }
     }

@@ -22,7 +22,8 @@ use sightline_collector::otlp::Signal;
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
-use sightline_storage::wal::{self, Wal, WalOptions, WalSink};
+use sightline_storage::engine::{Storage, StorageOptions};
+use sightline_storage::wal::{self, WalOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -30,16 +31,36 @@ use tokio_util::task::TaskTracker;
 use crate::config::{self, Config};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let signals = ShutdownSignals::install()?;
     let mut registry = Registry::default();
     let durability = match config.storage.durability {
         config::Durability::Fsync => wal::Durability::Fsync,
         config::Durability::None => wal::Durability::None,
     };
-    let wal_dir = config.data_dir.join("wal");
-    let options = WalOptions { durability, ..WalOptions::default() };
-    // Until the storage engine lands, nothing is replayed: the WAL is the store, and every record stays.
-    let (wal, _recovery) = Wal::open(&wal_dir, options, 0)
-        .with_context(|| format!("opening the WAL in {}", wal_dir.display()))?;
+    let storage_config = &config.storage;
+    let options = StorageOptions {
+        data_dir: config.data_dir.clone(),
+        wal: WalOptions {
+            durability,
+            segment_size: storage_config.wal_segment_size,
+            commit_delay: storage_config.commit_delay,
+        },
+        buffer_limit_bytes: size(storage_config.buffer_max_size),
+        flush_bytes: size(storage_config.flush_size),
+        flush_age: storage_config.flush_age,
+    };
+    let data_dir = config.data_dir.display().to_string();
+    let (storage, opened) = tokio::task::spawn_blocking(move || Storage::open(options))
+        .await
+        .context("opening storage")?
+        .with_context(|| format!("opening storage in {data_dir}"))?;
+    tracing::info!(
+        replayed_records = opened.replayed_records,
+        corrupt_wal_segments = opened.corrupt_segments.len(),
+        "storage open"
+    );
+    let flusher_stop = CancellationToken::new();
+    let flusher = tokio::spawn(storage.clone().run_flusher(flusher_stop.clone()));
 
     let auth = IngestAuth::new(ingest_tokens(&config.otlp.tokens));
     if auth.is_open() {
@@ -54,7 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_items_per_request: config.otlp.limits.max_items_per_request,
     };
     let pipeline = Pipeline::new(
-        Arc::new(WalSink::new(wal)),
+        Arc::new(storage.clone()),
         auth,
         limits,
         CollectorMetrics::register(&mut registry),
@@ -95,12 +116,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tasks.close();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %config.data_dir.display(), "sightline is running");
 
-    shutdown_signal().await?;
+    signals.received().await;
     tracing::info!("shutting down: no new requests, finishing those in flight");
     ready.store(false, Ordering::SeqCst);
     ingest_stop.cancel();
     tasks.wait().await;
-    // Every acknowledged request is already durable in the WAL: nothing is left to flush.
+    // Every acknowledged request is durable in the WAL already; flushing the buffer now means the next start
+    // has nothing to replay.
+    flusher_stop.cancel();
+    flusher.await.context("the flusher task failed")?;
     api_stop.cancel();
     api_task.await.context("the api server task failed")?;
     tracing::info!("stopped");
@@ -176,14 +200,26 @@ async fn metrics(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
     }
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate =
-        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
-        _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+/// SIGTERM and SIGINT, installed before anything is served: a signal that arrives during startup must start
+/// the drain too, not kill the process with the default action.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<ShutdownSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
     }
-    Ok(())
+
+    async fn received(mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+            _ = self.interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 mod auth_tls;
 mod config_check;
+mod crash;
 mod lifecycle;
 mod otlp_clients;
 mod otlp_grpc;

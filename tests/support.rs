@@ -47,56 +47,17 @@ impl Daemon {
         let config_path = dir.path().join("sightline.yaml");
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).expect("json"))
             .expect("write config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
-            .args(["serve", "--config"])
-            .arg(&config_path)
-            .env_remove("SIGHTLINE_DATA_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sightline");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (lines, received) = mpsc::channel();
-        // Keep draining stderr for the daemon's whole life so that it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if std::env::var_os("SIGHTLINE_TEST_LOGS").is_some() {
-                    eprintln!("daemon: {line}");
-                }
-                let _ = lines.send(line);
-            }
-        });
-        let (mut grpc, mut http, mut api) = (None, None, None);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while grpc.is_none() || http.is_none() || api.is_none() {
-            let line = received
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| {
-                    panic!("sightline did not report its listeners: {:?}", child.try_wait())
-                });
-            let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
-            let fields = &entry["fields"];
-            if fields["message"] != "listening" {
-                continue;
-            }
-            let address = fields["address"].as_str().and_then(|a| a.parse().ok());
-            match fields["listener"].as_str() {
-                Some("otlp_grpc") => grpc = address,
-                Some("otlp_http") => http = address,
-                Some("api") => api = address,
-                _ => {}
-            }
-        }
-        let daemon = Daemon {
-            child,
-            grpc: grpc.expect("grpc address"),
-            http: http.expect("http address"),
-            api: api.expect("api address"),
-            dir,
-        };
-        std::thread::spawn(move || while received.recv().is_ok() {});
-        daemon
+        let (child, grpc, http, api) = launch(&config_path);
+        Daemon { child, grpc, http, api, dir }
+    }
+
+    /// Kills the process without warning (SIGKILL) and starts a new one on the same data and configuration.
+    pub fn crash_and_restart(mut self) -> Daemon {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.child, self.grpc, self.http, self.api) =
+            launch(&self.dir.path().join("sightline.yaml"));
+        self
     }
 
     pub fn http_url(&self, path: &str) -> String {
@@ -111,14 +72,15 @@ impl Daemon {
         self.child.id()
     }
 
-    pub fn wal_dir(&self) -> PathBuf {
-        self.dir.path().join("data").join("wal")
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
-    /// Everything that reached the storage interface so far.
+    /// Everything that reached storage so far: data files and the WAL records no file covers.
     pub fn stored(&self) -> Stored {
-        let records = sightline_storage::wal::read_dir(&self.wal_dir()).expect("read the wal");
-        Stored(records.into_iter().flat_map(|(_lsn, batches)| batches).collect())
+        Stored(
+            sightline_storage::engine::read_all(&self.data_dir()).expect("read the data directory"),
+        )
     }
 
     /// The peak resident memory of the daemon so far, in KiB.
@@ -154,6 +116,53 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Starts `sightline serve` and waits until it reports its three listeners.
+fn launch(config_path: &Path) -> (Child, SocketAddr, SocketAddr, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["serve", "--config"])
+        .arg(config_path)
+        .env_remove("SIGHTLINE_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sightline");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (lines, received) = mpsc::channel();
+    // Keep draining stderr for the daemon's whole life so that it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if std::env::var_os("SIGHTLINE_TEST_LOGS").is_some() {
+                eprintln!("daemon: {line}");
+            }
+            let _ = lines.send(line);
+        }
+    });
+    let (mut grpc, mut http, mut api) = (None, None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while grpc.is_none() || http.is_none() || api.is_none() {
+        let line = received
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                panic!("sightline did not report its listeners: {:?}", child.try_wait())
+            });
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
+        let fields = &entry["fields"];
+        if fields["message"] != "listening" {
+            continue;
+        }
+        let address = fields["address"].as_str().and_then(|a| a.parse().ok());
+        match fields["listener"].as_str() {
+            Some("otlp_grpc") => grpc = address,
+            Some("otlp_http") => http = address,
+            Some("api") => api = address,
+            _ => {}
+        }
+    }
+    std::thread::spawn(move || while received.recv().is_ok() {});
+    (child, grpc.expect("grpc address"), http.expect("http address"), api.expect("api address"))
 }
 
 impl Drop for Daemon {

@@ -103,6 +103,7 @@ impl From<sightline_storage::Error> for Error {
     fn from(error: sightline_storage::Error) -> Error {
         // Whatever failed, the batches were not made durable: the exporter keeps them and retries.
         let retry_after = match error {
+            sightline_storage::Error::Backpressure { retry_after, .. } => retry_after,
             sightline_storage::Error::Closed => Duration::from_secs(1),
             _ => Duration::from_secs(5),
         };

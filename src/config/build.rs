@@ -235,8 +235,28 @@ fn storage(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: StorageConfig
     let choices = [("fsync", Durability::Fsync), ("none", Durability::None)];
     let durability =
         r.read(&mut s, "durability", |r, n| r.choice(n, &choices)).unwrap_or(defaults.durability);
+    let commit_delay =
+        r.read(&mut s, "commit_delay", Reader::duration).unwrap_or(defaults.commit_delay);
+    let wal_segment_size =
+        r.read(&mut s, "wal_segment_size", positive_size).unwrap_or(defaults.wal_segment_size);
+    let buffer_max_size =
+        r.read(&mut s, "buffer_max_size", positive_size).unwrap_or(defaults.buffer_max_size);
+    let flush_size = r.read(&mut s, "flush_size", positive_size).unwrap_or(defaults.flush_size);
+    let flush_age = r
+        .read(&mut s, "flush_age", |r, n| r.duration(n).filter(|d| positive(r, n, d)))
+        .unwrap_or(defaults.flush_age);
+    if flush_size > buffer_max_size {
+        r.error("storage.flush_size", "must not exceed storage.buffer_max_size".to_owned());
+    }
     r.finish(s);
-    StorageConfig { durability }
+    StorageConfig {
+        durability,
+        commit_delay,
+        wal_segment_size,
+        buffer_max_size,
+        flush_size,
+        flush_age,
+    }
 }
 
 fn shutdown(

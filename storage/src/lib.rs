@@ -5,10 +5,16 @@
 //! issue. This crate knows nothing about HTTP, gRPC or OTLP: it receives Arrow record batches, tagged with the
 //! [`schema::Table`] they belong to.
 
+pub mod buffer;
+pub mod engine;
 pub mod error;
+pub mod files;
 pub mod schema;
 pub mod sink;
 pub mod wal;
+
+#[cfg(test)]
+mod test_rows;
 
 pub use error::{Error, Result};
 pub use schema::{Table, TableBatch};

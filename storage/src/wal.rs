@@ -44,7 +44,6 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::sink::{BatchSink, WriteFuture};
 use crate::{Error, Result, TableBatch};
 use record::Unsealed;
 use writer::{Request, Shared, Writer};
@@ -196,28 +195,6 @@ impl Wal {
 /// Damage ends a segment silently; nothing is moved or removed.
 pub fn read_dir(dir: &Path) -> Result<Vec<(Lsn, Vec<TableBatch>)>> {
     recovery::read_only(dir)
-}
-
-/// A [`BatchSink`] that makes each request durable in the WAL before acknowledging it.
-#[derive(Debug, Clone)]
-pub struct WalSink {
-    wal: Arc<Wal>,
-}
-
-impl WalSink {
-    pub fn new(wal: Wal) -> WalSink {
-        WalSink { wal: Arc::new(wal) }
-    }
-
-    pub fn from_arc(wal: Arc<Wal>) -> WalSink {
-        WalSink { wal }
-    }
-}
-
-impl BatchSink for WalSink {
-    fn write(&self, batches: Vec<TableBatch>) -> WriteFuture<'_> {
-        Box::pin(async move { self.wal.append(batches).await.map(|_lsn| ()) })
-    }
 }
 
 /// The file name of the segment whose first record has `lsn`.

@@ -252,13 +252,3 @@ async fn a_corrupt_length_field_reads_as_damage() {
     assert_eq!(recovery.corrupt_segments, [dir.path().join("corrupt").join(segment_name(1))]);
     assert_eq!(recovery.next_lsn, 2);
 }
-
-#[tokio::test]
-async fn wal_sink_appends() {
-    let dir = tempfile::tempdir().unwrap();
-    let (wal, _) = Wal::open(dir.path(), WalOptions::default(), 0).unwrap();
-    let sink = WalSink::new(wal);
-    sink.write(request(0)).await.unwrap();
-    drop(sink);
-    assert_eq!(plain(&read_dir(dir.path()).unwrap()), plain(&[(1, request(0))]));
-}

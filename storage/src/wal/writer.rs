@@ -59,12 +59,18 @@ struct Failure {
     what: &'static str,
     path: PathBuf,
     source: std::io::Error,
+    /// The LSNs the failed group had taken, when it got that far: they will never hold data.
+    lsns: Option<std::ops::Range<Lsn>>,
 }
 
 impl Failure {
     fn to_error(&self) -> Error {
         let source = std::io::Error::new(self.source.kind(), self.source.to_string());
-        Error::Io { what: self.what, path: self.path.clone(), source }
+        let (what, path) = (self.what, self.path.clone());
+        match &self.lsns {
+            Some(lsns) => Error::WalWrite { what, path, source, lsns: lsns.clone() },
+            None => Error::Io { what, path, source },
+        }
     }
 }
 
@@ -164,7 +170,8 @@ impl Writer {
             Err(source) => {
                 let path = active.path.clone();
                 self.abandon(active);
-                Err(Failure { what: "append to wal segment", path, source })
+                let lsns = Some(first..self.next_lsn);
+                Err(Failure { what: "append to wal segment", path, source, lsns })
             }
         }
     }
@@ -209,7 +216,7 @@ impl Writer {
     /// Creates the segment for the next group, named by its first LSN, and makes its name durable.
     fn create_segment(&self) -> Result<Active, Failure> {
         let path = segment_path(&self.shared.dir, self.next_lsn);
-        let failure = |what, source| Failure { what, path: path.clone(), source };
+        let failure = |what, source| Failure { what, path: path.clone(), source, lsns: None };
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)

@@ -1,0 +1,305 @@
+//! The storage engine: WAL, write buffer and Parquet files behind the collector's [`BatchSink`].
+//!
+//! A write is appended to the WAL (group commit), then inserted into the write buffer, and only then
+//! acknowledged; from that moment queries see it. A flush writes everything the buffer holds up to its
+//! watermark `X` as Parquet files named for `X`, records `X` in the checkpoint file, swaps the files in for the
+//! buffered rows in one step (so a query sees every row exactly once), and deletes the WAL segments `X` covers.
+//!
+//! Exactly once across crashes: on start, the WAL is replayed from the checkpoint; a table that already has
+//! files for a later (interrupted) flush skips the records those files cover, so no row is lost or doubled
+//! whatever step a crash interrupts.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::buffer::WriteBuffer;
+use crate::files::{self, DataFile};
+use crate::sink::{BatchSink, WriteFuture};
+use crate::wal::{Lsn, Recovery, Wal, WalOptions};
+use crate::{Error, Result, Table, TableBatch};
+
+const CHECKPOINT_FILE: &str = "checkpoint";
+
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    pub data_dir: PathBuf,
+    pub wal: WalOptions,
+    /// Buffered bytes past which writes are refused (retryably) until a flush makes room.
+    pub buffer_limit_bytes: usize,
+    /// A flush starts when the buffer holds this many bytes…
+    pub flush_bytes: usize,
+    /// …or when its oldest rows have waited this long.
+    pub flush_age: Duration,
+}
+
+impl StorageOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> StorageOptions {
+        StorageOptions {
+            data_dir: data_dir.into(),
+            wal: WalOptions::default(),
+            buffer_limit_bytes: 512 * 1024 * 1024,
+            flush_bytes: 64 * 1024 * 1024,
+            flush_age: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What opening found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// WAL records replayed into the buffer.
+    pub replayed_records: usize,
+    /// Damaged WAL segments, moved aside.
+    pub corrupt_segments: Vec<PathBuf>,
+}
+
+/// Cheap to clone: all clones share one engine.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    options: StorageOptions,
+    wal: Wal,
+    state: Mutex<State>,
+    /// One flush at a time.
+    flushing: tokio::sync::Mutex<()>,
+    /// Wakes the flusher early when the buffer fills up.
+    flush_wanted: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    buffer: WriteBuffer,
+    files: BTreeMap<Table, Vec<DataFile>>,
+    /// When the buffer last went from empty to non-empty.
+    oldest_write: Option<Instant>,
+}
+
+impl Storage {
+    /// Opens the data directory: lists the data files, replays the WAL after the checkpoint. Blocking.
+    pub fn open(options: StorageOptions) -> Result<(Storage, Opened)> {
+        let root = &options.data_dir;
+        fs::create_dir_all(root).map_err(io("create data directory", root))?;
+        let checkpoint = read_checkpoint(root)?;
+        let mut files = BTreeMap::new();
+        for table in Table::ALL {
+            files::remove_temporary(root, table)?;
+            files.insert(table, files::list(root, table)?);
+        }
+        // Files of a flush that crashed before its checkpoint was written already hold some tables' rows.
+        let covered: BTreeMap<Table, Lsn> = files
+            .iter()
+            .map(|(table, files)| {
+                (*table, files.iter().map(|f| f.lsn).max().unwrap_or(0).max(checkpoint))
+            })
+            .collect();
+        let (wal, Recovery { records, corrupt_segments, next_lsn }) =
+            Wal::open(&root.join("wal"), options.wal.clone(), checkpoint)?;
+        for segment in &corrupt_segments {
+            tracing::error!(segment = %segment.display(), "damaged wal segment moved aside; its intact records were recovered");
+        }
+        // Everything below `next_lsn` is now either in files or about to be in the buffer: records lost to
+        // damage are gone and must not hold back flushes.
+        let mut buffer = WriteBuffer::new(next_lsn.saturating_sub(1));
+        let replayed_records = records.len();
+        for (lsn, batches) in records {
+            let batches =
+                batches.into_iter().filter(|batch| lsn > covered[&batch.table]).collect::<Vec<_>>();
+            if !batches.is_empty() {
+                buffer.insert(lsn, batches);
+            }
+        }
+        let oldest_write = (!buffer.is_empty()).then(Instant::now);
+        let state = State { buffer, files, oldest_write };
+        let inner = Inner {
+            options,
+            wal,
+            state: Mutex::new(state),
+            flushing: tokio::sync::Mutex::new(()),
+            flush_wanted: Notify::new(),
+        };
+        let opened = Opened { replayed_records, corrupt_segments };
+        Ok((Storage { inner: Arc::new(inner) }, opened))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The data files of `table` and the rows of it still in the buffer, as one consistent view.
+    pub fn snapshot(&self, table: Table) -> (Vec<DataFile>, Vec<arrow_array::RecordBatch>) {
+        let state = self.state();
+        (state.files.get(&table).cloned().unwrap_or_default(), state.buffer.batches(table))
+    }
+
+    /// Bytes of rows waiting in memory for a flush.
+    pub fn buffered_bytes(&self) -> usize {
+        self.state().buffer.bytes()
+    }
+
+    /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered.
+    pub async fn flush(&self) -> Result<()> {
+        let _one_at_a_time = self.inner.flushing.lock().await;
+        let (through, tables) = {
+            let state = self.state();
+            let through = state.buffer.watermark();
+            match state.buffer.first_lsn() {
+                Some(first) if first <= through => (through, state.buffer.through(through)),
+                _ => return Ok(()),
+            }
+        };
+        let root = self.inner.options.data_dir.clone();
+        let written = tokio::task::spawn_blocking(move || -> Result<Vec<(Table, DataFile)>> {
+            let mut written = Vec::new();
+            for (table, batches) in tables {
+                written.extend(
+                    files::write(&root, table, &batches, through)?.into_iter().map(|f| (table, f)),
+                );
+            }
+            write_checkpoint(&root, through)?;
+            Ok(written)
+        })
+        .await
+        .map_err(|_| Error::Closed)??;
+        {
+            let mut state = self.state();
+            for (table, file) in written {
+                state.files.entry(table).or_default().push(file);
+            }
+            state.buffer.remove_through(through);
+            state.oldest_write = (!state.buffer.is_empty()).then(Instant::now);
+        }
+        self.inner.wal.truncate_through(through)
+    }
+
+    /// Flushes when the buffer is big or old enough, until `shutdown`; then flushes what is left.
+    pub async fn run_flusher(self, shutdown: CancellationToken) {
+        let tick = Duration::from_secs(1).min(self.inner.options.flush_age);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(tick) => {}
+                () = self.inner.flush_wanted.notified() => {}
+                () = shutdown.cancelled() => break,
+            }
+            if self.flush_due()
+                && let Err(error) = self.flush().await
+            {
+                tracing::error!(%error, "flushing the write buffer failed; retrying");
+            }
+        }
+        if let Err(error) = self.flush().await {
+            tracing::error!(%error, "final flush failed; the wal still holds the data");
+        }
+    }
+
+    fn flush_due(&self) -> bool {
+        let state = self.state();
+        let options = &self.inner.options;
+        state.buffer.bytes() >= options.flush_bytes
+            || state.oldest_write.is_some_and(|since| since.elapsed() >= options.flush_age)
+    }
+
+    async fn write(&self, batches: Vec<TableBatch>) -> Result<()> {
+        if self.buffered_bytes() >= self.inner.options.buffer_limit_bytes {
+            self.inner.flush_wanted.notify_one();
+            return Err(Error::Backpressure {
+                what: "the write buffer is full",
+                retry_after: Duration::from_secs(1),
+            });
+        }
+        let lsn = match self.inner.wal.append(batches.clone()).await {
+            Ok(lsn) => lsn,
+            Err(error) => {
+                if let Error::WalWrite { lsns, .. } = &error {
+                    // Those LSNs will never hold data: let flushes pass them.
+                    self.state().buffer.void(lsns.clone());
+                }
+                return Err(error);
+            }
+        };
+        let full = {
+            let mut state = self.state();
+            if state.buffer.is_empty() {
+                state.oldest_write = Some(Instant::now());
+            }
+            state.buffer.insert(lsn, batches);
+            state.buffer.bytes() >= self.inner.options.flush_bytes
+        };
+        if full {
+            self.inner.flush_wanted.notify_one();
+        }
+        Ok(())
+    }
+}
+
+impl BatchSink for Storage {
+    fn write(&self, batches: Vec<TableBatch>) -> WriteFuture<'_> {
+        Box::pin(Storage::write(self, batches))
+    }
+}
+
+/// Every row stored under `data_dir` (data files, then the WAL records no file covers), read without opening
+/// the directory for writing: for tests and tools, also while a daemon runs.
+///
+/// The reads go in the reverse order of a flush (which writes files, then the checkpoint, then truncates the
+/// WAL), so that a flush running meanwhile can neither hide rows nor show them twice: a WAL record that a new
+/// file covers is dropped by the coverage check, and every record missing from the WAL was flushed first.
+pub fn read_all(data_dir: &Path) -> Result<Vec<TableBatch>> {
+    let wal_records = crate::wal::read_dir(&data_dir.join("wal"))?;
+    let checkpoint = read_checkpoint(data_dir)?;
+    let mut stored = Vec::new();
+    let mut covered = BTreeMap::new();
+    for table in Table::ALL {
+        let table_files = files::list(data_dir, table)?;
+        covered.insert(table, table_files.iter().map(|f| f.lsn).max().unwrap_or(0).max(checkpoint));
+        for file in table_files {
+            for batch in files::read(data_dir, &file)? {
+                stored.push(TableBatch { table, batch });
+            }
+        }
+    }
+    for (lsn, batches) in wal_records {
+        stored.extend(batches.into_iter().filter(|batch| lsn > covered[&batch.table]));
+    }
+    Ok(stored)
+}
+
+fn read_checkpoint(root: &Path) -> Result<Lsn> {
+    let path = root.join(CHECKPOINT_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().map_err(|_| Error::CorruptData {
+            path: path.clone(),
+            reason: format!("checkpoint {:?} is not a sequence number", text.trim()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io("read checkpoint", &path)(e)),
+    }
+}
+
+/// Records that every row up to `lsn` is in data files: written aside, fsynced, renamed, directory fsynced.
+fn write_checkpoint(root: &Path, lsn: Lsn) -> Result<()> {
+    let path = root.join(CHECKPOINT_FILE);
+    let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
+    fs::write(&temporary, format!("{lsn}\n")).map_err(io("write checkpoint", &temporary))?;
+    fs::File::open(&temporary)
+        .and_then(|f| f.sync_all())
+        .map_err(io("fsync checkpoint", &temporary))?;
+    fs::rename(&temporary, &path).map_err(io("rename checkpoint", &temporary))?;
+    fs::File::open(root).and_then(|d| d.sync_all()).map_err(io("fsync data directory", root))
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io { what, path: path.to_owned(), source }
+}
+
+#[cfg(test)]
+mod tests;

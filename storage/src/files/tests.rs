@@ -1,0 +1,94 @@
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampNanosecondType;
+use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+use super::*;
+
+const HOUR: i64 = NANOS_PER_HOUR;
+/// 2024-01-02T03:00:00Z
+const T0: i64 = 1_704_164_400_000_000_000;
+
+/// A batch in a cut-down `logs` shape: the writer only needs the time and service columns.
+fn rows(rows: &[(i64, &str)]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("service_name", DataType::Utf8, false),
+    ]));
+    let times: ArrayRef = Arc::new(
+        TimestampNanosecondArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+            .with_timezone("UTC"),
+    );
+    let services: ArrayRef =
+        Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()));
+    RecordBatch::try_new(schema, vec![times, services]).expect("batch")
+}
+
+fn read(root: &Path, file: &DataFile) -> RecordBatch {
+    let file = File::open(root.join(&file.path)).expect("open");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1024)
+        .expect("reader");
+    let batches: Vec<RecordBatch> = reader.map(|b| b.expect("batch")).collect();
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).expect("concat")
+}
+
+/// The test batches are not in the full `logs` schema, so write them through the same steps `write` takes.
+fn write_rows(root: &Path, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile> {
+    let mut written = Vec::new();
+    for (n, (hour, rows)) in
+        rows_by_hour(Table::Logs, batch).expect("hours").into_iter().enumerate()
+    {
+        let partition = take_record_batch(batch, &UInt32Array::from(rows)).expect("take");
+        let sorted = sort(Table::Logs, &partition).expect("sort");
+        written.push(write_file(root, Table::Logs, hour, &sorted, lsn, n).expect("write"));
+    }
+    written
+}
+
+#[test]
+fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time() {
+    let root = tempfile::tempdir().expect("dir");
+    let batch = rows(&[(T0 + 5, "web"), (T0 + HOUR + 1, "api"), (T0 + 2, "web"), (T0 + 3, "api")]);
+    let files = write_rows(root.path(), &batch, 42);
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "logs/date=2024-01-02/hour=03/00000000000000000042-0.parquet",
+            "logs/date=2024-01-02/hour=04/00000000000000000042-1.parquet"
+        ]
+    );
+    assert_eq!((files[0].min_time_ns, files[0].max_time_ns, files[0].lsn), (T0 + 2, T0 + 5, 42));
+    let first = read(root.path(), &files[0]);
+    let services: Vec<&str> = first.column(1).as_string::<i32>().iter().flatten().collect();
+    let times = first.column(0).as_primitive::<TimestampNanosecondType>().values().to_vec();
+    assert_eq!(services, ["api", "web", "web"]);
+    assert_eq!(times, [T0 + 3, T0 + 2, T0 + 5]);
+}
+
+#[test]
+fn listing_skips_temporary_files_and_cleanup_removes_them() {
+    let root = tempfile::tempdir().expect("dir");
+    let written = write_rows(root.path(), &rows(&[(T0, "web")]), 7);
+    let leftover =
+        root.path().join("logs/date=2024-01-02/hour=03/.tmp-00000000000000000008-0.parquet");
+    fs::write(&leftover, b"half a file").expect("write");
+    assert_eq!(list(root.path(), Table::Logs).expect("list"), written);
+    assert!(leftover.exists(), "listing never deletes: a flush may be writing that file");
+    assert_eq!(remove_temporary(root.path(), Table::Logs).expect("cleanup"), 1);
+    assert!(!leftover.exists());
+    assert!(list(root.path(), Table::Spans).expect("list").is_empty());
+}
+
+#[test]
+fn times_before_1970_land_in_their_own_hour() {
+    let root = tempfile::tempdir().expect("dir");
+    let files = write_rows(root.path(), &rows(&[(-1, "web")]), 1);
+    assert_eq!(files[0].path, "logs/date=1969-12-31/hour=23/00000000000000000001-0.parquet");
+}
