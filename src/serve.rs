@@ -59,6 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         corrupt_wal_segments = opened.corrupt_segments.len(),
         "storage open"
     );
+    sightline_storage::metrics::register(&storage, &mut registry);
     let flusher_stop = CancellationToken::new();
     let flusher = tokio::spawn(storage.clone().run_flusher(flusher_stop.clone()));
 

@@ -45,9 +45,18 @@ async fn health_readiness_and_metrics_are_served_on_the_api_listener() {
         ),
         "sightline_otlp_items_total{signal=\"logs\",outcome=\"accepted\"} 1",
         "sightline_otlp_request_duration_seconds_count{signal=\"logs\",transport=\"http\"} 1",
+        "sightline_storage_data_files{table=\"logs\"} 0",
+        "sightline_storage_wal_fsyncs_total 1",
+        "sightline_storage_flush_duration_seconds_count 0",
+        "sightline_storage_refused_writes_total 0",
     ] {
         assert!(text.contains(expected), "/metrics lacks {expected:?}:\n{text}");
     }
+    let buffered = text
+        .lines()
+        .find_map(|line| line.strip_prefix("sightline_storage_buffer_bytes "))
+        .and_then(|value| value.parse::<u64>().ok());
+    assert!(buffered.is_some_and(|bytes| bytes > 0), "the buffer holds the new row: {buffered:?}");
 }
 
 fn tagged_request(tag: &str) -> Vec<u8> {

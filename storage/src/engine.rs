@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::buffer::WriteBuffer;
 use crate::files::{self, DataFile};
+use crate::metrics::StorageMetrics;
 use crate::sink::{BatchSink, WriteFuture};
 use crate::wal::{Lsn, Recovery, Wal, WalOptions};
 use crate::{Error, Result, Table, TableBatch};
@@ -50,6 +51,16 @@ impl StorageOptions {
     }
 }
 
+/// Sizes of the engine's parts, for monitoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub buffer_bytes: usize,
+    pub wal_bytes: u64,
+    pub wal_fsyncs: u64,
+    pub files: BTreeMap<Table, u64>,
+    pub file_bytes: BTreeMap<Table, u64>,
+}
+
 /// What opening found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Opened {
@@ -68,6 +79,7 @@ pub struct Storage {
 #[derive(Debug)]
 struct Inner {
     options: StorageOptions,
+    metrics: StorageMetrics,
     wal: Wal,
     state: Mutex<State>,
     /// One flush at a time.
@@ -120,8 +132,11 @@ impl Storage {
         }
         let oldest_write = (!buffer.is_empty()).then(Instant::now);
         let state = State { buffer, files, oldest_write };
+        let metrics = StorageMetrics::default();
+        metrics.corrupt_wal_segments(corrupt_segments.len());
         let inner = Inner {
             options,
+            metrics,
             wal,
             state: Mutex::new(state),
             flushing: tokio::sync::Mutex::new(()),
@@ -141,6 +156,33 @@ impl Storage {
         (state.files.get(&table).cloned().unwrap_or_default(), state.buffer.batches(table))
     }
 
+    pub fn metrics(&self) -> &StorageMetrics {
+        &self.inner.metrics
+    }
+
+    /// Sizes for monitoring.
+    pub fn status(&self) -> Status {
+        let state = self.state();
+        let count = |measure: fn(&DataFile) -> u64| -> BTreeMap<Table, u64> {
+            Table::ALL
+                .into_iter()
+                .map(|table| {
+                    (
+                        table,
+                        state.files.get(&table).map_or(0, |files| files.iter().map(measure).sum()),
+                    )
+                })
+                .collect()
+        };
+        Status {
+            buffer_bytes: state.buffer.bytes(),
+            wal_bytes: self.inner.wal.disk_bytes(),
+            wal_fsyncs: self.inner.wal.sync_count(),
+            files: count(|_| 1),
+            file_bytes: count(|file| file.size_bytes),
+        }
+    }
+
     /// Bytes of rows waiting in memory for a flush.
     pub fn buffered_bytes(&self) -> usize {
         self.state().buffer.bytes()
@@ -149,6 +191,13 @@ impl Storage {
     /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered.
     pub async fn flush(&self) -> Result<()> {
         let _one_at_a_time = self.inner.flushing.lock().await;
+        let started = Instant::now();
+        let result = self.flush_now().await;
+        self.inner.metrics.flushed(result.is_ok(), started.elapsed());
+        result
+    }
+
+    async fn flush_now(&self) -> Result<()> {
         let (through, tables) = {
             let state = self.state();
             let through = state.buffer.watermark();
@@ -211,6 +260,7 @@ impl Storage {
     async fn write(&self, batches: Vec<TableBatch>) -> Result<()> {
         if self.buffered_bytes() >= self.inner.options.buffer_limit_bytes {
             self.inner.flush_wanted.notify_one();
+            self.inner.metrics.refused_write();
             return Err(Error::Backpressure {
                 what: "the write buffer is full",
                 retry_after: Duration::from_secs(1),

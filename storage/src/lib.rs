@@ -9,6 +9,7 @@ pub mod buffer;
 pub mod engine;
 pub mod error;
 pub mod files;
+pub mod metrics;
 pub mod schema;
 pub mod sink;
 pub mod wal;
