@@ -41,7 +41,24 @@ pub struct Config {
     pub notifications_file: Option<PathBuf>,
     pub outbound: OutboundConfig,
     pub storage: StorageConfig,
+    pub retention: RetentionConfig,
     pub shutdown: ShutdownConfig,
+}
+
+/// How long stored telemetry is kept. Zero keeps it forever.
+#[derive(Debug, Clone, Default)]
+pub struct RetentionConfig {
+    /// For every table not listed in `tables`.
+    pub max_age: Duration,
+    /// Per table (`logs`, `spans`, `metrics`, `metrics_histogram`, …).
+    pub tables: std::collections::BTreeMap<String, Duration>,
+}
+
+impl RetentionConfig {
+    /// The retention of `table`, or `None` to keep it forever.
+    pub fn of(&self, table: &str) -> Option<Duration> {
+        Some(self.tables.get(table).copied().unwrap_or(self.max_age)).filter(|age| !age.is_zero())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +237,7 @@ impl Default for Config {
                 flush_size: 64 * MIB,
                 flush_age: Duration::from_secs(60),
             },
+            retention: RetentionConfig::default(),
             shutdown: ShutdownConfig { grace_period: Duration::from_secs(30) },
         }
     }

@@ -22,6 +22,7 @@ use sightline_collector::otlp::Signal;
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
+use sightline_storage::Table;
 use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{self, WalOptions};
 use tokio::net::TcpListener;
@@ -48,6 +49,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         buffer_limit_bytes: size(storage_config.buffer_max_size),
         flush_bytes: size(storage_config.flush_size),
         flush_age: storage_config.flush_age,
+        retention: Table::ALL
+            .into_iter()
+            .filter_map(|table| Some((table, config.retention.of(table.name())?)))
+            .collect(),
     };
     let data_dir = config.data_dir.display().to_string();
     let (storage, opened) = tokio::task::spawn_blocking(move || Storage::open(options))

@@ -2,16 +2,18 @@
 //!
 //! The order in which keys are read here is the order the "expected one of" hints list them.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_yaml_ng::Value;
 
 use super::reader::{Node, Reader, Section};
 use super::{
     AuthConfig, Config, CorsConfig, Durability, GrpcReceiverConfig, HttpConfig, HttpReceiverConfig,
-    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, OtlpConfig, OutboundConfig, SIGNALS,
-    ShutdownConfig, StorageConfig, TlsConfig,
+    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, OtlpConfig, OutboundConfig,
+    RetentionConfig, SIGNALS, ShutdownConfig, StorageConfig, TlsConfig,
 };
 
 pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
@@ -35,6 +37,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
     let notifications_file = r.read(&mut root, "notifications_file", Reader::existing_file);
     let outbound = outbound(r, &mut root);
     let storage = storage(r, &mut root, defaults.storage);
+    let retention = retention(r, &mut root);
     let shutdown = shutdown(r, &mut root, defaults.shutdown);
     r.finish(root);
 
@@ -50,8 +53,24 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         notifications_file,
         outbound,
         storage,
+        retention,
         shutdown,
     }
+}
+
+fn retention(r: &mut Reader<'_>, parent: &mut Section<'_>) -> RetentionConfig {
+    let mut s = r.section(parent, "retention");
+    let max_age = r.read(&mut s, "max_age", Reader::duration).unwrap_or(Duration::ZERO);
+    let mut tables_section = r.section(&mut s, "tables");
+    let mut tables = BTreeMap::new();
+    for table in sightline_storage::Table::ALL.map(|table| table.name()) {
+        if let Some(age) = r.read(&mut tables_section, table, Reader::duration) {
+            tables.insert(table.to_owned(), age);
+        }
+    }
+    r.finish(tables_section);
+    r.finish(s);
+    RetentionConfig { max_age, tables }
 }
 
 fn log(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: LogConfig) -> LogConfig {

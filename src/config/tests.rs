@@ -317,3 +317,20 @@ fn collect_keys(value: &Value, prefix: &str, keys: &mut BTreeSet<String>) {
         _ => {}
     }
 }
+
+#[test]
+fn retention_per_table_overrides_the_default_and_zero_keeps_forever() {
+    let config = load_str(
+        "retention:\n  max_age: 30d\n  tables:\n    spans: 7d\n    metrics: 0\n",
+        Path::new("."),
+    )
+    .expect("valid");
+    let day = Duration::from_secs(86_400);
+    assert_eq!(config.retention.of("logs"), Some(30 * day));
+    assert_eq!(config.retention.of("spans"), Some(7 * day));
+    assert_eq!(config.retention.of("metrics"), None);
+    assert_eq!(load_str("", Path::new(".")).expect("defaults").retention.of("logs"), None);
+    let errors = load_str("retention:\n  tables:\n    traces: 7d\n", Path::new("."))
+        .expect_err("unknown table");
+    assert!(errors.to_string().contains("retention.tables.traces"), "{errors}");
+}

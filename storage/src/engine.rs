@@ -26,6 +26,10 @@ use crate::wal::{Lsn, Recovery, Wal, WalOptions};
 use crate::{Error, Result, Table, TableBatch};
 
 const CHECKPOINT_FILE: &str = "checkpoint";
+/// How long a file taken out of the file list (by retention) stays on disk for queries already reading it.
+const RETIRED_FILE_GRACE: Duration = Duration::from_secs(5);
+/// How often retention is enforced.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
@@ -37,6 +41,8 @@ pub struct StorageOptions {
     pub flush_bytes: usize,
     /// …or when its oldest rows have waited this long.
     pub flush_age: Duration,
+    /// Files whose newest row is older than this are deleted, per table; a table not listed keeps everything.
+    pub retention: BTreeMap<Table, Duration>,
 }
 
 impl StorageOptions {
@@ -47,6 +53,7 @@ impl StorageOptions {
             buffer_limit_bytes: 512 * 1024 * 1024,
             flush_bytes: 64 * 1024 * 1024,
             flush_age: Duration::from_secs(60),
+            retention: BTreeMap::new(),
         }
     }
 }
@@ -230,10 +237,51 @@ impl Storage {
         self.inner.wal.truncate_through(through)
     }
 
+    /// Deletes the data files whose rows are all older than their table's retention, as of `now_ns` (Unix ns).
+    /// Files are per hour partition, so whole partitions go. Returns how many files were deleted.
+    pub async fn enforce_retention(&self, now_ns: i64) -> Result<usize> {
+        let expired: Vec<DataFile> = {
+            let mut state = self.state();
+            let mut expired = Vec::new();
+            for (table, max_age) in &self.inner.options.retention {
+                let oldest_kept =
+                    now_ns.saturating_sub(i64::try_from(max_age.as_nanos()).unwrap_or(i64::MAX));
+                if let Some(files) = state.files.get_mut(table) {
+                    let (old, kept): (Vec<_>, Vec<_>) =
+                        files.drain(..).partition(|f| f.max_time_ns < oldest_kept);
+                    *files = kept;
+                    expired.extend(old);
+                }
+            }
+            expired
+        };
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        // Queries that took their snapshot before the files left the list may still be reading them.
+        tokio::time::sleep(RETIRED_FILE_GRACE).await;
+        let root = self.inner.options.data_dir.clone();
+        let count = expired.len();
+        tokio::task::spawn_blocking(move || {
+            expired.iter().try_for_each(|file| files::remove(&root, file))
+        })
+        .await
+        .map_err(|_| Error::Closed)??;
+        self.inner.metrics.retention_deleted(count);
+        Ok(count)
+    }
+
     /// Flushes when the buffer is big or old enough, until `shutdown`; then flushes what is left.
     pub async fn run_flusher(self, shutdown: CancellationToken) {
         let tick = Duration::from_secs(1).min(self.inner.options.flush_age);
+        let mut last_retention: Option<Instant> = None;
         loop {
+            if last_retention.is_none_or(|at| at.elapsed() >= RETENTION_INTERVAL) {
+                last_retention = Some(Instant::now());
+                if let Err(error) = self.enforce_retention(unix_now_ns()).await {
+                    tracing::error!(%error, "enforcing retention failed; retrying");
+                }
+            }
             tokio::select! {
                 () = tokio::time::sleep(tick) => {}
                 () = self.inner.flush_wanted.notified() => {}
@@ -321,6 +369,12 @@ pub fn read_all(data_dir: &Path) -> Result<Vec<TableBatch>> {
         stored.extend(batches.into_iter().filter(|batch| lsn > covered[&batch.table]));
     }
     Ok(stored)
+}
+
+fn unix_now_ns() -> i64 {
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
 }
 
 fn read_checkpoint(root: &Path) -> Result<Lsn> {

@@ -31,6 +31,7 @@ pub struct StorageMetrics {
     flush_duration: Histogram,
     refused_writes: Counter,
     corrupt_wal_segments: Counter,
+    retention_deleted_files: Counter,
 }
 
 impl Default for StorageMetrics {
@@ -41,6 +42,7 @@ impl Default for StorageMetrics {
             flush_duration: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
             refused_writes: Counter::default(),
             corrupt_wal_segments: Counter::default(),
+            retention_deleted_files: Counter::default(),
         }
     }
 }
@@ -54,6 +56,10 @@ impl StorageMetrics {
 
     pub fn refused_write(&self) {
         self.refused_writes.inc();
+    }
+
+    pub fn retention_deleted(&self, files: usize) {
+        self.retention_deleted_files.inc_by(files as u64);
     }
 
     pub fn corrupt_wal_segments(&self, count: usize) {
@@ -85,6 +91,11 @@ pub fn register(storage: &Storage, registry: &mut Registry) {
         "wal_corrupt_segments",
         "Damaged WAL segments found at start; their intact records were recovered",
         metrics.corrupt_wal_segments.clone(),
+    );
+    storage_registry.register(
+        "retention_deleted_files",
+        "Parquet files deleted because their rows were older than the table's retention",
+        metrics.retention_deleted_files.clone(),
     );
     registry.register_collector(Box::new(Gauges(storage.clone())));
 }

@@ -141,3 +141,39 @@ async fn flushed_wal_segments_are_deleted() {
     storage.flush().await.expect("flush");
     assert!(segments(dir.path()) < before, "flush must delete covered segments");
 }
+
+#[tokio::test(start_paused = true)]
+async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer() {
+    let dir = tempfile::tempdir().expect("dir");
+    let hour = 3_600_000_000_000_i64;
+    let retention = [(Table::Logs, Duration::from_secs(2 * 3600))].into_iter().collect();
+    let (storage, _) =
+        Storage::open(StorageOptions { retention, ..options(dir.path()) }).expect("open");
+    for age_hours in [5, 3, 1, 0] {
+        storage.write(log(T0 - age_hours * hour)).await.expect("write");
+    }
+    storage
+        .write(vec![TableBatch {
+            table: Table::Spans,
+            batch: rows(Table::Spans, &[(T0 - 5 * hour, "api")]),
+        }])
+        .await
+        .expect("write");
+    storage.flush().await.expect("flush");
+    assert_eq!(storage.snapshot(Table::Logs).0.len(), 4);
+
+    let deleted = storage.enforce_retention(T0).await.expect("retention");
+    assert_eq!(deleted, 2, "the partitions 5 and 3 hours old");
+    assert_eq!(visible_times(&storage, Table::Logs), [T0 - hour, T0]);
+    assert_eq!(
+        visible_times(&storage, Table::Spans),
+        [T0 - 5 * hour],
+        "spans have no retention set"
+    );
+    let (storage, _) = Storage::open(options(dir.path())).expect("reopen");
+    assert_eq!(
+        visible_times(&storage, Table::Logs),
+        [T0 - hour, T0],
+        "the files are gone from disk too"
+    );
+}
