@@ -40,7 +40,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let storage_config = &config.storage;
     let options = StorageOptions {
-        data_dir: config.data_dir.clone(),
         wal: WalOptions {
             durability,
             segment_size: storage_config.wal_segment_size,
@@ -53,6 +52,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .into_iter()
             .filter_map(|table| Some((table, config.retention.of(table.name())?)))
             .collect(),
+        ..StorageOptions::new(&config.data_dir)
     };
     let data_dir = config.data_dir.display().to_string();
     let (storage, opened) = tokio::task::spawn_blocking(move || Storage::open(options))

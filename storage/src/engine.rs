@@ -43,6 +43,10 @@ pub struct StorageOptions {
     pub flush_age: Duration,
     /// Files whose newest row is older than this are deleted, per table; a table not listed keeps everything.
     pub retention: BTreeMap<Table, Duration>,
+    /// A partition with at least this many files is compacted into one…
+    pub compaction_min_files: usize,
+    /// …when they hold at most this many bytes together (compaction reads them into memory).
+    pub compaction_max_bytes: u64,
 }
 
 impl StorageOptions {
@@ -54,6 +58,8 @@ impl StorageOptions {
             flush_bytes: 64 * 1024 * 1024,
             flush_age: Duration::from_secs(60),
             retention: BTreeMap::new(),
+            compaction_min_files: 4,
+            compaction_max_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -112,6 +118,7 @@ impl Storage {
         let mut files = BTreeMap::new();
         for table in Table::ALL {
             files::remove_temporary(root, table)?;
+            files::remove_superseded(root, table)?;
             files.insert(table, files::list(root, table)?);
         }
         // Files of a flush that crashed before its checkpoint was written already hold some tables' rows.
@@ -237,6 +244,69 @@ impl Storage {
         self.inner.wal.truncate_through(through)
     }
 
+    /// Merges the files of every partition that has accumulated enough small ones. Returns how many partitions
+    /// were compacted. Queries see the old files or the new one, never both: the swap is one step under the
+    /// state lock, and the old files stay on disk for queries already reading them.
+    pub async fn compact(&self) -> Result<usize> {
+        let _no_flush_meanwhile = self.inner.flushing.lock().await;
+        let candidates: Vec<(Table, Vec<DataFile>)> = {
+            let state = self.state();
+            let options = &self.inner.options;
+            let mut candidates = Vec::new();
+            for (table, files) in &state.files {
+                let mut partitions: BTreeMap<&str, Vec<DataFile>> = BTreeMap::new();
+                for file in files {
+                    partitions.entry(file.partition()).or_default().push(file.clone());
+                }
+                candidates.extend(
+                    partitions
+                        .into_values()
+                        .filter(|files| files.len() >= options.compaction_min_files.max(2))
+                        .filter(|files| {
+                            files.iter().map(|f| f.size_bytes).sum::<u64>()
+                                <= options.compaction_max_bytes
+                        })
+                        .map(|files| (*table, files)),
+                );
+            }
+            candidates
+        };
+        let compacted = candidates.len();
+        for (table, old) in candidates {
+            let root = self.inner.options.data_dir.clone();
+            let inputs = old.clone();
+            let new = tokio::task::spawn_blocking(move || files::compact(&root, table, &inputs))
+                .await
+                .map_err(|_| Error::Closed)??;
+            {
+                let mut state = self.state();
+                let files = state.files.entry(table).or_default();
+                files.retain(|file| !old.contains(file));
+                files.push(new);
+                files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
+            }
+            self.retire(old);
+        }
+        self.inner.metrics.compacted(compacted);
+        Ok(compacted)
+    }
+
+    /// Deletes files that left the file list, once queries that may still read them are done.
+    fn retire(&self, files: Vec<DataFile>) {
+        let root = self.inner.options.data_dir.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(RETIRED_FILE_GRACE).await;
+            let result = tokio::task::spawn_blocking(move || {
+                files.iter().try_for_each(|f| files::remove(&root, f))
+            })
+            .await;
+            if let Ok(Err(error)) = result {
+                // The next start removes them: the compacted file lists what it replaces.
+                tracing::warn!(%error, "deleting compacted data files failed");
+            }
+        });
+    }
+
     /// Deletes the data files whose rows are all older than their table's retention, as of `now_ns` (Unix ns).
     /// Files are per hour partition, so whole partitions go. Returns how many files were deleted.
     pub async fn enforce_retention(&self, now_ns: i64) -> Result<usize> {
@@ -280,6 +350,9 @@ impl Storage {
                 last_retention = Some(Instant::now());
                 if let Err(error) = self.enforce_retention(unix_now_ns()).await {
                     tracing::error!(%error, "enforcing retention failed; retrying");
+                }
+                if let Err(error) = self.compact().await {
+                    tracing::error!(%error, "compaction failed; retrying");
                 }
             }
             tokio::select! {

@@ -32,6 +32,7 @@ const TMP_PREFIX: &str = ".tmp-";
 const LSN_KEY: &str = "sightline.wal_lsn";
 const MIN_TIME_KEY: &str = "sightline.min_time_ns";
 const MAX_TIME_KEY: &str = "sightline.max_time_ns";
+const REPLACES_KEY: &str = "sightline.replaces";
 
 /// One Parquet file of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,16 @@ pub struct DataFile {
     /// Smallest and largest value of the table's time column in the file (Unix ns).
     pub min_time_ns: i64,
     pub max_time_ns: i64,
+    /// For a compacted file: the files it replaces (paths as above). Those are ignored by [`list`] while they
+    /// still exist, so a crash between writing this file and deleting them never shows their rows twice.
+    pub replaces: Vec<String>,
+}
+
+impl DataFile {
+    /// The partition directory, relative to the data root (`logs/date=2024-01-02/hour=03`).
+    pub fn partition(&self) -> &str {
+        self.path.rsplit_once('/').map_or("", |(dir, _)| dir)
+    }
 }
 
 impl Table {
@@ -69,9 +80,40 @@ pub fn write(
     for (n, (hour, rows)) in rows_by_hour(table, &all)?.into_iter().enumerate() {
         let partition = take_record_batch(&all, &UInt32Array::from(rows))?;
         let sorted = sort(table, &partition)?;
-        written.push(write_file(root, table, hour, &sorted, lsn, n)?);
+        let name = format!("{lsn:020}-{n}.parquet");
+        written.push(write_file(
+            root,
+            table,
+            &partition_dir(table, hour),
+            &name,
+            &sorted,
+            lsn,
+            &[],
+        )?);
     }
     Ok(written)
+}
+
+/// Merges `files` (all of one partition of `table`) into one sorted file that replaces them. Blocking. The
+/// caller removes the originals once no query can be reading them; until then [`list`] skips them.
+pub fn compact(root: &Path, table: Table, files: &[DataFile]) -> Result<DataFile> {
+    let mut batches = Vec::new();
+    for file in files {
+        batches.extend(read(root, file)?);
+    }
+    let all = arrow_select::concat::concat_batches(&table.schema(), &batches)?;
+    let sorted = sort(table, &all)?;
+    let lsn = files.iter().map(|f| f.lsn).max().unwrap_or(0);
+    let partition = files.first().map_or("", DataFile::partition);
+    let name = format!("{lsn:020}-compacted-{}.parquet", files.len());
+    let replaces: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+    write_file(root, table, partition, &name, &sorted, lsn, &replaces)
+}
+
+/// `<table>/date=YYYY-MM-DD/hour=HH` for an hour counted from the epoch.
+fn partition_dir(table: Table, hour: i64) -> String {
+    let start = timestamp_ns_to_datetime(hour * NANOS_PER_HOUR).unwrap_or_default();
+    format!("{table}/date={}/hour={:02}", start.format("%Y-%m-%d"), hour.rem_euclid(24))
 }
 
 /// Row indices of `batch` grouped by the hour (since the epoch) of their time.
@@ -110,38 +152,33 @@ fn sort(table: Table, batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(take_record_batch(batch, &indices)?)
 }
 
+/// Writes one sorted partition file: to a hidden temporary name, fsync, rename, fsync the directory.
 fn write_file(
     root: &Path,
     table: Table,
-    hour: i64,
+    relative_dir: &str,
+    name: &str,
     batch: &RecordBatch,
     lsn: Lsn,
-    n: usize,
+    replaces: &[String],
 ) -> Result<DataFile> {
-    let start = timestamp_ns_to_datetime(hour * NANOS_PER_HOUR).unwrap_or_default();
-    let relative_dir =
-        format!("{table}/date={}/hour={:02}", start.format("%Y-%m-%d"), hour.rem_euclid(24));
-    let dir = root.join(&relative_dir);
+    let dir = root.join(relative_dir);
     create_dir_durably(root, &dir)?;
-    let name = format!("{lsn:020}-{n}.parquet");
     let temporary = dir.join(format!("{TMP_PREFIX}{name}"));
     let times = time_values(table, batch)?;
     let min_time_ns = times.values().iter().copied().min().unwrap_or_default();
     let max_time_ns = times.values().iter().copied().max().unwrap_or_default();
 
     let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
-    let mut writer = ArrowWriter::try_new(
-        file,
-        batch.schema(),
-        Some(properties(table, batch, lsn, min_time_ns, max_time_ns)?),
-    )
-    .map_err(parquet_error(&temporary))?;
+    let properties = properties(table, batch, lsn, (min_time_ns, max_time_ns), replaces)?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
+        .map_err(parquet_error(&temporary))?;
     writer.write(batch).map_err(parquet_error(&temporary))?;
     let file = writer.into_inner().map_err(parquet_error(&temporary))?;
     file.sync_all().map_err(io("fsync data file", &temporary))?;
     let size_bytes = file.metadata().map_err(io("stat data file", &temporary))?.len();
     drop(file);
-    let path = dir.join(&name);
+    let path = dir.join(name);
     fs::rename(&temporary, &path).map_err(io("rename data file", &temporary))?;
     sync_dir(&dir)?;
     Ok(DataFile {
@@ -150,6 +187,7 @@ fn write_file(
         lsn,
         min_time_ns,
         max_time_ns,
+        replaces: replaces.to_vec(),
     })
 }
 
@@ -157,8 +195,8 @@ fn properties(
     table: Table,
     batch: &RecordBatch,
     lsn: Lsn,
-    min_time: i64,
-    max_time: i64,
+    (min_time, max_time): (i64, i64),
+    replaces: &[String],
 ) -> Result<WriterProperties> {
     let zstd = ZstdLevel::try_new(3).map_err(|e| parquet_error(Path::new(table.name()))(e))?;
     let schema = batch.schema();
@@ -179,6 +217,7 @@ fn properties(
             KeyValue::new(LSN_KEY.to_owned(), lsn.to_string()),
             KeyValue::new(MIN_TIME_KEY.to_owned(), min_time.to_string()),
             KeyValue::new(MAX_TIME_KEY.to_owned(), max_time.to_string()),
+            KeyValue::new(REPLACES_KEY.to_owned(), replaces.join("\n")),
         ]));
     if schema.index_of("trace_id").is_ok() {
         builder = builder.set_column_bloom_filter_enabled(ColumnPath::from("trace_id"), true);
@@ -202,8 +241,27 @@ pub fn list(root: &Path, table: Table) -> Result<Vec<DataFile>> {
             }
         }
     }
+    let superseded: std::collections::HashSet<String> =
+        files.iter().flat_map(|f| f.replaces.clone()).collect();
+    files.retain(|file| !superseded.contains(&file.path));
     files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
     Ok(files)
+}
+
+/// Deletes the files that a compacted file replaces, when a crash left them behind. Only the process that
+/// owns `root` may call it.
+pub fn remove_superseded(root: &Path, table: Table) -> Result<usize> {
+    let mut removed = 0;
+    for file in list(root, table)? {
+        for replaced in &file.replaces {
+            let path = root.join(replaced);
+            if path.exists() {
+                fs::remove_file(&path).map_err(io("remove compacted data file", &path))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Deletes the temporary files of writes a crash interrupted. Only the process that owns `root` may call it.
@@ -252,13 +310,20 @@ fn describe(root: &Path, path: &Path) -> Result<DataFile> {
             reason: "missing sightline metadata".into(),
         });
     };
+    let replaces = metadata
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kvs| kvs.iter().find(|kv| kv.key == REPLACES_KEY))
+        .and_then(|kv| kv.value.as_deref())
+        .map(|value| value.lines().map(str::to_owned).collect())
+        .unwrap_or_default();
     let relative = path.strip_prefix(root).unwrap_or(path);
     let relative = relative
         .components()
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/");
-    Ok(DataFile { path: relative, size_bytes, lsn: lsn as Lsn, min_time_ns, max_time_ns })
+    Ok(DataFile { path: relative, size_bytes, lsn: lsn as Lsn, min_time_ns, max_time_ns, replaces })
 }
 
 fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -32,6 +32,7 @@ pub struct StorageMetrics {
     refused_writes: Counter,
     corrupt_wal_segments: Counter,
     retention_deleted_files: Counter,
+    compactions: Counter,
 }
 
 impl Default for StorageMetrics {
@@ -43,6 +44,7 @@ impl Default for StorageMetrics {
             refused_writes: Counter::default(),
             corrupt_wal_segments: Counter::default(),
             retention_deleted_files: Counter::default(),
+            compactions: Counter::default(),
         }
     }
 }
@@ -56,6 +58,10 @@ impl StorageMetrics {
 
     pub fn refused_write(&self) {
         self.refused_writes.inc();
+    }
+
+    pub fn compacted(&self, partitions: usize) {
+        self.compactions.inc_by(partitions as u64);
     }
 
     pub fn retention_deleted(&self, files: usize) {
@@ -96,6 +102,11 @@ pub fn register(storage: &Storage, registry: &mut Registry) {
         "retention_deleted_files",
         "Parquet files deleted because their rows were older than the table's retention",
         metrics.retention_deleted_files.clone(),
+    );
+    storage_registry.register(
+        "compactions",
+        "Partitions whose files were merged into one",
+        metrics.compactions.clone(),
     );
     registry.register_collector(Box::new(Gauges(storage.clone())));
 }

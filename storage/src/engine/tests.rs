@@ -177,3 +177,58 @@ async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer()
         "the files are gone from disk too"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn compaction_merges_a_partitions_files_and_every_row_stays_visible_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (storage, _) = Storage::open(options(dir.path())).expect("open");
+    for i in 0..5 {
+        storage.write(log(T0 + i)).await.expect("write");
+        storage.flush().await.expect("flush");
+    }
+    assert_eq!(storage.snapshot(Table::Logs).0.len(), 5);
+    assert_eq!(storage.compact().await.expect("compact"), 1);
+    let (files, _) = storage.snapshot(Table::Logs);
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].replaces.len(), 5);
+    assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4]);
+    // The originals are deleted once the grace period for running queries is over.
+    tokio::time::sleep(RETIRED_FILE_GRACE * 2).await;
+    let parquet_files = walk(&dir.path().join("logs"));
+    assert_eq!(parquet_files, 1, "only the compacted file is left");
+}
+
+#[tokio::test]
+async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let (storage, _) = Storage::open(options(dir.path())).expect("open");
+        for i in 0..4 {
+            storage.write(log(T0 + i)).await.expect("write");
+            storage.flush().await.expect("flush");
+        }
+        // The crash: the compacted file is in place, the originals were never deleted.
+        let (originals, _) = storage.snapshot(Table::Logs);
+        files::compact(dir.path(), Table::Logs, &originals).expect("compact");
+    }
+    assert_eq!(walk(&dir.path().join("logs")), 5);
+    let rows = read_all(dir.path()).expect("read while the leftovers are there");
+    assert_eq!(rows.iter().map(|b| b.batch.num_rows()).sum::<usize>(), 4);
+    let (storage, _) = Storage::open(options(dir.path())).expect("reopen");
+    assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3]);
+    assert_eq!(walk(&dir.path().join("logs")), 1, "opening finishes the compaction");
+}
+
+/// Parquet files (not temporary ones) under `dir`.
+fn walk(dir: &Path) -> usize {
+    let mut count = 0;
+    for entry in fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            count += walk(&path);
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            count += 1;
+        }
+    }
+    count
+}

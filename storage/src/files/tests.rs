@@ -46,7 +46,9 @@ fn write_rows(root: &Path, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile> {
     {
         let partition = take_record_batch(batch, &UInt32Array::from(rows)).expect("take");
         let sorted = sort(Table::Logs, &partition).expect("sort");
-        written.push(write_file(root, Table::Logs, hour, &sorted, lsn, n).expect("write"));
+        let name = format!("{lsn:020}-{n}.parquet");
+        let dir = partition_dir(Table::Logs, hour);
+        written.push(write_file(root, Table::Logs, &dir, &name, &sorted, lsn, &[]).expect("write"));
     }
     written
 }
