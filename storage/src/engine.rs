@@ -79,7 +79,7 @@ pub struct Status {
 pub struct Opened {
     /// WAL records replayed into the buffer.
     pub replayed_records: usize,
-    /// Damaged WAL segments, moved aside.
+    /// Damaged WAL segments, copied into `wal/corrupt/`.
     pub corrupt_segments: Vec<PathBuf>,
 }
 
@@ -131,7 +131,7 @@ impl Storage {
         let (wal, Recovery { records, corrupt_segments, next_lsn }) =
             Wal::open(&root.join("wal"), options.wal.clone(), checkpoint)?;
         for segment in &corrupt_segments {
-            tracing::error!(segment = %segment.display(), "damaged wal segment moved aside; its intact records were recovered");
+            tracing::error!(segment = %segment.display(), "damaged wal segment copied aside; its intact records were recovered");
         }
         // Everything below `next_lsn` is now either in files or about to be in the buffer: records lost to
         // damage are gone and must not hold back flushes.
