@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use object_store::local::LocalFileSystem;
 use prometheus_client::registry::Registry;
 use sightline_collector::auth::{IngestAuth, IngestToken};
 use sightline_collector::grpc::GrpcSettings;
@@ -22,9 +23,9 @@ use sightline_collector::otlp::Signal;
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
-use sightline_storage::Table;
 use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{self, WalOptions};
+use sightline_storage::{QueryEngine, QueryLimits, Table};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -114,9 +115,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let router = http::router(pipeline.clone(), settings);
         tasks.spawn(server::serve("otlp_http", listener, router, tls, ingest_stop.clone(), grace));
     }
+    let store = LocalFileSystem::new_with_prefix(&config.data_dir)
+        .with_context(|| format!("opening {} as the data store", config.data_dir.display()))?;
+    let queries =
+        QueryEngine::new(Arc::new(storage.clone()), Arc::new(store), QueryLimits::default())
+            .context("starting the query engine")?;
+    let admin_token = config.auth.admin_token.as_ref().map(|token| token.expose().to_owned());
+    if admin_token.is_none() {
+        tracing::warn!(
+            "no admin token is configured: the API refuses every request until SIGHTLINE_ADMIN_TOKEN is set"
+        );
+    }
     let ready = Arc::new(AtomicBool::new(true));
     let api_listener = bind("api", config.http.listen).await?;
-    let api = api_router(Arc::new(registry), Arc::clone(&ready));
+    let api = api_router(Arc::new(registry), Arc::clone(&ready))
+        .merge(sightline_ui::api::router(Arc::new(queries), admin_token));
     let api_task =
         tokio::spawn(server::serve("api", api_listener, api, None, api_stop.clone(), grace));
     tasks.close();
@@ -174,7 +187,7 @@ async fn bind(name: &'static str, address: SocketAddr) -> anyhow::Result<TcpList
     Ok(listener)
 }
 
-/// `/healthz`, `/readyz` and `/metrics`; the web API joins them with the UI issue.
+/// `/healthz`, `/readyz` and `/metrics`, beside the web API.
 fn api_router(registry: Arc<Registry>, ready: Arc<AtomicBool>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

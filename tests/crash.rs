@@ -72,6 +72,16 @@ async fn every_acknowledged_record_survives_repeated_sigkill_exactly_once() {
             sender.await.expect("sender");
         }
     }
+    // What SQL sees: each record once, every acknowledged one included.
+    let (status, answer) = daemon.sql("SELECT count(*), count(DISTINCT body) FROM logs").await;
+    assert_eq!(status, 200, "{answer}");
+    let (rows, distinct) = (answer["rows"][0][0].as_u64(), answer["rows"][0][1].as_u64());
+    assert_eq!(rows, distinct, "SELECT shows a record twice");
+    let acknowledged_so_far = acknowledged.lock().expect("lock").len() as u64;
+    assert!(
+        rows.is_some_and(|rows| rows >= acknowledged_so_far),
+        "{rows:?} < {acknowledged_so_far}"
+    );
     let status = tokio::task::spawn_blocking(move || {
         let stored = daemon.stored();
         let files =

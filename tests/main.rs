@@ -9,4 +9,5 @@ mod otlp_clients;
 mod otlp_grpc;
 mod otlp_http;
 mod payloads;
+mod sql;
 mod support;

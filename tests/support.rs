@@ -20,6 +20,9 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
 }
 
+/// The bootstrap admin token of every test daemon.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// The configuration every test starts from; `overrides` is merged into it key by key.
 fn base_config(dir: &Path) -> Value {
     json!({
@@ -30,6 +33,7 @@ fn base_config(dir: &Path) -> Value {
             "http": { "listen": "127.0.0.1:0" },
         },
         "http": { "listen": "127.0.0.1:0" },
+        "auth": { "admin_token": ADMIN_TOKEN },
         "shutdown": { "grace_period": "10s" },
     })
 }
@@ -66,6 +70,26 @@ impl Daemon {
 
     pub fn grpc_url(&self) -> String {
         format!("http://{}", self.grpc)
+    }
+
+    /// Runs SQL through `POST /api/v1/sql` as the admin; returns the status and the JSON answer.
+    pub async fn sql(&self, sql: &str) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/api/v1/sql", self.api))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({ "sql": sql }))
+            .send()
+            .await
+            .expect("sql request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a json answer"))
+    }
+
+    /// The single value a SQL query returns.
+    pub async fn sql_value(&self, sql: &str) -> Value {
+        let (status, answer) = self.sql(sql).await;
+        assert_eq!(status, 200, "{sql}: {answer}");
+        answer["rows"][0][0].clone()
     }
 
     pub fn pid(&self) -> u32 {

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::buffer::WriteBuffer;
+use crate::catalog::{TableSnapshot, TableSource};
 use crate::files::{self, DataFile};
 use crate::metrics::StorageMetrics;
 use crate::sink::{BatchSink, WriteFuture};
@@ -162,12 +163,6 @@ impl Storage {
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The data files of `table` and the rows of it still in the buffer, as one consistent view.
-    pub fn snapshot(&self, table: Table) -> (Vec<DataFile>, Vec<arrow_array::RecordBatch>) {
-        let state = self.state();
-        (state.files.get(&table).cloned().unwrap_or_default(), state.buffer.batches(table))
     }
 
     pub fn metrics(&self) -> &StorageMetrics {
@@ -409,6 +404,18 @@ impl Storage {
             self.inner.flush_wanted.notify_one();
         }
         Ok(())
+    }
+}
+
+impl TableSource for Storage {
+    /// The data files of `table` and its rows still in the buffer, taken under one lock: a flush or a
+    /// compaction swaps files and rows in one step, so a snapshot sees every row exactly once.
+    fn snapshot(&self, table: Table) -> TableSnapshot {
+        let state = self.state();
+        TableSnapshot {
+            files: state.files.get(&table).cloned().unwrap_or_default(),
+            buffered: state.buffer.batches(table),
+        }
     }
 }
 

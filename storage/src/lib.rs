@@ -1,15 +1,19 @@
-//! sightline's storage: the Arrow shape of every table, the narrow interface through which ingested batches
-//! arrive ([`sink::BatchSink`]), and the write-ahead log that makes an acknowledged batch survive a crash.
+//! sightline's storage: the Arrow shape of every table ([`schema`]), the narrow interface through which
+//! ingested batches arrive ([`sink::BatchSink`]), and the engine behind it ([`engine`]): a group-commit
+//! write-ahead log ([`wal`]) that makes an acknowledged batch survive a crash, a queryable write buffer
+//! ([`buffer`]), and sorted, hour-partitioned Parquet files ([`files`]) with compaction and retention.
 //!
-//! Parquet files, compaction, retention, object storage and the DataFusion catalog arrive with the storage
-//! issue. This crate knows nothing about HTTP, gRPC or OTLP: it receives Arrow record batches, tagged with the
-//! [`schema::Table`] they belong to.
+//! [`catalog`] is the interface through which queries see the store's files and write buffer, and [`query`]
+//! runs read-only, bounded SQL over it with DataFusion. This crate knows nothing about HTTP, gRPC or OTLP: it
+//! receives Arrow record batches, tagged with the [`schema::Table`] they belong to.
 
 pub mod buffer;
+pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod files;
 pub mod metrics;
+pub mod query;
 pub mod schema;
 pub mod sink;
 pub mod wal;
@@ -17,6 +21,9 @@ pub mod wal;
 #[cfg(test)]
 mod test_rows;
 
-pub use error::{Error, Result};
+pub use catalog::{StaticSource, TableSnapshot, TableSource};
+pub use error::{Error, QueryError, Result};
+pub use files::DataFile;
+pub use query::{QueryEngine, QueryLimits, QueryOutput};
 pub use schema::{Table, TableBatch};
 pub use sink::BatchSink;

@@ -17,7 +17,7 @@ fn log(time: i64) -> Vec<TableBatch> {
 
 /// Every row of `table` visible to a query, by time, read from files and buffer alike.
 fn visible_times(storage: &Storage, table: Table) -> Vec<i64> {
-    let (files, buffered) = storage.snapshot(table);
+    let TableSnapshot { files, buffered } = storage.snapshot(table);
     let mut times = Vec::new();
     for file in files {
         let path = storage.inner.options.data_dir.join(&file.path);
@@ -60,7 +60,7 @@ async fn written_rows_are_visible_before_and_after_a_flush_exactly_once() {
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2]);
     storage.flush().await.expect("flush");
     assert_eq!(storage.buffered_bytes(), 0);
-    assert_eq!(storage.snapshot(Table::Logs).0.len(), 1);
+    assert_eq!(storage.snapshot(Table::Logs).files.len(), 1);
     storage.write(log(T0 + 3)).await.expect("write");
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3]);
 }
@@ -160,7 +160,7 @@ async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer()
         .await
         .expect("write");
     storage.flush().await.expect("flush");
-    assert_eq!(storage.snapshot(Table::Logs).0.len(), 4);
+    assert_eq!(storage.snapshot(Table::Logs).files.len(), 4);
 
     let deleted = storage.enforce_retention(T0).await.expect("retention");
     assert_eq!(deleted, 2, "the partitions 5 and 3 hours old");
@@ -186,9 +186,9 @@ async fn compaction_merges_a_partitions_files_and_every_row_stays_visible_once()
         storage.write(log(T0 + i)).await.expect("write");
         storage.flush().await.expect("flush");
     }
-    assert_eq!(storage.snapshot(Table::Logs).0.len(), 5);
+    assert_eq!(storage.snapshot(Table::Logs).files.len(), 5);
     assert_eq!(storage.compact().await.expect("compact"), 1);
-    let (files, _) = storage.snapshot(Table::Logs);
+    let files = storage.snapshot(Table::Logs).files;
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].replaces.len(), 5);
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4]);
@@ -208,7 +208,7 @@ async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_o
             storage.flush().await.expect("flush");
         }
         // The crash: the compacted file is in place, the originals were never deleted.
-        let (originals, _) = storage.snapshot(Table::Logs);
+        let originals = storage.snapshot(Table::Logs).files;
         files::compact(dir.path(), Table::Logs, &originals).expect("compact");
     }
     assert_eq!(walk(&dir.path().join("logs")), 5);

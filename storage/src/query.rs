@@ -1,0 +1,183 @@
+//! The SQL query layer: [`QueryEngine`] runs one read-only SQL statement over the six store tables, through
+//! DataFusion, bounded in memory, time and rows. It owns the DataFusion session (tables, runtime, memory
+//! pool) and the mapping of DataFusion's errors to [`QueryError`]. It knows nothing about HTTP.
+//!
+//! Files are read from the engine's object store, registered under one fixed URL ([`STORE_URL`]) so the
+//! rest of the layer is the same whether the store is a local directory or S3.
+
+mod provider;
+mod read_only;
+#[cfg(test)]
+mod tests;
+mod time_range;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use object_store::ObjectStore;
+
+use crate::catalog::TableSource;
+use crate::error::QueryError;
+use crate::schema::Table;
+use provider::SnapshotTable;
+
+/// The URL under which the engine's object store is known to DataFusion.
+pub const STORE_URL: &str = "sightline://data/";
+
+/// How much one query may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Memory shared by all running queries (sorts, aggregates, joins); a query that needs more fails.
+    pub memory_bytes: usize,
+    /// Planning plus execution of one query.
+    pub timeout: Duration,
+    /// Rows returned; the rest of the result is not computed.
+    pub max_rows: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self { memory_bytes: 512 * 1024 * 1024, timeout: Duration::from_secs(30), max_rows: 10_000 }
+    }
+}
+
+/// The result of one query.
+#[derive(Debug, Clone)]
+pub struct QueryOutput {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// True when the query had more than `max_rows` rows and only the first `max_rows` are here.
+    pub truncated: bool,
+}
+
+impl QueryOutput {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// Runs read-only SQL over the store's tables.
+pub struct QueryEngine {
+    ctx: SessionContext,
+    limits: QueryLimits,
+}
+
+impl std::fmt::Debug for QueryEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryEngine").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl QueryEngine {
+    pub fn new(
+        source: Arc<dyn TableSource>,
+        store: Arc<dyn ObjectStore>,
+        limits: QueryLimits,
+    ) -> Result<Self, QueryError> {
+        let internal = |e: DataFusionError| QueryError::Internal(e.to_string());
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes)))
+            // No spilling: ad-hoc queries must not fill the disk, so the memory limit is a hard limit.
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .map_err(internal)?;
+        let store_url = ObjectStoreUrl::parse(STORE_URL).map_err(internal)?;
+        runtime.register_object_store(store_url.as_ref(), store);
+        // The default registry also serves the local file system; nothing here should reach it.
+        let _ = runtime.deregister_object_store(ObjectStoreUrl::local_filesystem().as_ref());
+
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let config =
+            SessionConfig::new().with_target_partitions(cpus).with_information_schema(true);
+        // `SessionContext` leaves URL tables (`SELECT * FROM '/etc/passwd'`) off and registers no table
+        // function that reads files; only the store tables below are reachable.
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        for table in Table::ALL {
+            let provider = SnapshotTable::new(table, Arc::clone(&source), store_url.clone());
+            ctx.register_table(table.name(), Arc::new(provider)).map_err(internal)?;
+        }
+        Ok(Self { ctx, limits })
+    }
+
+    pub fn limits(&self) -> &QueryLimits {
+        &self.limits
+    }
+
+    /// Plans and runs one statement, which must only read.
+    pub async fn sql(&self, sql: &str) -> Result<QueryOutput, QueryError> {
+        match tokio::time::timeout(self.limits.timeout, self.run(sql)).await {
+            Ok(result) => result.map_err(|e| self.classify(e)),
+            // Dropping the stream cancels the query's tasks.
+            Err(_elapsed) => Err(QueryError::Timeout),
+        }
+    }
+
+    async fn run(&self, sql: &str) -> Result<QueryOutput, Failure> {
+        let state = self.ctx.state();
+        let plan = state.create_logical_plan(sql).await?;
+        if let Some(reason) = read_only::refusal(&plan) {
+            return Err(Failure::Refused(reason));
+        }
+        let frame = self.ctx.execute_logical_plan(plan).await?;
+        let mut stream = frame.execute_stream().await?;
+        let schema = stream.schema();
+        let max_rows = self.limits.max_rows;
+        let (mut batches, mut rows, mut truncated) = (Vec::new(), 0usize, false);
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let room = max_rows - rows;
+            if batch.num_rows() > room {
+                batches.push(batch.slice(0, room));
+                truncated = true;
+                break;
+            }
+            rows += batch.num_rows();
+            batches.push(batch);
+        }
+        batches.retain(|batch| batch.num_rows() > 0);
+        Ok(QueryOutput { schema, batches, truncated })
+    }
+
+    fn classify(&self, failure: Failure) -> QueryError {
+        let error = match failure {
+            Failure::Refused(reason) => return QueryError::Refused(reason),
+            Failure::DataFusion(error) => error,
+        };
+        match error.find_root() {
+            DataFusionError::ResourcesExhausted(detail) => QueryError::ResourcesExhausted(format!(
+                "query exceeded the memory limit of {} bytes: {detail}",
+                self.limits.memory_bytes
+            )),
+            DataFusionError::SQL(..)
+            | DataFusionError::Plan(_)
+            | DataFusionError::SchemaError(..)
+            | DataFusionError::NotImplemented(_) => {
+                QueryError::Invalid(error.find_root().strip_backtrace())
+            }
+            _ => QueryError::Internal(error.strip_backtrace()),
+        }
+    }
+}
+
+/// Why `run` stopped, before it is mapped to a [`QueryError`] with the limits in hand.
+enum Failure {
+    Refused(String),
+    DataFusion(DataFusionError),
+}
+
+impl From<DataFusionError> for Failure {
+    fn from(error: DataFusionError) -> Self {
+        Failure::DataFusion(error)
+    }
+}
