@@ -88,7 +88,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         CollectorMetrics::register(&mut registry),
     );
 
-    // Bind every listener before serving any, so that a taken port fails the start instead of half of it.
+    // A listener that cannot bind (port taken) ends the start with an error naming the address.
     let ingest_stop = CancellationToken::new();
     let api_stop = CancellationToken::new();
     let tasks = TaskTracker::new();
