@@ -123,12 +123,7 @@ impl Storage {
             files.insert(table, files::list(root, table)?);
         }
         // Files of a flush that crashed before its checkpoint was written already hold some tables' rows.
-        let covered: BTreeMap<Table, Lsn> = files
-            .iter()
-            .map(|(table, files)| {
-                (*table, files.iter().map(|f| f.lsn).max().unwrap_or(0).max(checkpoint))
-            })
-            .collect();
+        let covered = covered_through(&files, checkpoint);
         let (wal, Recovery { records, corrupt_segments, next_lsn }) =
             Wal::open(&root.join("wal"), options.wal.clone(), checkpoint)?;
         for segment in &corrupt_segments {
@@ -435,20 +430,36 @@ pub fn read_all(data_dir: &Path) -> Result<Vec<TableBatch>> {
     let wal_records = crate::wal::read_dir(&data_dir.join("wal"))?;
     let checkpoint = read_checkpoint(data_dir)?;
     let mut stored = Vec::new();
-    let mut covered = BTreeMap::new();
+    let mut all_files = BTreeMap::new();
     for table in Table::ALL {
         let table_files = files::list(data_dir, table)?;
-        covered.insert(table, table_files.iter().map(|f| f.lsn).max().unwrap_or(0).max(checkpoint));
-        for file in table_files {
-            for batch in files::read(data_dir, &file)? {
+        for file in &table_files {
+            for batch in files::read(data_dir, file)? {
                 stored.push(TableBatch { table, batch });
             }
         }
+        all_files.insert(table, table_files);
     }
+    let covered = covered_through(&all_files, checkpoint);
     for (lsn, batches) in wal_records {
         stored.extend(batches.into_iter().filter(|batch| lsn > covered[&batch.table]));
     }
     Ok(stored)
+}
+
+/// Per table, the LSN up to which its rows are in data files: the checkpoint, or later where a flush that
+/// crashed before writing its checkpoint already left that table's files.
+fn covered_through(
+    files: &BTreeMap<Table, Vec<DataFile>>,
+    checkpoint: Lsn,
+) -> BTreeMap<Table, Lsn> {
+    Table::ALL
+        .into_iter()
+        .map(|table| {
+            let newest = files.get(&table).into_iter().flatten().map(|f| f.lsn).max().unwrap_or(0);
+            (table, newest.max(checkpoint))
+        })
+        .collect()
 }
 
 fn unix_now_ns() -> i64 {

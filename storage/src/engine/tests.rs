@@ -18,34 +18,15 @@ fn log(time: i64) -> Vec<TableBatch> {
 /// Every row of `table` visible to a query, by time, read from files and buffer alike.
 fn visible_times(storage: &Storage, table: Table) -> Vec<i64> {
     let TableSnapshot { files, buffered } = storage.snapshot(table);
-    let mut times = Vec::new();
-    for file in files {
-        let path = storage.inner.options.data_dir.join(&file.path);
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(
-            fs::File::open(path).expect("open"),
-            1024,
-        )
-        .expect("reader");
-        for batch in reader {
-            let batch = batch.expect("batch");
-            times.extend(
-                batch
-                    .column_by_name(table.time_column())
-                    .expect("time")
-                    .as_primitive::<TimestampNanosecondType>()
-                    .values(),
-            );
-        }
-    }
-    for batch in buffered {
-        times.extend(
-            batch
-                .column_by_name(table.time_column())
-                .expect("time")
-                .as_primitive::<TimestampNanosecondType>()
-                .values(),
-        );
-    }
+    let root = &storage.inner.options.data_dir;
+    let from_files = files.iter().flat_map(|file| files::read(root, file).expect("read data file"));
+    let mut times: Vec<i64> = from_files
+        .chain(buffered)
+        .flat_map(|batch| {
+            let column = batch.column_by_name(table.time_column()).expect("time column");
+            column.as_primitive::<TimestampNanosecondType>().values().to_vec()
+        })
+        .collect();
     times.sort();
     times
 }
