@@ -25,7 +25,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::wal::Lsn;
-use crate::{Error, Result, Table};
+use crate::{Error, Result, Table, failpoint};
 
 const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
 const TMP_PREFIX: &str = ".tmp-";
@@ -175,12 +175,16 @@ fn write_file(
         .map_err(parquet_error(&temporary))?;
     writer.write(batch).map_err(parquet_error(&temporary))?;
     let file = writer.into_inner().map_err(parquet_error(&temporary))?;
+    failpoint::hit("file.temporary_written");
     file.sync_all().map_err(io("fsync data file", &temporary))?;
+    failpoint::hit("file.temporary_synced");
     let size_bytes = file.metadata().map_err(io("stat data file", &temporary))?.len();
     drop(file);
     let path = dir.join(name);
     fs::rename(&temporary, &path).map_err(io("rename data file", &temporary))?;
+    failpoint::hit("file.renamed");
     sync_dir(&dir)?;
+    failpoint::hit("file.directory_synced");
     Ok(DataFile {
         path: format!("{relative_dir}/{name}"),
         size_bytes,
@@ -385,7 +389,10 @@ pub fn read(root: &Path, file: &DataFile) -> Result<Vec<RecordBatch>> {
 pub fn remove(root: &Path, file: &DataFile) -> Result<()> {
     let path = root.join(&file.path);
     fs::remove_file(&path).map_err(io("remove data file", &path))?;
-    path.parent().map_or(Ok(()), sync_dir)
+    failpoint::hit("file.removed");
+    path.parent().map_or(Ok(()), sync_dir)?;
+    failpoint::hit("file.removal_synced");
+    Ok(())
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {

@@ -11,6 +11,7 @@ pub mod buffer;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+mod failpoint;
 pub mod files;
 pub mod metrics;
 pub mod query;

@@ -157,7 +157,7 @@ impl Wal {
                 return true;
             }
             match fs::remove_file(&segment.path) {
-                Ok(()) => {}
+                Ok(()) => crate::failpoint::hit("wal.segment_removed"),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     failed = Some(io("remove wal segment", &segment.path)(e));
