@@ -5,8 +5,9 @@
 //! watermark `X` as Parquet files named for `X`, records `X` in the checkpoint file, swaps the files in for the
 //! buffered rows in one step (so a query sees every row exactly once), and deletes the WAL segments `X` covers.
 //!
-//! Exactly once across crashes: on start, the WAL is replayed from the checkpoint; a table that already has
-//! files for a later (interrupted) flush skips the records those files cover, so no row is lost or doubled
+//! Exactly once across crashes: the checkpoint is the commit point of a flush. On start, files for a later
+//! checkpoint (a flush that a crash interrupted, perhaps after some of its files) are deleted, and the WAL,
+//! which still holds every record after the checkpoint, is replayed from it; so no row is lost or doubled
 //! whatever step a crash interrupts.
 
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ use crate::files::{self, DataFile};
 use crate::metrics::StorageMetrics;
 use crate::sink::{BatchSink, WriteFuture};
 use crate::wal::{Lsn, Recovery, Wal, WalOptions};
-use crate::{Error, Result, Table, TableBatch};
+use crate::{Error, Result, Table, TableBatch, failpoint};
 
 const CHECKPOINT_FILE: &str = "checkpoint";
 /// How long a file taken out of the file list (by retention) stays on disk for queries already reading it.
@@ -116,14 +117,18 @@ impl Storage {
         let root = &options.data_dir;
         fs::create_dir_all(root).map_err(io("create data directory", root))?;
         let checkpoint = read_checkpoint(root)?;
+        remove_temporary_checkpoint(root)?;
         let mut files = BTreeMap::new();
         for table in Table::ALL {
             files::remove_temporary(root, table)?;
             files::remove_superseded(root, table)?;
-            files.insert(table, files::list(root, table)?);
+            let (committed, unfinished) =
+                files::list(root, table)?.into_iter().partition(|file| file.lsn <= checkpoint);
+            for file in &unfinished {
+                files::remove(root, file)?;
+            }
+            files.insert(table, committed);
         }
-        // Files of a flush that crashed before its checkpoint was written already hold some tables' rows.
-        let covered = covered_through(&files, checkpoint);
         let (wal, Recovery { records, corrupt_segments, next_lsn }) =
             Wal::open(&root.join("wal"), options.wal.clone(), checkpoint)?;
         for segment in &corrupt_segments {
@@ -134,11 +139,7 @@ impl Storage {
         let mut buffer = WriteBuffer::new(next_lsn.saturating_sub(1));
         let replayed_records = records.len();
         for (lsn, batches) in records {
-            let batches =
-                batches.into_iter().filter(|batch| lsn > covered[&batch.table]).collect::<Vec<_>>();
-            if !batches.is_empty() {
-                buffer.insert(lsn, batches);
-            }
+            buffer.insert(lsn, batches);
         }
         let oldest_write = (!buffer.is_empty()).then(Instant::now);
         let state = State { buffer, files, oldest_write };
@@ -210,6 +211,7 @@ impl Storage {
                 _ => return Ok(()),
             }
         };
+        failpoint::hit("flush.started");
         let root = self.inner.options.data_dir.clone();
         let written = tokio::task::spawn_blocking(move || -> Result<Vec<(Table, DataFile)>> {
             let mut written = Vec::new();
@@ -218,7 +220,9 @@ impl Storage {
                     files::write(&root, table, &batches, through)?.into_iter().map(|f| (table, f)),
                 );
             }
+            failpoint::hit("flush.files_written");
             write_checkpoint(&root, through)?;
+            failpoint::hit("flush.checkpoint_written");
             Ok(written)
         })
         .await
@@ -231,6 +235,7 @@ impl Storage {
             state.buffer.remove_through(through);
             state.oldest_write = (!state.buffer.is_empty()).then(Instant::now);
         }
+        failpoint::hit("flush.buffer_released");
         self.inner.wal.truncate_through(through)
     }
 
@@ -268,6 +273,7 @@ impl Storage {
             let new = tokio::task::spawn_blocking(move || files::compact(&root, table, &inputs))
                 .await
                 .map_err(|_| Error::Closed)??;
+            failpoint::hit("compact.file_written");
             {
                 let mut state = self.state();
                 let files = state.files.entry(table).or_default();
@@ -275,6 +281,7 @@ impl Storage {
                 files.push(new);
                 files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
             }
+            failpoint::hit("compact.swapped");
             self.retire(old);
         }
         self.inner.metrics.compacted(compacted);
@@ -318,6 +325,7 @@ impl Storage {
         if expired.is_empty() {
             return Ok(0);
         }
+        failpoint::hit("retention.unlisted");
         // Queries that took their snapshot before the files left the list may still be reading them.
         tokio::time::sleep(RETIRED_FILE_GRACE).await;
         let root = self.inner.options.data_dir.clone();
@@ -424,42 +432,26 @@ impl BatchSink for Storage {
 /// the directory for writing: for tests and tools, also while a daemon runs.
 ///
 /// The reads go in the reverse order of a flush (which writes files, then the checkpoint, then truncates the
-/// WAL), so that a flush running meanwhile can neither hide rows nor show them twice: a WAL record that a new
-/// file covers is dropped by the coverage check, and every record missing from the WAL was flushed first.
+/// WAL), so that a flush running meanwhile can neither hide rows nor show them twice: a file for a later
+/// checkpoint than the one read is skipped (its rows are in the WAL read before), and every record missing
+/// from the WAL was flushed first.
 pub fn read_all(data_dir: &Path) -> Result<Vec<TableBatch>> {
     let wal_records = crate::wal::read_dir(&data_dir.join("wal"))?;
     let checkpoint = read_checkpoint(data_dir)?;
     let mut stored = Vec::new();
-    let mut all_files = BTreeMap::new();
     for table in Table::ALL {
-        let table_files = files::list(data_dir, table)?;
-        for file in &table_files {
+        for file in files::list(data_dir, table)?.iter().filter(|file| file.lsn <= checkpoint) {
             for batch in files::read(data_dir, file)? {
                 stored.push(TableBatch { table, batch });
             }
         }
-        all_files.insert(table, table_files);
     }
-    let covered = covered_through(&all_files, checkpoint);
     for (lsn, batches) in wal_records {
-        stored.extend(batches.into_iter().filter(|batch| lsn > covered[&batch.table]));
+        if lsn > checkpoint {
+            stored.extend(batches);
+        }
     }
     Ok(stored)
-}
-
-/// Per table, the LSN up to which its rows are in data files: the checkpoint, or later where a flush that
-/// crashed before writing its checkpoint already left that table's files.
-fn covered_through(
-    files: &BTreeMap<Table, Vec<DataFile>>,
-    checkpoint: Lsn,
-) -> BTreeMap<Table, Lsn> {
-    Table::ALL
-        .into_iter()
-        .map(|table| {
-            let newest = files.get(&table).into_iter().flatten().map(|f| f.lsn).max().unwrap_or(0);
-            (table, newest.max(checkpoint))
-        })
-        .collect()
 }
 
 fn unix_now_ns() -> i64 {
@@ -480,15 +472,29 @@ fn read_checkpoint(root: &Path) -> Result<Lsn> {
     }
 }
 
+/// Deletes the temporary checkpoint of a write a crash interrupted. Only the process that owns `root` may call it.
+fn remove_temporary_checkpoint(root: &Path) -> Result<()> {
+    let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
+    match fs::remove_file(&temporary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(io("remove temporary checkpoint", &temporary)(e))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Records that every row up to `lsn` is in data files: written aside, fsynced, renamed, directory fsynced.
 fn write_checkpoint(root: &Path, lsn: Lsn) -> Result<()> {
     let path = root.join(CHECKPOINT_FILE);
     let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
     fs::write(&temporary, format!("{lsn}\n")).map_err(io("write checkpoint", &temporary))?;
+    failpoint::hit("checkpoint.temporary_written");
     fs::File::open(&temporary)
         .and_then(|f| f.sync_all())
         .map_err(io("fsync checkpoint", &temporary))?;
+    failpoint::hit("checkpoint.temporary_synced");
     fs::rename(&temporary, &path).map_err(io("rename checkpoint", &temporary))?;
+    failpoint::hit("checkpoint.renamed");
     fs::File::open(root).and_then(|d| d.sync_all()).map_err(io("fsync data directory", root))
 }
 
@@ -496,5 +502,9 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     move |source| Error::Io { what, path: path.to_owned(), source }
 }
 
+#[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
+mod model_tests;
 #[cfg(test)]
 mod tests;
