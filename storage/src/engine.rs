@@ -214,16 +214,11 @@ impl Storage {
         failpoint::hit("flush.started");
         let root = self.inner.options.data_dir.clone();
         let written = tokio::task::spawn_blocking(move || -> Result<Vec<(Table, DataFile)>> {
-            let mut written = Vec::new();
-            for (table, batches) in tables {
-                written.extend(
-                    files::write(&root, table, &batches, through)?.into_iter().map(|f| (table, f)),
-                );
+            let written = write_flush(&root, tables, through);
+            if written.is_err() {
+                remove_failed_flush(&root, through);
             }
-            failpoint::hit("flush.files_written");
-            write_checkpoint(&root, through)?;
-            failpoint::hit("flush.checkpoint_written");
-            Ok(written)
+            written
         })
         .await
         .map_err(|_| Error::Closed)??;
@@ -469,6 +464,44 @@ fn read_checkpoint(root: &Path) -> Result<Lsn> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(io("read checkpoint", &path)(e)),
+    }
+}
+
+/// Writes the files of a flush through `through`, then its checkpoint: the flush's commit point. Blocking.
+fn write_flush(
+    root: &Path,
+    tables: BTreeMap<Table, Vec<arrow_array::RecordBatch>>,
+    through: Lsn,
+) -> Result<Vec<(Table, DataFile)>> {
+    let mut written = Vec::new();
+    for (table, batches) in tables {
+        written
+            .extend(files::write(root, table, &batches, through)?.into_iter().map(|f| (table, f)));
+    }
+    failpoint::hit("flush.files_written");
+    write_checkpoint(root, through)?;
+    failpoint::hit("flush.checkpoint_written");
+    Ok(written)
+}
+
+/// Deletes the files that a failed flush through `through` wrote before it failed. Left behind, they would
+/// count once a later flush's checkpoint covers their LSN, beside that flush's files holding the same rows.
+/// Blocking.
+fn remove_failed_flush(root: &Path, through: Lsn) {
+    let removed = read_checkpoint(root).and_then(|checkpoint| {
+        if checkpoint >= through {
+            // The checkpoint was renamed into place and only syncing its directory failed: the files count.
+            return Ok(());
+        }
+        for table in Table::ALL {
+            for file in files::list(root, table)?.iter().filter(|file| file.lsn == through) {
+                files::remove(root, file)?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = removed {
+        tracing::error!(%error, lsn = through, "deleting the files of a failed flush failed; after a restart their rows may be there twice");
     }
 }
 

@@ -274,3 +274,24 @@ async fn check_after_crash(dir: &Path, crash_at: &str) {
         storage.compact().await.expect("compact");
     }
 }
+
+#[tokio::test]
+async fn a_flush_that_failed_half_way_doubles_no_row_after_the_next_flush_and_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (storage, _) = Storage::open(StorageOptions::new(dir.path())).expect("open");
+    storage.write(numbered(Table::Logs, 0, &[1])).await.expect("write");
+    storage.write(numbered(Table::Spans, 0, &[2])).await.expect("write");
+    // A file where the spans directory belongs: the flush fails after writing the logs file.
+    let obstacle = dir.path().join(Table::Spans.name());
+    fs::write(&obstacle, "").expect("obstacle");
+    storage.flush().await.expect_err("the spans directory cannot be created");
+    fs::remove_file(&obstacle).expect("remove obstacle");
+    storage.write(numbered(Table::Logs, 0, &[3])).await.expect("write");
+    storage.flush().await.expect("flush");
+    drop(storage);
+
+    let (storage, _) = Storage::open(StorageOptions::new(dir.path())).expect("reopen");
+    let engine = query_engine(&storage);
+    assert_eq!(queried_ids(&engine, Table::Logs).await, [1, 3]);
+    assert_eq!(queried_ids(&engine, Table::Spans).await, [2]);
+}
