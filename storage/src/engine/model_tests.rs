@@ -201,7 +201,7 @@ async fn rows_per_hour(query: &crate::QueryEngine) -> BTreeMap<i64, i64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn queries_match_a_model_through_appends_flushes_compactions_retention_crashes_and_restarts(
