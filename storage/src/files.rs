@@ -19,7 +19,8 @@ use arrow_array::{RecordBatch, UInt32Array};
 use arrow_ord::sort::{SortColumn, lexsort_to_indices};
 use arrow_select::take::take_record_batch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use arrow_schema::DataType;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaDataReader, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -33,6 +34,9 @@ const LSN_KEY: &str = "sightline.wal_lsn";
 const MIN_TIME_KEY: &str = "sightline.min_time_ns";
 const MAX_TIME_KEY: &str = "sightline.max_time_ns";
 const REPLACES_KEY: &str = "sightline.replaces";
+/// zstd levels: measured on access logs (BENCHMARKS.md), level 9 stores 20% less than 3 for 3x the CPU time.
+const FLUSH_ZSTD_LEVEL: i32 = 3;
+const COMPACTION_ZSTD_LEVEL: i32 = 9;
 
 /// One Parquet file of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,7 +206,9 @@ fn properties(
     (min_time, max_time): (i64, i64),
     replaces: &[String],
 ) -> Result<WriterProperties> {
-    let zstd = ZstdLevel::try_new(3).map_err(|e| parquet_error(Path::new(table.name()))(e))?;
+    // A compacted file replaces others and is written once, in the background: it gets the slower, denser level.
+    let level = if replaces.is_empty() { FLUSH_ZSTD_LEVEL } else { COMPACTION_ZSTD_LEVEL };
+    let zstd = ZstdLevel::try_new(level).map_err(|e| parquet_error(Path::new(table.name()))(e))?;
     let schema = batch.schema();
     let sorting: Vec<SortingColumn> = ["service_name", table.time_column()]
         .iter()
@@ -223,6 +229,16 @@ fn properties(
             KeyValue::new(MAX_TIME_KEY.to_owned(), max_time.to_string()),
             KeyValue::new(REPLACES_KEY.to_owned(), replaces.join("\n")),
         ]));
+    // Times are sorted within a service, so their deltas are small: delta encoding stores them in a few bits
+    // where a dictionary (the default) overflows into plain 8-byte values.
+    for field in schema.fields() {
+        if matches!(field.data_type(), DataType::Timestamp(..)) {
+            let column = ColumnPath::from(field.name().as_str());
+            builder = builder
+                .set_column_dictionary_enabled(column.clone(), false)
+                .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
     if schema.index_of("trace_id").is_ok() {
         builder = builder.set_column_bloom_filter_enabled(ColumnPath::from("trace_id"), true);
     }
