@@ -23,6 +23,7 @@ use crate::catalog::{TableSnapshot, TableSource};
 use crate::files::{self, DataFile};
 use crate::metrics::StorageMetrics;
 use crate::sink::{BatchSink, WriteFuture};
+use crate::store::{DataStore, FileLocation};
 use crate::wal::{Lsn, Recovery, Wal, WalOptions};
 use crate::{Error, Result, Table, TableBatch};
 
@@ -34,7 +35,10 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
+    /// The WAL and checkpoint, and the data files unless `files` puts them elsewhere.
     pub data_dir: PathBuf,
+    /// Where the Parquet data files live.
+    pub files: FileLocation,
     pub wal: WalOptions,
     /// Buffered bytes past which writes are refused (retryably) until a flush makes room.
     pub buffer_limit_bytes: usize,
@@ -54,6 +58,7 @@ impl StorageOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> StorageOptions {
         StorageOptions {
             data_dir: data_dir.into(),
+            files: FileLocation::DataDir,
             wal: WalOptions::default(),
             buffer_limit_bytes: 512 * 1024 * 1024,
             flush_bytes: 64 * 1024 * 1024,
@@ -93,6 +98,7 @@ pub struct Storage {
 #[derive(Debug)]
 struct Inner {
     options: StorageOptions,
+    store: DataStore,
     metrics: StorageMetrics,
     wal: Wal,
     state: Mutex<State>,
@@ -111,16 +117,16 @@ struct State {
 }
 
 impl Storage {
-    /// Opens the data directory: lists the data files, replays the WAL after the checkpoint. Blocking.
+    /// Opens the data directory and the data files' store: lists the data files (the only listing: the
+    /// engine keeps its own catalog from then on), replays the WAL after the checkpoint. Blocking.
     pub fn open(options: StorageOptions) -> Result<(Storage, Opened)> {
         let root = &options.data_dir;
         fs::create_dir_all(root).map_err(io("create data directory", root))?;
+        let store = DataStore::open(root, &options.files)?;
         let checkpoint = read_checkpoint(root)?;
         let mut files = BTreeMap::new();
         for table in Table::ALL {
-            files::remove_temporary(root, table)?;
-            files::remove_superseded(root, table)?;
-            files.insert(table, files::list(root, table)?);
+            files.insert(table, files::recover(&store, table)?);
         }
         // Files of a flush that crashed before its checkpoint was written already hold some tables' rows.
         let covered = covered_through(&files, checkpoint);
@@ -146,6 +152,7 @@ impl Storage {
         metrics.corrupt_wal_segments(corrupt_segments.len());
         let inner = Inner {
             options,
+            store,
             metrics,
             wal,
             state: Mutex::new(state),
@@ -162,6 +169,11 @@ impl Storage {
 
     pub fn metrics(&self) -> &StorageMetrics {
         &self.inner.metrics
+    }
+
+    /// The store the data files live in, for the query layer to read them.
+    pub fn data_store(&self) -> &DataStore {
+        &self.inner.store
     }
 
     /// Sizes for monitoring.
@@ -211,11 +223,12 @@ impl Storage {
             }
         };
         let root = self.inner.options.data_dir.clone();
+        let store = self.inner.store.clone();
         let written = tokio::task::spawn_blocking(move || -> Result<Vec<(Table, DataFile)>> {
             let mut written = Vec::new();
             for (table, batches) in tables {
                 written.extend(
-                    files::write(&root, table, &batches, through)?.into_iter().map(|f| (table, f)),
+                    files::write(&store, table, &batches, through)?.into_iter().map(|f| (table, f)),
                 );
             }
             write_checkpoint(&root, through)?;
@@ -263,9 +276,9 @@ impl Storage {
         };
         let compacted = candidates.len();
         for (table, old) in candidates {
-            let root = self.inner.options.data_dir.clone();
+            let store = self.inner.store.clone();
             let inputs = old.clone();
-            let new = tokio::task::spawn_blocking(move || files::compact(&root, table, &inputs))
+            let new = tokio::task::spawn_blocking(move || files::compact(&store, table, &inputs))
                 .await
                 .map_err(|_| Error::Closed)??;
             {
@@ -283,11 +296,11 @@ impl Storage {
 
     /// Deletes files that left the file list, once queries that may still read them are done.
     fn retire(&self, files: Vec<DataFile>) {
-        let root = self.inner.options.data_dir.clone();
+        let store = self.inner.store.clone();
         tokio::spawn(async move {
             tokio::time::sleep(RETIRED_FILE_GRACE).await;
             let result = tokio::task::spawn_blocking(move || {
-                files.iter().try_for_each(|f| files::remove(&root, f))
+                files.iter().try_for_each(|f| files::remove(&store, f))
             })
             .await;
             if let Ok(Err(error)) = result {
@@ -320,10 +333,10 @@ impl Storage {
         }
         // Queries that took their snapshot before the files left the list may still be reading them.
         tokio::time::sleep(RETIRED_FILE_GRACE).await;
-        let root = self.inner.options.data_dir.clone();
+        let store = self.inner.store.clone();
         let count = expired.len();
         tokio::task::spawn_blocking(move || {
-            expired.iter().try_for_each(|file| files::remove(&root, file))
+            expired.iter().try_for_each(|file| files::remove(&store, file))
         })
         .await
         .map_err(|_| Error::Closed)??;
@@ -420,21 +433,22 @@ impl BatchSink for Storage {
     }
 }
 
-/// Every row stored under `data_dir` (data files, then the WAL records no file covers), read without opening
-/// the directory for writing: for tests and tools, also while a daemon runs.
+/// Every row stored under `data_dir` and in its data files' store (data files, then the WAL records no file
+/// covers), read without opening either for writing: for tests and tools, also while a daemon runs.
 ///
 /// The reads go in the reverse order of a flush (which writes files, then the checkpoint, then truncates the
 /// WAL), so that a flush running meanwhile can neither hide rows nor show them twice: a WAL record that a new
 /// file covers is dropped by the coverage check, and every record missing from the WAL was flushed first.
-pub fn read_all(data_dir: &Path) -> Result<Vec<TableBatch>> {
+pub fn read_all(data_dir: &Path, location: &FileLocation) -> Result<Vec<TableBatch>> {
     let wal_records = crate::wal::read_dir(&data_dir.join("wal"))?;
     let checkpoint = read_checkpoint(data_dir)?;
+    let store = DataStore::open(data_dir, location)?;
     let mut stored = Vec::new();
     let mut all_files = BTreeMap::new();
     for table in Table::ALL {
-        let table_files = files::list(data_dir, table)?;
+        let table_files = files::list(&store, table)?;
         for file in &table_files {
-            for batch in files::read(data_dir, file)? {
+            for batch in files::read(&store, file)? {
                 stored.push(TableBatch { table, batch });
             }
         }
