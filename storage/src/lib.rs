@@ -1,8 +1,8 @@
 //! sightline's storage: the Arrow shape of every table ([`schema`]), the narrow interface through which
 //! ingested batches arrive ([`sink::BatchSink`]), and the engine behind it ([`engine`]): a group-commit
 //! write-ahead log ([`wal`]) that makes an acknowledged batch survive a crash, a queryable write buffer
-//! ([`buffer`]), and sorted, hour-partitioned Parquet files ([`files`]) with compaction and retention, kept in the data directory
-//! or an S3-compatible bucket ([`store`]).
+//! ([`buffer`]), and sorted, hour-partitioned Parquet files ([`files`]) with compaction and retention, kept
+//! in the data directory or an S3-compatible bucket ([`store`]).
 //!
 //! [`catalog`] is the interface through which queries see the store's files and write buffer, and [`query`]
 //! runs read-only, bounded SQL over it with DataFusion. This crate knows nothing about HTTP, gRPC or OTLP: it

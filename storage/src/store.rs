@@ -9,7 +9,7 @@
 //!
 //! Object-store calls are async; the engine makes them from blocking code (flush and compaction threads, and
 //! `Storage::open`, which tests call from inside an async runtime). They therefore run on a small runtime of
-//! their own ([`IoRuntime`]): a blocking caller spawns the request there and waits for it, which never
+//! their own (`IoRuntime`): a blocking caller spawns the request there and waits for it, which never
 //! blocks a thread of the daemon's runtime on its own work and works whatever context the caller is in. The
 //! S3 client spawns its HTTP connections on that runtime too, so DataFusion's reads, which run on the
 //! daemon's runtime, share the same connection pool without tying connections to a runtime that may stop.
