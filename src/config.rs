@@ -170,6 +170,29 @@ pub struct StorageConfig {
     pub flush_size: u64,
     /// Age of the oldest buffered rows that starts a flush.
     pub flush_age: Duration,
+    /// Where the Parquet files live; `None`: under `data_dir`. The WAL always stays in `data_dir`.
+    pub object_store: Option<ObjectStoreConfig>,
+}
+
+/// An object store for the Parquet files.
+#[derive(Debug, Clone)]
+pub enum ObjectStoreConfig {
+    S3(S3Config),
+}
+
+/// An S3-compatible bucket. Unset credentials and region come from the standard AWS environment variables.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    pub region: Option<String>,
+    /// For S3-compatible servers (MinIO, R2…); unset: AWS.
+    pub endpoint: Option<String>,
+    /// Key prefix of this node's files, so several nodes can share a bucket.
+    pub prefix: Option<String>,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
+    /// Allows a plain `http://` endpoint.
+    pub allow_http: bool,
 }
 
 /// Whether an ingest request is acknowledged only after its WAL write is fsynced.
@@ -236,6 +259,7 @@ impl Default for Config {
                 buffer_max_size: 512 * MIB,
                 flush_size: 64 * MIB,
                 flush_age: Duration::from_secs(60),
+                object_store: None,
             },
             retention: RetentionConfig::default(),
             shutdown: ShutdownConfig { grace_period: Duration::from_secs(30) },

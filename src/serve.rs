@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use object_store::local::LocalFileSystem;
 use prometheus_client::registry::Registry;
 use sightline_collector::auth::{IngestAuth, IngestToken};
 use sightline_collector::grpc::GrpcSettings;
@@ -25,7 +24,7 @@ use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
 use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{self, WalOptions};
-use sightline_storage::{QueryEngine, QueryLimits, Table};
+use sightline_storage::{FileLocation, QueryEngine, QueryLimits, S3Options, Table};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -53,6 +52,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .into_iter()
             .filter_map(|table| Some((table, config.retention.of(table.name())?)))
             .collect(),
+        files: file_location(storage_config.object_store.as_ref()),
         ..StorageOptions::new(&config.data_dir)
     };
     let data_dir = config.data_dir.display().to_string();
@@ -61,6 +61,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("opening storage")?
         .with_context(|| format!("opening storage in {data_dir}"))?;
     tracing::info!(
+        files = %describe(storage_config.object_store.as_ref(), &data_dir),
         replayed_records = opened.replayed_records,
         corrupt_wal_segments = opened.corrupt_segments.len(),
         "storage open"
@@ -115,11 +116,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let router = http::router(pipeline.clone(), settings);
         tasks.spawn(server::serve("otlp_http", listener, router, tls, ingest_stop.clone(), grace));
     }
-    let store = LocalFileSystem::new_with_prefix(&config.data_dir)
-        .with_context(|| format!("opening {} as the data store", config.data_dir.display()))?;
-    let queries =
-        QueryEngine::new(Arc::new(storage.clone()), Arc::new(store), QueryLimits::default())
-            .context("starting the query engine")?;
+    // Queries read the files from the same store the engine writes them to.
+    let store = storage.data_store().object_store().context("opening the data files' store")?;
+    let queries = QueryEngine::new(Arc::new(storage.clone()), store, QueryLimits::default())
+        .context("starting the query engine")?;
     let admin_token = config.auth.admin_token.as_ref().map(|token| token.expose().to_owned());
     if admin_token.is_none() {
         tracing::warn!(
@@ -148,6 +148,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     api_task.await.context("the api server task failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn file_location(object_store: Option<&config::ObjectStoreConfig>) -> FileLocation {
+    match object_store {
+        None => FileLocation::DataDir,
+        Some(config::ObjectStoreConfig::S3(s3)) => FileLocation::S3(S3Options {
+            bucket: s3.bucket.clone(),
+            region: s3.region.clone(),
+            endpoint: s3.endpoint.clone(),
+            prefix: s3.prefix.clone(),
+            access_key_id: s3.access_key_id.as_ref().map(|key| key.expose().to_owned()),
+            secret_access_key: s3.secret_access_key.as_ref().map(|key| key.expose().to_owned()),
+            allow_http: s3.allow_http,
+        }),
+    }
+}
+
+/// Where the data files are, for the start-up log line.
+fn describe(object_store: Option<&config::ObjectStoreConfig>, data_dir: &str) -> String {
+    match file_location(object_store) {
+        FileLocation::DataDir => data_dir.to_owned(),
+        FileLocation::S3(s3) => s3.describe(),
+    }
 }
 
 fn ingest_tokens(tokens: &[config::IngestTokenConfig]) -> Vec<IngestToken> {

@@ -84,8 +84,9 @@ async fn every_acknowledged_record_survives_repeated_sigkill_exactly_once() {
     );
     let status = tokio::task::spawn_blocking(move || {
         let stored = daemon.stored();
-        let files =
-            sightline_storage::files::list(&daemon.data_dir(), Table::Logs).expect("list").len();
+        let store = sightline_storage::DataStore::open(&daemon.data_dir(), &daemon.files)
+            .expect("open the data files");
+        let files = sightline_storage::files::list(&store, Table::Logs).expect("list").len();
         assert!(files > 0, "the test must crash around flushes, not only around WAL appends");
         (daemon.stop(), stored)
     })

@@ -9,5 +9,6 @@ mod otlp_clients;
 mod otlp_grpc;
 mod otlp_http;
 mod payloads;
+mod s3;
 mod sql;
 mod support;

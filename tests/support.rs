@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use serde_json::{Value, json};
-use sightline_storage::{Table, TableBatch};
+use sightline_storage::{FileLocation, S3Options, Table, TableBatch};
 
 /// A running daemon with its own data directory, listening on ephemeral loopback ports.
 pub struct Daemon {
@@ -18,6 +18,8 @@ pub struct Daemon {
     pub http: SocketAddr,
     pub api: SocketAddr,
     pub dir: tempfile::TempDir,
+    /// Where the daemon keeps its Parquet files.
+    pub files: FileLocation,
 }
 
 /// The bootstrap admin token of every test daemon.
@@ -52,7 +54,29 @@ impl Daemon {
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).expect("json"))
             .expect("write config");
         let (child, grpc, http, api) = launch(&config_path);
-        Daemon { child, grpc, http, api, dir }
+        Daemon { child, grpc, http, api, dir, files: FileLocation::DataDir }
+    }
+
+    /// Starts the binary with its Parquet files in a fresh bucket of the S3 test server, under `prefix`.
+    pub fn start_in_bucket(prefix: &str, overrides: Value) -> Daemon {
+        let s3 = S3Options {
+            prefix: Some(prefix.to_owned()),
+            ..sightline_storage::test_s3::fresh_bucket()
+        };
+        let object_store = json!({ "storage": { "object_store": { "s3": {
+            "bucket": s3.bucket,
+            "region": s3.region,
+            "endpoint": s3.endpoint,
+            "prefix": s3.prefix,
+            "access_key_id": s3.access_key_id,
+            "secret_access_key": s3.secret_access_key,
+            "allow_http": s3.allow_http,
+        }}}});
+        let mut config = object_store;
+        merge(&mut config, overrides);
+        let mut daemon = Daemon::start_with(config);
+        daemon.files = FileLocation::S3(s3);
+        daemon
     }
 
     /// Kills the process without warning (SIGKILL) and starts a new one on the same data and configuration.
@@ -103,7 +127,8 @@ impl Daemon {
     /// Everything that reached storage so far: data files and the WAL records no file covers.
     pub fn stored(&self) -> Stored {
         Stored(
-            sightline_storage::engine::read_all(&self.data_dir()).expect("read the data directory"),
+            sightline_storage::engine::read_all(&self.data_dir(), &self.files)
+                .expect("read the data directory and files"),
         )
     }
 

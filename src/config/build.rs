@@ -12,8 +12,8 @@ use serde_yaml_ng::Value;
 use super::reader::{Node, Reader, Section};
 use super::{
     AuthConfig, Config, CorsConfig, Durability, GrpcReceiverConfig, HttpConfig, HttpReceiverConfig,
-    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, OtlpConfig, OutboundConfig,
-    RetentionConfig, SIGNALS, ShutdownConfig, StorageConfig, TlsConfig,
+    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, ObjectStoreConfig, OtlpConfig,
+    OutboundConfig, RetentionConfig, S3Config, SIGNALS, ShutdownConfig, StorageConfig, TlsConfig,
 };
 
 pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
@@ -267,6 +267,7 @@ fn storage(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: StorageConfig
     if flush_size > buffer_max_size {
         r.error("storage.flush_size", "must not exceed storage.buffer_max_size".to_owned());
     }
+    let object_store = object_store(r, &mut s);
     r.finish(s);
     StorageConfig {
         durability,
@@ -275,7 +276,55 @@ fn storage(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: StorageConfig
         buffer_max_size,
         flush_size,
         flush_age,
+        object_store,
     }
+}
+
+fn object_store(r: &mut Reader<'_>, parent: &mut Section<'_>) -> Option<ObjectStoreConfig> {
+    let mut s = r.section(parent, "object_store");
+    let mut s3_s = r.section(&mut s, "s3");
+    let non_empty = |r: &mut Reader<'_>, n: &Node<'_>| r.string(n).filter(|v| !v.is_empty());
+    let bucket = r.read(&mut s3_s, "bucket", Reader::string);
+    let region = r.read(&mut s3_s, "region", non_empty);
+    let endpoint = r.read(&mut s3_s, "endpoint", |r, n| {
+        let endpoint = non_empty(r, n)?;
+        if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+            Some(endpoint)
+        } else {
+            r.error(&n.path, format!("{endpoint:?} is not an http:// or https:// URL"));
+            None
+        }
+    });
+    let prefix = r.read(&mut s3_s, "prefix", non_empty);
+    let access_key_id = r.secret(&mut s3_s, "access_key_id", "access_key_id_file");
+    let secret_access_key = r.secret(&mut s3_s, "secret_access_key", "secret_access_key_file");
+    let allow_http = r.read(&mut s3_s, "allow_http", Reader::bool).unwrap_or(false);
+    let (s3_present, s3_path) = (s3_s.is_present(), s3_s.path().to_owned());
+    r.finish(s3_s);
+    let (present, path) = (s.is_present(), s.path().to_owned());
+    r.finish(s);
+    if !s3_present {
+        if present {
+            r.error(&path, "name a store: s3");
+        }
+        return None;
+    }
+    let Some(bucket) = bucket.filter(|b| !b.is_empty()) else {
+        r.error(&format!("{s3_path}.bucket"), "required field is missing");
+        return None;
+    };
+    if endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) && !allow_http {
+        r.error(&format!("{s3_path}.endpoint"), "a plain http:// endpoint needs allow_http: true");
+    }
+    Some(ObjectStoreConfig::S3(S3Config {
+        bucket,
+        region,
+        endpoint,
+        prefix,
+        access_key_id,
+        secret_access_key,
+        allow_http,
+    }))
 }
 
 fn shutdown(

@@ -358,6 +358,11 @@ impl Section<'_> {
         &self.path
     }
 
+    /// Whether the file has this section (a mapping, possibly empty).
+    pub(crate) fn is_present(&self) -> bool {
+        self.mapping.is_some()
+    }
+
     pub(crate) fn child_path(&self, key: &str) -> String {
         join(&self.path, key)
     }

@@ -334,3 +334,37 @@ fn retention_per_table_overrides_the_default_and_zero_keeps_forever() {
         .expect_err("unknown table");
     assert!(errors.to_string().contains("retention.tables.traces"), "{errors}");
 }
+
+#[test]
+fn an_s3_object_store_reads_its_credentials_from_files_and_checks_its_endpoint() {
+    let env =
+        FakeEnvironment { any_file: Some("from-file\n".to_owned()), ..FakeEnvironment::default() };
+    let config = load_ok(
+        "storage:\n  object_store:\n    s3:\n      bucket: telemetry\n      prefix: node-a\n      \
+         access_key_id_file: key\n      secret_access_key_file: secret\n",
+        &env,
+    );
+    let Some(ObjectStoreConfig::S3(s3)) = config.storage.object_store else {
+        panic!("an s3 store is configured")
+    };
+    assert_eq!((s3.bucket.as_str(), s3.prefix.as_deref()), ("telemetry", Some("node-a")));
+    assert_eq!(s3.secret_access_key.as_ref().map(Secret::expose), Some("from-file"));
+    assert_eq!((s3.region, s3.endpoint, s3.allow_http), (None, None, false));
+    assert!(load_ok("", &env).storage.object_store.is_none(), "files stay under data_dir");
+
+    let errors = load_errors(
+        "storage:\n  object_store:\n    s3:\n      endpoint: http://127.0.0.1:9000\n",
+        &env,
+    );
+    assert_eq!(errors, ["storage.object_store.s3.bucket: required field is missing"]);
+    let errors = load_errors(
+        "storage:\n  object_store:\n    s3: { bucket: b, endpoint: \"http://127.0.0.1:9000\" }\n",
+        &env,
+    );
+    assert_eq!(
+        errors,
+        ["storage.object_store.s3.endpoint: a plain http:// endpoint needs allow_http: true"]
+    );
+    let errors = load_errors("storage:\n  object_store: {}\n", &env);
+    assert_eq!(errors, ["storage.object_store: name a store: s3"]);
+}

@@ -24,6 +24,7 @@ use crate::catalog::{TableSnapshot, TableSource};
 use crate::files::{self, DataFile};
 use crate::metrics::StorageMetrics;
 use crate::sink::{BatchSink, WriteFuture};
+use crate::store::{DataStore, FileLocation};
 use crate::wal::{Lsn, Recovery, Wal, WalOptions};
 use crate::{Error, Result, Table, TableBatch, failpoint};
 
@@ -35,7 +36,10 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
+    /// The WAL and checkpoint, and the data files unless `files` puts them elsewhere.
     pub data_dir: PathBuf,
+    /// Where the Parquet data files live.
+    pub files: FileLocation,
     pub wal: WalOptions,
     /// Buffered bytes past which writes are refused (retryably) until a flush makes room.
     pub buffer_limit_bytes: usize,
@@ -55,6 +59,7 @@ impl StorageOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> StorageOptions {
         StorageOptions {
             data_dir: data_dir.into(),
+            files: FileLocation::DataDir,
             wal: WalOptions::default(),
             buffer_limit_bytes: 512 * 1024 * 1024,
             flush_bytes: 64 * 1024 * 1024,
@@ -94,6 +99,7 @@ pub struct Storage {
 #[derive(Debug)]
 struct Inner {
     options: StorageOptions,
+    store: DataStore,
     metrics: StorageMetrics,
     wal: Wal,
     state: Mutex<State>,
@@ -112,20 +118,21 @@ struct State {
 }
 
 impl Storage {
-    /// Opens the data directory: lists the data files, replays the WAL after the checkpoint. Blocking.
+    /// Opens the data directory and the data files' store: lists the data files (the only listing: the
+    /// engine keeps its own catalog from then on), replays the WAL after the checkpoint. Blocking.
     pub fn open(options: StorageOptions) -> Result<(Storage, Opened)> {
         let root = &options.data_dir;
         fs::create_dir_all(root).map_err(io("create data directory", root))?;
+        let store = DataStore::open(root, &options.files)?;
         let checkpoint = read_checkpoint(root)?;
         remove_temporary_checkpoint(root)?;
         let mut files = BTreeMap::new();
         for table in Table::ALL {
-            files::remove_temporary(root, table)?;
-            files::remove_superseded(root, table)?;
-            let (committed, unfinished) =
-                files::list(root, table)?.into_iter().partition(|file| file.lsn <= checkpoint);
+            let (committed, unfinished) = files::recover(&store, table)?
+                .into_iter()
+                .partition(|file| file.lsn <= checkpoint);
             for file in &unfinished {
-                files::remove(root, file)?;
+                files::remove(&store, file)?;
             }
             files.insert(table, committed);
         }
@@ -147,6 +154,7 @@ impl Storage {
         metrics.corrupt_wal_segments(corrupt_segments.len());
         let inner = Inner {
             options,
+            store,
             metrics,
             wal,
             state: Mutex::new(state),
@@ -163,6 +171,11 @@ impl Storage {
 
     pub fn metrics(&self) -> &StorageMetrics {
         &self.inner.metrics
+    }
+
+    /// The store the data files live in, for the query layer to read them.
+    pub fn data_store(&self) -> &DataStore {
+        &self.inner.store
     }
 
     /// Sizes for monitoring.
@@ -213,10 +226,11 @@ impl Storage {
         };
         failpoint::hit("flush.started");
         let root = self.inner.options.data_dir.clone();
+        let store = self.inner.store.clone();
         let written = tokio::task::spawn_blocking(move || -> Result<Vec<(Table, DataFile)>> {
-            let written = write_flush(&root, tables, through);
+            let written = write_flush(&root, &store, tables, through);
             if written.is_err() {
-                remove_failed_flush(&root, through);
+                remove_failed_flush(&root, &store, through);
             }
             written
         })
@@ -263,9 +277,9 @@ impl Storage {
         };
         let compacted = candidates.len();
         for (table, old) in candidates {
-            let root = self.inner.options.data_dir.clone();
+            let store = self.inner.store.clone();
             let inputs = old.clone();
-            let new = tokio::task::spawn_blocking(move || files::compact(&root, table, &inputs))
+            let new = tokio::task::spawn_blocking(move || files::compact(&store, table, &inputs))
                 .await
                 .map_err(|_| Error::Closed)??;
             failpoint::hit("compact.file_written");
@@ -285,11 +299,11 @@ impl Storage {
 
     /// Deletes files that left the file list, once queries that may still read them are done.
     fn retire(&self, files: Vec<DataFile>) {
-        let root = self.inner.options.data_dir.clone();
+        let store = self.inner.store.clone();
         tokio::spawn(async move {
             tokio::time::sleep(RETIRED_FILE_GRACE).await;
             let result = tokio::task::spawn_blocking(move || {
-                files.iter().try_for_each(|f| files::remove(&root, f))
+                files.iter().try_for_each(|f| files::remove(&store, f))
             })
             .await;
             if let Ok(Err(error)) = result {
@@ -323,10 +337,10 @@ impl Storage {
         failpoint::hit("retention.unlisted");
         // Queries that took their snapshot before the files left the list may still be reading them.
         tokio::time::sleep(RETIRED_FILE_GRACE).await;
-        let root = self.inner.options.data_dir.clone();
+        let store = self.inner.store.clone();
         let count = expired.len();
         tokio::task::spawn_blocking(move || {
-            expired.iter().try_for_each(|file| files::remove(&root, file))
+            expired.iter().try_for_each(|file| files::remove(&store, file))
         })
         .await
         .map_err(|_| Error::Closed)??;
@@ -423,20 +437,21 @@ impl BatchSink for Storage {
     }
 }
 
-/// Every row stored under `data_dir` (data files, then the WAL records no file covers), read without opening
-/// the directory for writing: for tests and tools, also while a daemon runs.
+/// Every row stored under `data_dir` and in its data files' store (data files, then the WAL records no file
+/// covers), read without opening either for writing: for tests and tools, also while a daemon runs.
 ///
 /// The reads go in the reverse order of a flush (which writes files, then the checkpoint, then truncates the
 /// WAL), so that a flush running meanwhile can neither hide rows nor show them twice: a file for a later
 /// checkpoint than the one read is skipped (its rows are in the WAL read before), and every record missing
 /// from the WAL was flushed first.
-pub fn read_all(data_dir: &Path) -> Result<Vec<TableBatch>> {
+pub fn read_all(data_dir: &Path, location: &FileLocation) -> Result<Vec<TableBatch>> {
     let wal_records = crate::wal::read_dir(&data_dir.join("wal"))?;
     let checkpoint = read_checkpoint(data_dir)?;
+    let store = DataStore::open(data_dir, location)?;
     let mut stored = Vec::new();
     for table in Table::ALL {
-        for file in files::list(data_dir, table)?.iter().filter(|file| file.lsn <= checkpoint) {
-            for batch in files::read(data_dir, file)? {
+        for file in files::list(&store, table)?.iter().filter(|file| file.lsn <= checkpoint) {
+            for batch in files::read(&store, file)? {
                 stored.push(TableBatch { table, batch });
             }
         }
@@ -470,13 +485,14 @@ fn read_checkpoint(root: &Path) -> Result<Lsn> {
 /// Writes the files of a flush through `through`, then its checkpoint: the flush's commit point. Blocking.
 fn write_flush(
     root: &Path,
+    store: &DataStore,
     tables: BTreeMap<Table, Vec<arrow_array::RecordBatch>>,
     through: Lsn,
 ) -> Result<Vec<(Table, DataFile)>> {
     let mut written = Vec::new();
     for (table, batches) in tables {
         written
-            .extend(files::write(root, table, &batches, through)?.into_iter().map(|f| (table, f)));
+            .extend(files::write(store, table, &batches, through)?.into_iter().map(|f| (table, f)));
     }
     failpoint::hit("flush.files_written");
     write_checkpoint(root, through)?;
@@ -487,15 +503,15 @@ fn write_flush(
 /// Deletes the files that a failed flush through `through` wrote before it failed. Left behind, they would
 /// count once a later flush's checkpoint covers their LSN, beside that flush's files holding the same rows.
 /// Blocking.
-fn remove_failed_flush(root: &Path, through: Lsn) {
+fn remove_failed_flush(root: &Path, store: &DataStore, through: Lsn) {
     let removed = read_checkpoint(root).and_then(|checkpoint| {
         if checkpoint >= through {
             // The checkpoint was renamed into place and only syncing its directory failed: the files count.
             return Ok(());
         }
         for table in Table::ALL {
-            for file in files::list(root, table)?.iter().filter(|file| file.lsn == through) {
-                files::remove(root, file)?;
+            for file in files::list(store, table)?.iter().filter(|file| file.lsn == through) {
+                files::remove(store, file)?;
             }
         }
         Ok(())

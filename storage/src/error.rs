@@ -6,6 +6,9 @@ use std::time::Duration;
 pub enum Error {
     #[error("{what} {path}: {source}")]
     Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    /// A request to the object store holding the data files failed; `location` names the store and key.
+    #[error("{what} {location}: {source}")]
+    ObjectStore { what: &'static str, location: String, source: object_store::Error },
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("wal segment {path} is corrupt at byte {offset}: {reason}")]

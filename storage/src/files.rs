@@ -5,7 +5,8 @@
 //! `service_name`, then time, and compressed with zstd; every column has page statistics and page indexes, and
 //! `trace_id` has a bloom filter, so that queries on time, service or trace read little. A file is written to a
 //! hidden temporary name, fsynced, renamed into place and its directory fsynced: a crash leaves either the whole
-//! file or a temporary one, which the next start deletes.
+//! file or a temporary one, which the next start deletes. In an object store ([`crate::store`]) a file is
+//! one PUT of the whole object, which is atomic: no temporary name is needed there.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -21,10 +22,11 @@ use arrow_select::take::take_record_batch;
 use parquet::arrow::ArrowWriter;
 use arrow_schema::DataType;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::{KeyValue, ParquetMetaDataReader, SortingColumn};
+use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::store::{Backend, DataStore, ObjectFiles};
 use crate::wal::Lsn;
 use crate::{Error, Result, Table, failpoint};
 
@@ -73,7 +75,7 @@ impl Table {
 
 /// Writes `batches` of `table` as one sorted file per hour partition. Blocking.
 pub fn write(
-    root: &Path,
+    store: &DataStore,
     table: Table,
     batches: &[RecordBatch],
     lsn: Lsn,
@@ -86,7 +88,7 @@ pub fn write(
         let sorted = sort(table, &partition)?;
         let name = format!("{lsn:020}-{n}.parquet");
         written.push(write_file(
-            root,
+            store,
             table,
             &partition_dir(table, hour),
             &name,
@@ -100,10 +102,10 @@ pub fn write(
 
 /// Merges `files` (all of one partition of `table`) into one sorted file that replaces them. Blocking. The
 /// caller removes the originals once no query can be reading them; until then [`list`] skips them.
-pub fn compact(root: &Path, table: Table, files: &[DataFile]) -> Result<DataFile> {
+pub fn compact(store: &DataStore, table: Table, files: &[DataFile]) -> Result<DataFile> {
     let mut batches = Vec::new();
     for file in files {
-        batches.extend(read(root, file)?);
+        batches.extend(read(store, file)?);
     }
     let all = arrow_select::concat::concat_batches(&table.schema(), &batches)?;
     let sorted = sort(table, &all)?;
@@ -111,7 +113,7 @@ pub fn compact(root: &Path, table: Table, files: &[DataFile]) -> Result<DataFile
     let partition = files.first().map_or("", DataFile::partition);
     let name = format!("{lsn:020}-compacted-{}.parquet", files.len());
     let replaces: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-    write_file(root, table, partition, &name, &sorted, lsn, &replaces)
+    write_file(store, table, partition, &name, &sorted, lsn, &replaces)
 }
 
 /// `<table>/date=YYYY-MM-DD/hour=HH` for an hour counted from the epoch.
@@ -156,9 +158,10 @@ fn sort(table: Table, batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(take_record_batch(batch, &indices)?)
 }
 
-/// Writes one sorted partition file: to a hidden temporary name, fsync, rename, fsync the directory.
+/// Writes one sorted partition file: locally to a hidden temporary name, fsync, rename, fsync the directory;
+/// to an object store in one PUT.
 fn write_file(
-    root: &Path,
+    store: &DataStore,
     table: Table,
     relative_dir: &str,
     name: &str,
@@ -166,15 +169,30 @@ fn write_file(
     lsn: Lsn,
     replaces: &[String],
 ) -> Result<DataFile> {
-    let dir = root.join(relative_dir);
-    create_dir_durably(root, &dir)?;
-    let temporary = dir.join(format!("{TMP_PREFIX}{name}"));
     let times = time_values(table, batch)?;
     let min_time_ns = times.values().iter().copied().min().unwrap_or_default();
     let max_time_ns = times.values().iter().copied().max().unwrap_or_default();
-
-    let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
     let properties = properties(table, batch, lsn, (min_time_ns, max_time_ns), replaces)?;
+    let described = |size_bytes| DataFile {
+        path: format!("{relative_dir}/{name}"),
+        size_bytes,
+        lsn,
+        min_time_ns,
+        max_time_ns,
+        replaces: replaces.to_vec(),
+    };
+    let root = match store.backend() {
+        Backend::Local(root) => root,
+        Backend::Object(objects) => {
+            let relative = format!("{relative_dir}/{name}");
+            let size_bytes = put_object(objects, &relative, batch, properties)?;
+            return Ok(described(size_bytes));
+        }
+    };
+    let dir = root.join(relative_dir);
+    create_dir_durably(root, &dir)?;
+    let temporary = dir.join(format!("{TMP_PREFIX}{name}"));
+    let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
         .map_err(parquet_error(&temporary))?;
     writer.write(batch).map_err(parquet_error(&temporary))?;
@@ -189,14 +207,24 @@ fn write_file(
     failpoint::hit("file.renamed");
     sync_dir(&dir)?;
     failpoint::hit("file.directory_synced");
-    Ok(DataFile {
-        path: format!("{relative_dir}/{name}"),
-        size_bytes,
-        lsn,
-        min_time_ns,
-        max_time_ns,
-        replaces: replaces.to_vec(),
-    })
+    Ok(described(size_bytes))
+}
+
+/// Encodes `batch` in memory and stores it as one object. Returns its size.
+fn put_object(
+    objects: &ObjectFiles,
+    relative: &str,
+    batch: &RecordBatch,
+    properties: WriterProperties,
+) -> Result<u64> {
+    let location = PathBuf::from(relative);
+    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties))
+        .map_err(parquet_error(&location))?;
+    writer.write(batch).map_err(parquet_error(&location))?;
+    let bytes = writer.into_inner().map_err(parquet_error(&location))?;
+    let size_bytes = bytes.len() as u64;
+    objects.put(relative, bytes)?;
+    Ok(size_bytes)
 }
 
 fn properties(
@@ -245,9 +273,33 @@ fn properties(
     Ok(builder.build())
 }
 
-/// Every data file of `table` under `root`, oldest checkpoint first. Read-only: temporary files are skipped
-/// (see [`remove_temporary`]).
-pub fn list(root: &Path, table: Table) -> Result<Vec<DataFile>> {
+/// Every data file of `table`, oldest checkpoint first, without the files a compacted file replaces.
+/// Read-only: temporary files are skipped (see [`remove_temporary`]). Reads every file's footer, so the
+/// engine lists only when it opens and keeps its own catalog afterwards.
+pub fn list(store: &DataStore, table: Table) -> Result<Vec<DataFile>> {
+    let mut files = list_all(store, table)?;
+    let superseded: std::collections::HashSet<String> =
+        files.iter().flat_map(|f| f.replaces.clone()).collect();
+    files.retain(|file| !superseded.contains(&file.path));
+    files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
+    Ok(files)
+}
+
+/// Every data file of `table`, including those a compacted file replaces.
+fn list_all(store: &DataStore, table: Table) -> Result<Vec<DataFile>> {
+    let root = match store.backend() {
+        Backend::Local(root) => root,
+        Backend::Object(objects) => {
+            return objects
+                .list_parquet(table.name())?
+                .into_iter()
+                .map(|listed| {
+                    let location = store.location(&listed.path);
+                    describe_metadata(listed.path, listed.size_bytes, &listed.metadata, &location)
+                })
+                .collect();
+        }
+    };
     let mut files = Vec::new();
     let table_dir = root.join(table.name());
     for date_dir in subdirectories(&table_dir)? {
@@ -261,31 +313,31 @@ pub fn list(root: &Path, table: Table) -> Result<Vec<DataFile>> {
             }
         }
     }
-    let superseded: std::collections::HashSet<String> =
-        files.iter().flat_map(|f| f.replaces.clone()).collect();
-    files.retain(|file| !superseded.contains(&file.path));
+    Ok(files)
+}
+
+/// What opening the store does for `table`: deletes what writes and compactions interrupted by a crash left
+/// behind (temporary files, files a compacted file replaces), and returns the table's files as [`list`]
+/// does, from one listing. Only the process that owns the store may call it.
+pub fn recover(store: &DataStore, table: Table) -> Result<Vec<DataFile>> {
+    remove_temporary(store, table)?;
+    let (superseded, mut files): (Vec<DataFile>, Vec<DataFile>) = {
+        let files = list_all(store, table)?;
+        let replaced: std::collections::HashSet<String> =
+            files.iter().flat_map(|f| f.replaces.clone()).collect();
+        files.into_iter().partition(|file| replaced.contains(&file.path))
+    };
+    for file in &superseded {
+        remove(store, file)?;
+    }
     files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
     Ok(files)
 }
 
-/// Deletes the files that a compacted file replaces, when a crash left them behind. Only the process that
-/// owns `root` may call it.
-pub fn remove_superseded(root: &Path, table: Table) -> Result<usize> {
-    let mut removed = 0;
-    for file in list(root, table)? {
-        for replaced in &file.replaces {
-            let path = root.join(replaced);
-            if path.exists() {
-                fs::remove_file(&path).map_err(io("remove compacted data file", &path))?;
-                removed += 1;
-            }
-        }
-    }
-    Ok(removed)
-}
-
-/// Deletes the temporary files of writes a crash interrupted. Only the process that owns `root` may call it.
-pub fn remove_temporary(root: &Path, table: Table) -> Result<usize> {
+/// Deletes the temporary files of writes a crash interrupted. Only the process that owns the store may call
+/// it. An object store has none: an object is written whole or not at all.
+pub fn remove_temporary(store: &DataStore, table: Table) -> Result<usize> {
+    let Backend::Local(root) = store.backend() else { return Ok(0) };
     let mut removed = 0;
     for date_dir in subdirectories(&root.join(table.name()))? {
         for hour_dir in subdirectories(&date_dir)? {
@@ -311,6 +363,22 @@ fn describe(root: &Path, path: &Path) -> Result<DataFile> {
     let size_bytes = file.metadata().map_err(io("stat data file", path))?.len();
     let metadata =
         ParquetMetaDataReader::new().parse_and_finish(&file).map_err(parquet_error(path))?;
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let relative = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    describe_metadata(relative, size_bytes, &metadata, path)
+}
+
+/// What [`DataFile`] records, from a file's footer; `path` names the file in errors.
+fn describe_metadata(
+    relative: String,
+    size_bytes: u64,
+    metadata: &ParquetMetaData,
+    path: &Path,
+) -> Result<DataFile> {
     let value = |key: &str| -> Option<i64> {
         metadata
             .file_metadata()
@@ -337,12 +405,6 @@ fn describe(root: &Path, path: &Path) -> Result<DataFile> {
         .and_then(|kv| kv.value.as_deref())
         .map(|value| value.lines().map(str::to_owned).collect())
         .unwrap_or_default();
-    let relative = path.strip_prefix(root).unwrap_or(path);
-    let relative = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
     Ok(DataFile { path: relative, size_bytes, lsn: lsn as Lsn, min_time_ns, max_time_ns, replaces })
 }
 
@@ -391,18 +453,29 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Every row of one data file.
-pub fn read(root: &Path, file: &DataFile) -> Result<Vec<RecordBatch>> {
-    let path = root.join(&file.path);
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        File::open(&path).map_err(io("open data file", &path))?,
-    )
-    .and_then(|builder| builder.build())
+pub fn read(store: &DataStore, file: &DataFile) -> Result<Vec<RecordBatch>> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let path = store.location(&file.path);
+    let reader = match store.backend() {
+        Backend::Local(_) => ParquetRecordBatchReaderBuilder::try_new(
+            File::open(&path).map_err(io("open data file", &path))?,
+        )
+        .and_then(|builder| builder.build()),
+        Backend::Object(objects) => {
+            ParquetRecordBatchReaderBuilder::try_new(objects.get(&file.path)?)
+                .and_then(|builder| builder.build())
+        }
+    }
     .map_err(parquet_error(&path))?;
     reader.map(|batch| batch.map_err(Error::Arrow)).collect()
 }
 
 /// Removes a data file (after compaction or retention) and makes the removal durable.
-pub fn remove(root: &Path, file: &DataFile) -> Result<()> {
+pub fn remove(store: &DataStore, file: &DataFile) -> Result<()> {
+    let root = match store.backend() {
+        Backend::Local(root) => root,
+        Backend::Object(objects) => return objects.delete(&file.path),
+    };
     let path = root.join(&file.path);
     fs::remove_file(&path).map_err(io("remove data file", &path))?;
     failpoint::hit("file.removed");

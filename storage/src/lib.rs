@@ -1,7 +1,8 @@
 //! sightline's storage: the Arrow shape of every table ([`schema`]), the narrow interface through which
 //! ingested batches arrive ([`sink::BatchSink`]), and the engine behind it ([`engine`]): a group-commit
 //! write-ahead log ([`wal`]) that makes an acknowledged batch survive a crash, a queryable write buffer
-//! ([`buffer`]), and sorted, hour-partitioned Parquet files ([`files`]) with compaction and retention.
+//! ([`buffer`]), and sorted, hour-partitioned Parquet files ([`files`]) with compaction and retention, kept
+//! in the data directory or an S3-compatible bucket ([`store`]).
 //!
 //! [`catalog`] is the interface through which queries see the store's files and write buffer, and [`query`]
 //! runs read-only, bounded SQL over it with DataFusion. This crate knows nothing about HTTP, gRPC or OTLP: it
@@ -17,10 +18,15 @@ pub mod metrics;
 pub mod query;
 pub mod schema;
 pub mod sink;
+pub mod store;
 pub mod wal;
 
 #[cfg(test)]
+mod test_backends;
+#[cfg(test)]
 mod test_rows;
+#[cfg(any(test, feature = "test-s3"))]
+pub mod test_s3;
 
 pub use catalog::{StaticSource, TableSnapshot, TableSource};
 pub use error::{Error, QueryError, Result};
@@ -28,3 +34,4 @@ pub use files::DataFile;
 pub use query::{QueryEngine, QueryLimits, QueryOutput};
 pub use schema::{Table, TableBatch};
 pub use sink::BatchSink;
+pub use store::{DataStore, FileLocation, S3Options};

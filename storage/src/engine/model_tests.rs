@@ -163,9 +163,9 @@ fn check(engine: &Incarnation, model: &[ModelRow], context: &str) -> Result<(), 
         prop_assert_eq!(&found, &expected, "{} row ids, {}", table, context);
 
         let TableSnapshot { files, buffered } = engine.storage.snapshot(table);
-        let root = dir_of(engine);
+        let store = engine.storage.data_store();
         let from_files: Vec<RecordBatch> =
-            files.iter().flat_map(|file| files::read(root, file).unwrap()).collect();
+            files.iter().flat_map(|file| files::read(store, file).unwrap()).collect();
         let snapshot = ids_of(table, from_files.iter().chain(&buffered));
         prop_assert_eq!(&snapshot, &expected, "{} snapshot, {}", table, context);
     }

@@ -2,14 +2,11 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampNanosecondType;
 
 use super::*;
+use crate::test_backends::{Backend, on_both_backends};
 use crate::test_rows::rows;
 
 /// 2024-01-02T03:00:00Z
 const T0: i64 = 1_704_164_400_000_000_000;
-
-fn options(dir: &Path) -> StorageOptions {
-    StorageOptions::new(dir)
-}
 
 fn log(time: i64) -> Vec<TableBatch> {
     vec![TableBatch { table: Table::Logs, batch: rows(Table::Logs, &[(time, "web")]) }]
@@ -18,8 +15,9 @@ fn log(time: i64) -> Vec<TableBatch> {
 /// Every row of `table` visible to a query, by time, read from files and buffer alike.
 fn visible_times(storage: &Storage, table: Table) -> Vec<i64> {
     let TableSnapshot { files, buffered } = storage.snapshot(table);
-    let root = &storage.inner.options.data_dir;
-    let from_files = files.iter().flat_map(|file| files::read(root, file).expect("read data file"));
+    let store = storage.data_store();
+    let from_files =
+        files.iter().flat_map(|file| files::read(store, file).expect("read data file"));
     let mut times: Vec<i64> = from_files
         .chain(buffered)
         .flat_map(|batch| {
@@ -31,10 +29,8 @@ fn visible_times(storage: &Storage, table: Table) -> Vec<i64> {
     times
 }
 
-#[tokio::test]
-async fn written_rows_are_visible_before_and_after_a_flush_exactly_once() {
-    let dir = tempfile::tempdir().expect("dir");
-    let (storage, _) = Storage::open(options(dir.path())).expect("open");
+async fn written_rows_are_visible_before_and_after_a_flush_exactly_once(backend: Backend) {
+    let (storage, _) = Storage::open(backend.options()).expect("open");
     for i in 0..3 {
         storage.write(log(T0 + i)).await.expect("write");
     }
@@ -46,25 +42,23 @@ async fn written_rows_are_visible_before_and_after_a_flush_exactly_once() {
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3]);
 }
 
-#[tokio::test]
-async fn a_restart_replays_the_unflushed_rows_and_not_the_flushed_ones() {
-    let dir = tempfile::tempdir().expect("dir");
+async fn a_restart_replays_the_unflushed_rows_and_not_the_flushed_ones(backend: Backend) {
     {
-        let (storage, _) = Storage::open(options(dir.path())).expect("open");
+        let (storage, _) = Storage::open(backend.options()).expect("open");
         storage.write(log(T0)).await.expect("write");
         storage.flush().await.expect("flush");
         storage.write(log(T0 + 1)).await.expect("write");
     }
-    let (storage, opened) = Storage::open(options(dir.path())).expect("reopen");
+    let (storage, opened) = Storage::open(backend.options()).expect("reopen");
     assert_eq!(opened.replayed_records, 1);
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1]);
 }
 
-#[tokio::test]
-async fn a_flush_interrupted_before_its_checkpoint_neither_loses_nor_doubles_rows() {
-    let dir = tempfile::tempdir().expect("dir");
+async fn a_flush_interrupted_before_its_checkpoint_neither_loses_nor_doubles_rows(
+    backend: Backend,
+) {
     {
-        let (storage, _) = Storage::open(options(dir.path())).expect("open");
+        let (storage, _) = Storage::open(backend.options()).expect("open");
         storage.write(log(T0)).await.expect("write");
         storage
             .write(vec![TableBatch {
@@ -76,9 +70,9 @@ async fn a_flush_interrupted_before_its_checkpoint_neither_loses_nor_doubles_row
         // The crash: the logs file of a flush through LSN 2 is written, the spans file and checkpoint are not.
         let state = storage.state();
         let logs = state.buffer.through(2).remove(&Table::Logs).expect("logs");
-        files::write(dir.path(), Table::Logs, &logs, 2).expect("write file");
+        files::write(storage.data_store(), Table::Logs, &logs, 2).expect("write file");
     }
-    let (storage, _) = Storage::open(options(dir.path())).expect("reopen");
+    let (storage, _) = Storage::open(backend.options()).expect("reopen");
     assert_eq!(visible_times(&storage, Table::Logs), [T0], "the logs row is in its file once");
     assert_eq!(
         visible_times(&storage, Table::Spans),
@@ -86,17 +80,14 @@ async fn a_flush_interrupted_before_its_checkpoint_neither_loses_nor_doubles_row
         "the spans row came back from the wal"
     );
     storage.flush().await.expect("flush");
-    let (storage, _) = Storage::open(options(dir.path())).expect("reopen");
+    let (storage, _) = Storage::open(backend.options()).expect("reopen");
     assert_eq!(visible_times(&storage, Table::Logs), [T0]);
     assert_eq!(visible_times(&storage, Table::Spans), [T0 + 5]);
 }
 
-#[tokio::test]
-async fn a_full_buffer_refuses_writes_retryably_until_a_flush() {
-    let dir = tempfile::tempdir().expect("dir");
+async fn a_full_buffer_refuses_writes_retryably_until_a_flush(backend: Backend) {
     let (storage, _) =
-        Storage::open(StorageOptions { buffer_limit_bytes: 1, ..options(dir.path()) })
-            .expect("open");
+        Storage::open(StorageOptions { buffer_limit_bytes: 1, ..backend.options() }).expect("open");
     storage.write(log(T0)).await.expect("the first write fits");
     let refused = storage.write(log(T0 + 1)).await.expect_err("full");
     assert!(matches!(refused, Error::Backpressure { .. }), "{refused:?}");
@@ -104,11 +95,9 @@ async fn a_full_buffer_refuses_writes_retryably_until_a_flush() {
     storage.write(log(T0 + 1)).await.expect("room again");
 }
 
-#[tokio::test]
-async fn flushed_wal_segments_are_deleted() {
-    let dir = tempfile::tempdir().expect("dir");
+async fn flushed_wal_segments_are_deleted(backend: Backend) {
     let wal = WalOptions { segment_size: 1, ..WalOptions::default() };
-    let (storage, _) = Storage::open(StorageOptions { wal, ..options(dir.path()) }).expect("open");
+    let (storage, _) = Storage::open(StorageOptions { wal, ..backend.options() }).expect("open");
     for i in 0..5 {
         storage.write(log(T0 + i)).await.expect("write");
     }
@@ -118,18 +107,16 @@ async fn flushed_wal_segments_are_deleted() {
             .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "wal")))
             .count()
     };
-    let before = segments(dir.path());
+    let before = segments(backend.path());
     storage.flush().await.expect("flush");
-    assert!(segments(dir.path()) < before, "flush must delete covered segments");
+    assert!(segments(backend.path()) < before, "flush must delete covered segments");
 }
 
-#[tokio::test(start_paused = true)]
-async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer() {
-    let dir = tempfile::tempdir().expect("dir");
+async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer(backend: Backend) {
     let hour = 3_600_000_000_000_i64;
     let retention = [(Table::Logs, Duration::from_secs(2 * 3600))].into_iter().collect();
     let (storage, _) =
-        Storage::open(StorageOptions { retention, ..options(dir.path()) }).expect("open");
+        Storage::open(StorageOptions { retention, ..backend.options() }).expect("open");
     for age_hours in [5, 3, 1, 0] {
         storage.write(log(T0 - age_hours * hour)).await.expect("write");
     }
@@ -151,7 +138,7 @@ async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer()
         [T0 - 5 * hour],
         "spans have no retention set"
     );
-    let (storage, _) = Storage::open(options(dir.path())).expect("reopen");
+    let (storage, _) = Storage::open(backend.options()).expect("reopen");
     assert_eq!(
         visible_times(&storage, Table::Logs),
         [T0 - hour, T0],
@@ -159,10 +146,8 @@ async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer()
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn compaction_merges_a_partitions_files_and_every_row_stays_visible_once() {
-    let dir = tempfile::tempdir().expect("dir");
-    let (storage, _) = Storage::open(options(dir.path())).expect("open");
+async fn compaction_merges_a_partitions_files_and_every_row_stays_visible_once(backend: Backend) {
+    let (storage, _) = Storage::open(backend.options()).expect("open");
     for i in 0..5 {
         storage.write(log(T0 + i)).await.expect("write");
         storage.flush().await.expect("flush");
@@ -175,41 +160,39 @@ async fn compaction_merges_a_partitions_files_and_every_row_stays_visible_once()
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4]);
     // The originals are deleted once the grace period for running queries is over.
     tokio::time::sleep(RETIRED_FILE_GRACE * 2).await;
-    let parquet_files = walk(&dir.path().join("logs"));
-    assert_eq!(parquet_files, 1, "only the compacted file is left");
+    let parquet_files = backend.parquet_objects("logs").await;
+    assert_eq!(parquet_files.len(), 1, "only the compacted file is left: {parquet_files:?}");
 }
 
-#[tokio::test]
-async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_once() {
-    let dir = tempfile::tempdir().expect("dir");
+async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_once(
+    backend: Backend,
+) {
     {
-        let (storage, _) = Storage::open(options(dir.path())).expect("open");
+        let (storage, _) = Storage::open(backend.options()).expect("open");
         for i in 0..4 {
             storage.write(log(T0 + i)).await.expect("write");
             storage.flush().await.expect("flush");
         }
         // The crash: the compacted file is in place, the originals were never deleted.
         let originals = storage.snapshot(Table::Logs).files;
-        files::compact(dir.path(), Table::Logs, &originals).expect("compact");
+        files::compact(storage.data_store(), Table::Logs, &originals).expect("compact");
     }
-    assert_eq!(walk(&dir.path().join("logs")), 5);
-    let rows = read_all(dir.path()).expect("read while the leftovers are there");
+    assert_eq!(backend.parquet_objects("logs").await.len(), 5);
+    let rows =
+        read_all(backend.path(), &backend.files).expect("read while the leftovers are there");
     assert_eq!(rows.iter().map(|b| b.batch.num_rows()).sum::<usize>(), 4);
-    let (storage, _) = Storage::open(options(dir.path())).expect("reopen");
+    let (storage, _) = Storage::open(backend.options()).expect("reopen");
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3]);
-    assert_eq!(walk(&dir.path().join("logs")), 1, "opening finishes the compaction");
+    assert_eq!(backend.parquet_objects("logs").await.len(), 1, "opening finishes the compaction");
 }
 
-/// Parquet files (not temporary ones) under `dir`.
-fn walk(dir: &Path) -> usize {
-    let mut count = 0;
-    for entry in fs::read_dir(dir).expect("read dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            count += walk(&path);
-        } else if path.extension().is_some_and(|e| e == "parquet") {
-            count += 1;
-        }
-    }
-    count
+on_both_backends! {
+    #[tokio::test] async fn written_rows_are_visible_before_and_after_a_flush_exactly_once;
+    #[tokio::test] async fn a_restart_replays_the_unflushed_rows_and_not_the_flushed_ones;
+    #[tokio::test] async fn a_flush_interrupted_before_its_checkpoint_neither_loses_nor_doubles_rows;
+    #[tokio::test] async fn a_full_buffer_refuses_writes_retryably_until_a_flush;
+    #[tokio::test] async fn flushed_wal_segments_are_deleted;
+    #[tokio::test(start_paused = true)] async fn retention_deletes_the_partitions_older_than_the_age_and_nothing_newer;
+    #[tokio::test(start_paused = true)] async fn compaction_merges_a_partitions_files_and_every_row_stays_visible_once;
+    #[tokio::test] async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_once;
 }

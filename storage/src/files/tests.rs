@@ -6,6 +6,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use super::*;
+use crate::test_backends::{Backend, on_both_backends};
 
 const HOUR: i64 = NANOS_PER_HOUR;
 /// 2024-01-02T03:00:00Z
@@ -30,16 +31,13 @@ fn rows(rows: &[(i64, &str)]) -> RecordBatch {
     RecordBatch::try_new(schema, vec![times, services]).expect("batch")
 }
 
-fn read(root: &Path, file: &DataFile) -> RecordBatch {
-    let file = File::open(root.join(&file.path)).expect("open");
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1024)
-        .expect("reader");
-    let batches: Vec<RecordBatch> = reader.map(|b| b.expect("batch")).collect();
+fn read_one(store: &DataStore, file: &DataFile) -> RecordBatch {
+    let batches = read(store, file).expect("read");
     arrow_select::concat::concat_batches(&batches[0].schema(), &batches).expect("concat")
 }
 
 /// The test batches are not in the full `logs` schema, so write them through the same steps `write` takes.
-fn write_rows(root: &Path, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile> {
+fn write_rows(store: &DataStore, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile> {
     let mut written = Vec::new();
     for (n, (hour, rows)) in
         rows_by_hour(Table::Logs, batch).expect("hours").into_iter().enumerate()
@@ -48,16 +46,16 @@ fn write_rows(root: &Path, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile> {
         let sorted = sort(Table::Logs, &partition).expect("sort");
         let name = format!("{lsn:020}-{n}.parquet");
         let dir = partition_dir(Table::Logs, hour);
-        written.push(write_file(root, Table::Logs, &dir, &name, &sorted, lsn, &[]).expect("write"));
+        written
+            .push(write_file(store, Table::Logs, &dir, &name, &sorted, lsn, &[]).expect("write"));
     }
     written
 }
 
-#[test]
-fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time() {
-    let root = tempfile::tempdir().expect("dir");
+fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time(backend: Backend) {
+    let store = backend.store();
     let batch = rows(&[(T0 + 5, "web"), (T0 + HOUR + 1, "api"), (T0 + 2, "web"), (T0 + 3, "api")]);
-    let files = write_rows(root.path(), &batch, 42);
+    let files = write_rows(&store, &batch, 42);
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -67,30 +65,44 @@ fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time() {
         ]
     );
     assert_eq!((files[0].min_time_ns, files[0].max_time_ns, files[0].lsn), (T0 + 2, T0 + 5, 42));
-    let first = read(root.path(), &files[0]);
+    let first = read_one(&store, &files[0]);
     let services: Vec<&str> = first.column(1).as_string::<i32>().iter().flatten().collect();
     let times = first.column(0).as_primitive::<TimestampNanosecondType>().values().to_vec();
     assert_eq!(services, ["api", "web", "web"]);
     assert_eq!(times, [T0 + 3, T0 + 2, T0 + 5]);
+    assert_eq!(list(&store, Table::Logs).expect("list"), files, "listing reads the same back");
 }
 
+/// Only the local directory has temporary files: an object is stored whole in one PUT.
 #[test]
 fn listing_skips_temporary_files_and_cleanup_removes_them() {
-    let root = tempfile::tempdir().expect("dir");
-    let written = write_rows(root.path(), &rows(&[(T0, "web")]), 7);
+    let backend = Backend::local();
+    let store = backend.store();
+    let written = write_rows(&store, &rows(&[(T0, "web")]), 7);
     let leftover =
-        root.path().join("logs/date=2024-01-02/hour=03/.tmp-00000000000000000008-0.parquet");
+        backend.path().join("logs/date=2024-01-02/hour=03/.tmp-00000000000000000008-0.parquet");
     fs::write(&leftover, b"half a file").expect("write");
-    assert_eq!(list(root.path(), Table::Logs).expect("list"), written);
+    assert_eq!(list(&store, Table::Logs).expect("list"), written);
     assert!(leftover.exists(), "listing never deletes: a flush may be writing that file");
-    assert_eq!(remove_temporary(root.path(), Table::Logs).expect("cleanup"), 1);
+    assert_eq!(remove_temporary(&store, Table::Logs).expect("cleanup"), 1);
     assert!(!leftover.exists());
-    assert!(list(root.path(), Table::Spans).expect("list").is_empty());
+    assert!(list(&store, Table::Spans).expect("list").is_empty());
 }
 
-#[test]
-fn times_before_1970_land_in_their_own_hour() {
-    let root = tempfile::tempdir().expect("dir");
-    let files = write_rows(root.path(), &rows(&[(-1, "web")]), 1);
+fn times_before_1970_land_in_their_own_hour(backend: Backend) {
+    let files = write_rows(&backend.store(), &rows(&[(-1, "web")]), 1);
     assert_eq!(files[0].path, "logs/date=1969-12-31/hour=23/00000000000000000001-0.parquet");
+}
+
+fn removed_files_are_gone_from_the_listing(backend: Backend) {
+    let store = backend.store();
+    let written = write_rows(&store, &rows(&[(T0, "web"), (T0 + HOUR, "web")]), 3);
+    remove(&store, &written[0]).expect("remove");
+    assert_eq!(list(&store, Table::Logs).expect("list"), written[1..]);
+}
+
+on_both_backends! {
+    #[test] fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time;
+    #[test] fn times_before_1970_land_in_their_own_hour;
+    #[test] fn removed_files_are_gone_from_the_listing;
 }
