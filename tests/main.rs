@@ -4,6 +4,7 @@
 mod auth_tls;
 mod config_check;
 mod crash;
+mod full_disk;
 mod lifecycle;
 mod otlp_clients;
 mod otlp_grpc;

@@ -18,6 +18,7 @@ pub struct Daemon {
     pub http: SocketAddr,
     pub api: SocketAddr,
     pub dir: tempfile::TempDir,
+    data_dir: PathBuf,
 }
 
 /// The bootstrap admin token of every test daemon.
@@ -48,11 +49,12 @@ impl Daemon {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = base_config(dir.path());
         merge(&mut config, overrides);
+        let data_dir = PathBuf::from(config["data_dir"].as_str().expect("data_dir is a path"));
         let config_path = dir.path().join("sightline.yaml");
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).expect("json"))
             .expect("write config");
         let (child, grpc, http, api) = launch(&config_path);
-        Daemon { child, grpc, http, api, dir }
+        Daemon { child, grpc, http, api, dir, data_dir }
     }
 
     /// Kills the process without warning (SIGKILL) and starts a new one on the same data and configuration.
@@ -97,7 +99,7 @@ impl Daemon {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data_dir.clone()
     }
 
     /// Everything that reached storage so far: data files and the WAL records no file covers.

@@ -213,13 +213,24 @@ impl Storage {
         let root = self.inner.options.data_dir.clone();
         let written = tokio::task::spawn_blocking(move || -> Result<Vec<(Table, DataFile)>> {
             let mut written = Vec::new();
-            for (table, batches) in tables {
-                written.extend(
-                    files::write(&root, table, &batches, through)?.into_iter().map(|f| (table, f)),
-                );
+            let result = tables.into_iter().try_for_each(|(table, batches)| {
+                let files = files::write(&root, table, &batches, through)?;
+                written.extend(files.into_iter().map(|file| (table, file)));
+                Ok(())
+            });
+            match result.and_then(|()| write_checkpoint(&root, through)) {
+                Ok(()) => Ok(written),
+                Err(error) => {
+                    // The rows stay in the buffer and the WAL, and the next flush (at a later LSN) writes them
+                    // again: this attempt's files must go, or a restart would count their rows twice.
+                    for (_, file) in &written {
+                        if let Err(error) = files::remove(&root, file) {
+                            tracing::error!(%error, "removing a file of a failed flush");
+                        }
+                    }
+                    Err(error)
+                }
             }
-            write_checkpoint(&root, through)?;
-            Ok(written)
         })
         .await
         .map_err(|_| Error::Closed)??;
@@ -484,11 +495,13 @@ fn read_checkpoint(root: &Path) -> Result<Lsn> {
 fn write_checkpoint(root: &Path, lsn: Lsn) -> Result<()> {
     let path = root.join(CHECKPOINT_FILE);
     let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
-    fs::write(&temporary, format!("{lsn}\n")).map_err(io("write checkpoint", &temporary))?;
-    fs::File::open(&temporary)
-        .and_then(|f| f.sync_all())
-        .map_err(io("fsync checkpoint", &temporary))?;
-    fs::rename(&temporary, &path).map_err(io("rename checkpoint", &temporary))?;
+    fs::write(&temporary, format!("{lsn}\n"))
+        .and_then(|()| fs::File::open(&temporary)?.sync_all())
+        .and_then(|()| fs::rename(&temporary, &path))
+        .map_err(|error| {
+            let _ = fs::remove_file(&temporary);
+            io("write checkpoint", &temporary)(error)
+        })?;
     fs::File::open(root).and_then(|d| d.sync_all()).map_err(io("fsync data directory", root))
 }
 

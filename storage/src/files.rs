@@ -169,18 +169,26 @@ fn write_file(
     let min_time_ns = times.values().iter().copied().min().unwrap_or_default();
     let max_time_ns = times.values().iter().copied().max().unwrap_or_default();
 
-    let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
-    let properties = properties(table, batch, lsn, (min_time_ns, max_time_ns), replaces)?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
-        .map_err(parquet_error(&temporary))?;
-    writer.write(batch).map_err(parquet_error(&temporary))?;
-    let file = writer.into_inner().map_err(parquet_error(&temporary))?;
-    file.sync_all().map_err(io("fsync data file", &temporary))?;
-    let size_bytes = file.metadata().map_err(io("stat data file", &temporary))?.len();
-    drop(file);
     let path = dir.join(name);
-    fs::rename(&temporary, &path).map_err(io("rename data file", &temporary))?;
-    sync_dir(&dir)?;
+    let write = || -> Result<u64> {
+        let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
+        let properties = properties(table, batch, lsn, (min_time_ns, max_time_ns), replaces)?;
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
+            .map_err(parquet_error(&temporary))?;
+        writer.write(batch).map_err(parquet_error(&temporary))?;
+        let file = writer.into_inner().map_err(parquet_error(&temporary))?;
+        file.sync_all().map_err(io("fsync data file", &temporary))?;
+        let size_bytes = file.metadata().map_err(io("stat data file", &temporary))?.len();
+        fs::rename(&temporary, &path).map_err(io("rename data file", &temporary))?;
+        sync_dir(&dir)?;
+        Ok(size_bytes)
+    };
+    let size_bytes = write().inspect_err(|_| {
+        // A failed write (disk full…) leaves nothing behind: no temporary file filling the disk, and no file
+        // whose rows the caller did not take over (the name is this write's own).
+        let _ = fs::remove_file(&temporary);
+        let _ = fs::remove_file(&path);
+    })?;
     Ok(DataFile {
         path: format!("{relative_dir}/{name}"),
         size_bytes,
