@@ -9,6 +9,7 @@ mod lifecycle;
 mod otlp_clients;
 mod otlp_grpc;
 mod otlp_http;
+mod overload;
 mod payloads;
 mod sql;
 mod support;

@@ -38,7 +38,8 @@ pub struct StorageOptions {
     pub wal: WalOptions,
     /// Buffered bytes past which writes are refused (retryably) until a flush makes room.
     pub buffer_limit_bytes: usize,
-    /// A flush starts when the buffer holds this many bytes…
+    /// A flush starts when the buffer holds this many bytes, and one flush takes about that much (a fuller
+    /// buffer is written in several flushes), which bounds a flush's working set to a few times this…
     pub flush_bytes: usize,
     /// …or when its oldest rows have waited this long.
     pub flush_age: Duration,
@@ -192,22 +193,31 @@ impl Storage {
         self.state().buffer.bytes()
     }
 
-    /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered.
+    /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered,
+    /// `flush_bytes` at a time.
     pub async fn flush(&self) -> Result<()> {
         let _one_at_a_time = self.inner.flushing.lock().await;
-        let started = Instant::now();
-        let result = self.flush_now().await;
-        self.inner.metrics.flushed(result.is_ok(), started.elapsed());
-        result
+        let target = self.state().buffer.watermark();
+        loop {
+            let started = Instant::now();
+            let result = self.flush_now().await;
+            self.inner.metrics.flushed(result.is_ok(), started.elapsed());
+            match result {
+                Ok(Some(through)) if through < target => continue,
+                Ok(_) => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
     }
 
-    async fn flush_now(&self) -> Result<()> {
+    /// One flush of at most about `flush_bytes`; returns the LSN it covered, `None` when there was nothing.
+    async fn flush_now(&self) -> Result<Option<Lsn>> {
         let (through, tables) = {
             let state = self.state();
-            let through = state.buffer.watermark();
+            let through = state.buffer.flush_point(self.inner.options.flush_bytes);
             match state.buffer.first_lsn() {
                 Some(first) if first <= through => (through, state.buffer.through(through)),
-                _ => return Ok(()),
+                _ => return Ok(None),
             }
         };
         let root = self.inner.options.data_dir.clone();
@@ -242,7 +252,8 @@ impl Storage {
             state.buffer.remove_through(through);
             state.oldest_write = (!state.buffer.is_empty()).then(Instant::now);
         }
-        self.inner.wal.truncate_through(through)
+        self.inner.wal.truncate_through(through)?;
+        Ok(Some(through))
     }
 
     /// Merges the files of every partition that has accumulated enough small ones. Returns how many partitions

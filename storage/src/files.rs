@@ -78,7 +78,12 @@ pub fn write(
     let all = arrow_select::concat::concat_batches(&schema, batches)?;
     let mut written = Vec::new();
     for (n, (hour, rows)) in rows_by_hour(table, &all)?.into_iter().enumerate() {
-        let partition = take_record_batch(&all, &UInt32Array::from(rows))?;
+        // Usually all rows are in one hour: then a copy would only add to a flush's working set.
+        let partition = if rows.len() == all.num_rows() {
+            all.clone()
+        } else {
+            take_record_batch(&all, &UInt32Array::from(rows))?
+        };
         let sorted = sort(table, &partition)?;
         let name = format!("{lsn:020}-{n}.parquet");
         written.push(write_file(
