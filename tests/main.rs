@@ -11,5 +11,6 @@ mod otlp_grpc;
 mod otlp_http;
 mod overload;
 mod payloads;
+mod query_cli;
 mod sql;
 mod support;
