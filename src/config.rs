@@ -233,7 +233,7 @@ impl MemoryBudget {
 
     /// The default `storage.flush_size` for a memory limit: small enough that a flush's copies fit.
     pub fn flush_share(limit: u64) -> u64 {
-        (limit / 16).min(64 * MIB)
+        (limit / 32).min(64 * MIB)
     }
 
     /// Everything but the program's own share.

@@ -261,7 +261,7 @@ outbound: { allow: ["10.0.0.0/40", "hooks.internal"] }
 #[test]
 fn the_memory_limit_shapes_the_storage_defaults_and_must_cover_what_is_set() {
     let config = load_ok("memory_limit: 256MiB\n", &FakeEnvironment::default());
-    assert_eq!((config.storage.buffer_max_size, config.storage.flush_size), (64 << 20, 16 << 20));
+    assert_eq!((config.storage.buffer_max_size, config.storage.flush_size), (64 << 20, 8 << 20));
     let budget = MemoryBudget::of(&config);
     assert!(budget.total() <= config.memory_limit / 4 * 3, "{budget:?}");
     assert_eq!(
