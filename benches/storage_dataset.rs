@@ -203,7 +203,9 @@ fn stored_bytes(dir: &std::path::Path, table: Table) -> anyhow::Result<(usize, u
     let mut bytes = 0;
     let mut pending = vec![dir.join(table.name())];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
+        {
             let entry = entry?;
             let path = entry.path();
             if entry.file_type()?.is_dir() {
@@ -408,7 +410,12 @@ fn metrics_request(
             } else {
                 Data::Gauge(Gauge { data_points: vec![point] })
             };
-            Metric { name: name.to_string(), unit: unit.to_string(), data: Some(data), ..Default::default() }
+            Metric {
+                name: name.to_string(),
+                unit: unit.to_string(),
+                data: Some(data),
+                ..Default::default()
+            }
         })
         .collect();
     ExportMetricsServiceRequest {

@@ -29,6 +29,8 @@ pub use secret::Secret;
 pub struct Config {
     /// Where telemetry files and the state database live (env `SIGHTLINE_DATA_DIR` wins).
     pub data_dir: PathBuf,
+    /// The memory the daemon may use; the write buffer, flushes, requests in flight and queries get shares.
+    pub memory_limit: u64,
     pub log: LogConfig,
     pub otlp: OtlpConfig,
     pub http: HttpConfig,
@@ -215,12 +217,60 @@ pub struct ShutdownConfig {
 pub const SIGNALS: [&str; 3] = ["logs", "metrics", "traces"];
 
 const MIB: u64 = 1 << 20;
+const DEFAULT_MEMORY_LIMIT: u64 = 1024 * MIB;
+
+/// How `memory_limit` is shared out. The write buffer and flushes get what `storage` says (by default derived
+/// from the limit); requests in flight and queries get fixed shares; the rest (about a third by default) is
+/// for the program itself, connections, and the allocator's slack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// Rows not yet in Parquet files (`storage.buffer_max_size`).
+    pub buffer: u64,
+    /// One flush's working set: its rows copied while sorting and encoding, about three times
+    /// `storage.flush_size`.
+    pub flush: u64,
+    /// Requests being read, decoded and stored, estimated from their size (refused past it).
+    pub requests: u64,
+    /// The SQL query memory pool.
+    pub queries: u64,
+}
+
+impl MemoryBudget {
+    /// A flush copies its rows about this many times over (concatenate, partition, sort, encode).
+    pub const FLUSH_COPIES: u64 = 3;
+
+    pub fn of(config: &Config) -> MemoryBudget {
+        let limit = config.memory_limit;
+        MemoryBudget {
+            buffer: config.storage.buffer_max_size,
+            flush: config.storage.flush_size.saturating_mul(Self::FLUSH_COPIES),
+            requests: limit / 8,
+            queries: limit / 8,
+        }
+    }
+
+    /// The default `storage.buffer_max_size` for a memory limit.
+    pub fn buffer_share(limit: u64) -> u64 {
+        limit / 4
+    }
+
+    /// The default `storage.flush_size` for a memory limit: small enough that a flush's copies fit.
+    pub fn flush_share(limit: u64) -> u64 {
+        (limit / 32).min(64 * MIB)
+    }
+
+    /// Everything but the program's own share.
+    pub fn total(&self) -> u64 {
+        self.buffer + self.flush + self.requests + self.queries
+    }
+}
 
 impl Default for Config {
     /// The embedded defaults `sightline serve` runs on without a config file.
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
             log: LogConfig { format: LogFormat::Text, level: "info".to_owned() },
             otlp: OtlpConfig {
                 grpc: GrpcReceiverConfig {
@@ -256,8 +306,8 @@ impl Default for Config {
                 durability: Durability::Fsync,
                 commit_delay: Duration::from_millis(1),
                 wal_segment_size: 64 * MIB,
-                buffer_max_size: 512 * MIB,
-                flush_size: 64 * MIB,
+                buffer_max_size: MemoryBudget::buffer_share(DEFAULT_MEMORY_LIMIT),
+                flush_size: MemoryBudget::flush_share(DEFAULT_MEMORY_LIMIT),
                 flush_age: Duration::from_secs(60),
                 object_store: None,
             },

@@ -4,6 +4,7 @@
 // land; until then parts of the config API are unused.
 #[allow(dead_code, reason = "config fields read by the rules and UI issues")]
 mod config;
+mod query;
 mod serve;
 
 /// prost allocates a string or vector for every attribute, value and id of a request: with glibc's allocator a
@@ -37,6 +38,18 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Run SQL on a running daemon (POST /api/v1/sql) and print the result as a table
+    Query {
+        /// One read-only SQL statement, e.g. "SELECT service_name, count(*) FROM logs GROUP BY 1"
+        #[arg(value_name = "SQL")]
+        sql: String,
+        /// The daemon's API address
+        #[arg(long, value_name = "URL", default_value = "http://localhost:8080")]
+        url: String,
+        /// API token (default: $SIGHTLINE_ADMIN_TOKEN)
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +66,16 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(config),
         Command::Config { command: ConfigCommand::Check { file } } => check_config(&file),
+        Command::Query { sql, url, token } => {
+            let token = token.or_else(|| {
+                std::env::var("SIGHTLINE_ADMIN_TOKEN").ok().filter(|token| !token.is_empty())
+            });
+            let Some(token) = token else {
+                eprintln!("error: no API token: pass --token or set SIGHTLINE_ADMIN_TOKEN");
+                return ExitCode::FAILURE;
+            };
+            query::run(&query::Target { url, token }, &sql)
+        }
     }
 }
 

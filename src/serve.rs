@@ -13,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::registry::Registry;
+use sightline_collector::admission::Admission;
 use sightline_collector::auth::{IngestAuth, IngestToken};
 use sightline_collector::grpc::GrpcSettings;
 use sightline_collector::http::{CorsSettings, HttpSettings};
@@ -29,7 +30,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, MemoryBudget};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let signals = ShutdownSignals::install()?;
@@ -38,6 +39,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config::Durability::Fsync => wal::Durability::Fsync,
         config::Durability::None => wal::Durability::None,
     };
+    let budget = MemoryBudget::of(&config);
+    tracing::info!(
+        memory_limit = config.memory_limit,
+        buffer = budget.buffer,
+        flush = budget.flush,
+        requests = budget.requests,
+        queries = budget.queries,
+        "memory budget"
+    );
     let storage_config = &config.storage;
     let options = StorageOptions {
         wal: WalOptions {
@@ -48,6 +58,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         buffer_limit_bytes: size(storage_config.buffer_max_size),
         flush_bytes: size(storage_config.flush_size),
         flush_age: storage_config.flush_age,
+        // Compaction reads its inputs into memory, decompressed (Parquet shrinks rows about eight times) and
+        // copied while sorting, like a flush: keep its working set within a flush's share of the budget.
+        compaction_max_bytes: storage_config.flush_size / 8,
         retention: Table::ALL
             .into_iter()
             .filter_map(|table| Some((table, config.retention.of(table.name())?)))
@@ -89,6 +102,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         CollectorMetrics::register(&mut registry),
     );
 
+    // One budget for the requests in flight on both receivers.
+    let admission = Admission::new(size(budget.requests));
     // A listener that cannot bind (port taken) ends the start with an error naming the address.
     let ingest_stop = CancellationToken::new();
     let api_stop = CancellationToken::new();
@@ -96,7 +111,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let grace = config.shutdown.grace_period;
     let grpc_config = &config.otlp.grpc;
     if grpc_config.enabled {
-        let settings = GrpcSettings { max_message_size: size(grpc_config.max_message_size) };
+        let settings = GrpcSettings {
+            max_message_size: size(grpc_config.max_message_size),
+            admission: admission.clone(),
+        };
         let listener = bind("otlp_grpc", grpc_config.listen).await?;
         let tls = grpc_config.tls.as_ref().map(acceptor).transpose()?;
         let router = grpc::router(pipeline.clone(), &settings);
@@ -110,6 +128,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 allowed_origins: http_config.cors.allowed_origins.clone(),
                 max_age: http_config.cors.max_age,
             },
+            admission: admission.clone(),
         };
         let listener = bind("otlp_http", http_config.listen).await?;
         let tls = http_config.tls.as_ref().map(acceptor).transpose()?;
@@ -118,8 +137,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     // Queries read the files from the same store the engine writes them to.
     let store = storage.data_store().object_store().context("opening the data files' store")?;
-    let queries = QueryEngine::new(Arc::new(storage.clone()), store, QueryLimits::default())
-        .context("starting the query engine")?;
+    let queries = QueryEngine::new(
+        Arc::new(storage.clone()),
+        store,
+        QueryLimits { memory_bytes: size(budget.queries), ..QueryLimits::default() },
+    )
+    .context("starting the query engine")?;
     let admin_token = config.auth.admin_token.as_ref().map(|token| token.expose().to_owned());
     if admin_token.is_none() {
         tracing::warn!(

@@ -4,11 +4,14 @@
 mod auth_tls;
 mod config_check;
 mod crash;
+mod full_disk;
 mod lifecycle;
 mod otlp_clients;
 mod otlp_grpc;
 mod otlp_http;
+mod overload;
 mod payloads;
+mod query_cli;
 mod s3;
 mod sql;
 mod support;

@@ -20,6 +20,7 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     /// Where the daemon keeps its Parquet files.
     pub files: FileLocation,
+    data_dir: PathBuf,
 }
 
 /// The bootstrap admin token of every test daemon.
@@ -50,11 +51,12 @@ impl Daemon {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = base_config(dir.path());
         merge(&mut config, overrides);
+        let data_dir = PathBuf::from(config["data_dir"].as_str().expect("data_dir is a path"));
         let config_path = dir.path().join("sightline.yaml");
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).expect("json"))
             .expect("write config");
         let (child, grpc, http, api) = launch(&config_path);
-        Daemon { child, grpc, http, api, dir, files: FileLocation::DataDir }
+        Daemon { child, grpc, http, api, dir, data_dir, files: FileLocation::DataDir }
     }
 
     /// Starts the binary with its Parquet files in a fresh bucket of the S3 test server, under `prefix`.
@@ -121,7 +123,7 @@ impl Daemon {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data_dir.clone()
     }
 
     /// Everything that reached storage so far: data files and the WAL records no file covers.

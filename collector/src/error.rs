@@ -24,6 +24,9 @@ pub enum Error {
     /// Storage cannot take the request now; the exporter should retry after the delay.
     #[error("storage is unavailable: {reason}")]
     Unavailable { reason: String, retry_after: Duration },
+    /// Requests in flight already use the memory budget; the exporter should retry after the delay.
+    #[error("too many requests in flight")]
+    Overloaded { retry_after: Duration },
     /// A bug or an unexpected failure: logged in full, reported to the client without details.
     #[error("internal error: {0}")]
     Internal(String),
@@ -47,6 +50,7 @@ impl Error {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) | Error::Tls(_) | Error::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -61,7 +65,8 @@ impl Error {
             Error::MissingToken | Error::InvalidToken => Code::Unauthenticated,
             Error::SignalNotAllowed { .. } => Code::PermissionDenied,
             Error::TooLarge { .. } => Code::ResourceExhausted,
-            Error::Unavailable { .. } => Code::Unavailable,
+            // RESOURCE_EXHAUSTED would mean "too large" to exporters, which then drop the data.
+            Error::Unavailable { .. } | Error::Overloaded { .. } => Code::Unavailable,
             Error::Internal(_) | Error::Tls(_) | Error::Io { .. } => Code::Internal,
         }
     }
@@ -69,7 +74,9 @@ impl Error {
     /// When the exporter should retry; `None` means the request must not be retried as it is.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::Unavailable { retry_after, .. } => Some(*retry_after),
+            Error::Unavailable { retry_after, .. } | Error::Overloaded { retry_after } => {
+                Some(*retry_after)
+            }
             _ => None,
         }
     }
@@ -79,6 +86,7 @@ impl Error {
         match self {
             Error::Internal(_) | Error::Io { .. } | Error::Tls(_) => "internal error".to_owned(),
             Error::Unavailable { .. } => "storage is busy, retry later".to_owned(),
+            Error::Overloaded { .. } => "too many requests in flight, retry later".to_owned(),
             other => other.to_string(),
         }
     }
@@ -94,6 +102,7 @@ impl Error {
                 "unsupported"
             }
             Error::Unavailable { .. } => "unavailable",
+            Error::Overloaded { .. } => "overloaded",
             Error::Internal(_) | Error::Tls(_) | Error::Io { .. } => "internal_error",
         }
     }

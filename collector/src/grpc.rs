@@ -20,6 +20,7 @@ use tonic::service::Routes;
 use tonic::{Request, Status};
 
 use crate::Error;
+use crate::admission::{self, Admission};
 use crate::ingest::{ExportRequest, Pipeline};
 use crate::metrics::Transport;
 use crate::otlp::{
@@ -32,11 +33,16 @@ use crate::otlp::{
 pub struct GrpcSettings {
     /// Largest message, in bytes, after decompression.
     pub max_message_size: usize,
+    /// The memory budget of requests in flight, shared with the HTTP receiver.
+    pub admission: Admission,
 }
 
 impl Default for GrpcSettings {
     fn default() -> GrpcSettings {
-        GrpcSettings { max_message_size: 16 * 1024 * 1024 }
+        GrpcSettings {
+            max_message_size: 16 * 1024 * 1024,
+            admission: Admission::new(256 * 1024 * 1024),
+        }
     }
 }
 
@@ -52,11 +58,14 @@ pub fn router(pipeline: Pipeline, settings: &GrpcSettings) -> Router {
                 .accept_compressed(CompressionEncoding::Zstd)
         };
     }
-    Routes::new(configured!(LogsServiceServer::new(receiver.clone())))
+    let router = Routes::new(configured!(LogsServiceServer::new(receiver.clone())))
         .add_service(configured!(MetricsServiceServer::new(receiver.clone())))
         .add_service(configured!(TraceServiceServer::new(receiver)))
-        .into_axum_router()
-        .layer(axum::middleware::map_response(oversize_is_resource_exhausted))
+        .into_axum_router();
+    admission::layer(router, settings.admission.clone(), limit, |_, error| {
+        status(error).into_http()
+    })
+    .layer(axum::middleware::map_response(oversize_is_resource_exhausted))
 }
 
 /// tonic answers an uncompressed message over the size limit with OUT_OF_RANGE (and an oversize decompressed
@@ -94,7 +103,7 @@ impl GrpcReceiver {
             Err(error) => error.outcome(),
         };
         self.pipeline.metrics().request(R::SIGNAL, Transport::Grpc, outcome, started.elapsed());
-        result.map(|(response, _)| tonic::Response::new(response)).map_err(status)
+        result.map(|(response, _)| tonic::Response::new(response)).map_err(|error| status(&error))
     }
 
     async fn receive<R: ExportRequest>(
@@ -115,7 +124,7 @@ impl GrpcReceiver {
 }
 
 /// The gRPC status for an error; retryable ones carry `google.rpc.RetryInfo`, as the OTLP spec asks.
-fn status(error: Error) -> Status {
+fn status(error: &Error) -> Status {
     if error.grpc_code() == tonic::Code::Internal {
         tracing::error!(error = %error, "otlp/grpc request failed");
     }
@@ -241,7 +250,7 @@ mod tests {
 
     #[test]
     fn retryable_errors_carry_retry_info_and_others_none() {
-        let unavailable = status(Error::Unavailable {
+        let unavailable = status(&Error::Unavailable {
             reason: "wal full".into(),
             retry_after: Duration::from_millis(2500),
         });
@@ -253,7 +262,7 @@ mod tests {
         let retry = RetryInfo::decode(&any.value[..]).expect("RetryInfo");
         assert_eq!(retry.retry_delay, Some(ProtoDuration { seconds: 2, nanos: 500_000_000 }));
 
-        let too_large = status(Error::TooLarge { limit: 10 });
+        let too_large = status(&Error::TooLarge { limit: 10 });
         assert_eq!(too_large.code(), tonic::Code::ResourceExhausted);
         assert!(too_large.details().is_empty());
     }

@@ -14,6 +14,7 @@ use axum::routing::post;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use prost::Message;
 
+use crate::admission::{self, Admission};
 use crate::ingest::{Accepted, ExportRequest, Pipeline};
 use crate::metrics::Transport;
 use crate::otlp::{
@@ -32,6 +33,8 @@ pub struct HttpSettings {
     /// Largest request body, in bytes, after decompression.
     pub max_body_size: usize,
     pub cors: CorsSettings,
+    /// The memory budget of requests in flight, shared with the gRPC receiver.
+    pub admission: Admission,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,10 @@ pub fn router(pipeline: Pipeline, settings: HttpSettings) -> Router {
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .with_state(state);
+    let router =
+        admission::layer(router, settings.admission, settings.max_body_size, |headers, error| {
+            failure(error, Encoding::of(headers).ok())
+        });
     cors::layer(router, settings.cors)
 }
 
@@ -192,7 +199,11 @@ fn retry_after_seconds(delay: Duration) -> HeaderValue {
 
 impl Default for HttpSettings {
     fn default() -> HttpSettings {
-        HttpSettings { max_body_size: 16 * 1024 * 1024, cors: CorsSettings::default() }
+        HttpSettings {
+            max_body_size: 16 * 1024 * 1024,
+            cors: CorsSettings::default(),
+            admission: Admission::new(256 * 1024 * 1024),
+        }
     }
 }
 

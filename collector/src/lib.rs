@@ -6,6 +6,7 @@
 //! acknowledged only after the sink has made its batches durable. This crate never touches files (beyond the
 //! TLS material it is pointed at) and knows nothing of Parquet or queries.
 
+pub mod admission;
 pub mod auth;
 pub mod convert;
 pub mod decode;

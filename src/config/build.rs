@@ -12,8 +12,9 @@ use serde_yaml_ng::Value;
 use super::reader::{Node, Reader, Section};
 use super::{
     AuthConfig, Config, CorsConfig, Durability, GrpcReceiverConfig, HttpConfig, HttpReceiverConfig,
-    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, ObjectStoreConfig, OtlpConfig,
-    OutboundConfig, RetentionConfig, S3Config, SIGNALS, ShutdownConfig, StorageConfig, TlsConfig,
+    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, MemoryBudget, ObjectStoreConfig,
+    OtlpConfig, OutboundConfig, RetentionConfig, S3Config, SIGNALS, ShutdownConfig, StorageConfig,
+    TlsConfig,
 };
 
 pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
@@ -26,6 +27,8 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => data_dir,
     };
+    let memory_limit =
+        r.read(&mut root, "memory_limit", positive_size).unwrap_or(defaults.memory_limit);
     let log = log(r, &mut root, defaults.log);
     let otlp = otlp(r, &mut root, defaults.otlp);
     let http = http(r, &mut root, defaults.http);
@@ -36,14 +39,20 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         .unwrap_or(defaults.evaluation_interval);
     let notifications_file = r.read(&mut root, "notifications_file", Reader::existing_file);
     let outbound = outbound(r, &mut root);
-    let storage = storage(r, &mut root, defaults.storage);
+    let storage_defaults = StorageConfig {
+        buffer_max_size: MemoryBudget::buffer_share(memory_limit),
+        flush_size: MemoryBudget::flush_share(memory_limit),
+        ..defaults.storage
+    };
+    let storage = storage(r, &mut root, storage_defaults);
     let retention = retention(r, &mut root);
     let shutdown = shutdown(r, &mut root, defaults.shutdown);
     r.finish(root);
 
     check_listeners_are_distinct(r, &otlp, &http);
-    Config {
+    let config = Config {
         data_dir,
+        memory_limit,
         log,
         otlp,
         http,
@@ -55,7 +64,23 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         storage,
         retention,
         shutdown,
+    };
+    let budget = MemoryBudget::of(&config);
+    // The program itself needs some room too: ask for at least a quarter of the limit to be left over.
+    if budget.total() > memory_limit / 4 * 3 {
+        r.error(
+            "storage.buffer_max_size",
+            format!(
+                "with storage.flush_size, needs {} MiB of memory_limit ({} MiB): raise memory_limit or lower \
+                 them (the buffer, {} flush copies, and an eighth each for requests and queries must fit in \
+                 three quarters of it)",
+                budget.total() >> 20,
+                memory_limit >> 20,
+                MemoryBudget::FLUSH_COPIES,
+            ),
+        );
     }
+    config
 }
 
 fn retention(r: &mut Reader<'_>, parent: &mut Section<'_>) -> RetentionConfig {

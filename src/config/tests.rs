@@ -258,6 +258,28 @@ outbound: { allow: ["10.0.0.0/40", "hooks.internal"] }
     );
 }
 
+#[test]
+fn the_memory_limit_shapes_the_storage_defaults_and_must_cover_what_is_set() {
+    let config = load_ok("memory_limit: 256MiB\n", &FakeEnvironment::default());
+    assert_eq!((config.storage.buffer_max_size, config.storage.flush_size), (64 << 20, 8 << 20));
+    let budget = MemoryBudget::of(&config);
+    assert!(budget.total() <= config.memory_limit / 4 * 3, "{budget:?}");
+    assert_eq!(
+        MemoryBudget::of(&Config::default()),
+        MemoryBudget::of(&load_ok("", &FakeEnvironment::default()))
+    );
+
+    let errors = load_errors(
+        "memory_limit: 256MiB\nstorage: { buffer_max_size: 200MiB }\n",
+        &FakeEnvironment::default(),
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("storage.buffer_max_size: with storage.flush_size, needs"),
+        "{errors:#?}"
+    );
+}
+
 /// The reference block in docs/configuration.md must load, must contain every key the loader
 /// knows, and the key tables must document exactly those keys. The set of known keys comes
 /// from the reader itself, so adding a key to the loader without documenting it fails here.

@@ -72,6 +72,20 @@ impl WriteBuffer {
             .collect()
     }
 
+    /// The LSN up to which one flush should go: the watermark, or earlier where the entries up to it already
+    /// hold `max_bytes`, so that a flush's working set (its copies while sorting and encoding) stays bounded
+    /// however full the buffer is. At least one entry is always covered.
+    pub fn flush_point(&self, max_bytes: usize) -> Lsn {
+        let mut bytes = 0;
+        for (lsn, batches) in self.entries.range(..=self.watermark) {
+            bytes += batches.iter().map(|b| b.batch.get_array_memory_size()).sum::<usize>();
+            if bytes >= max_bytes {
+                return *lsn;
+            }
+        }
+        self.watermark
+    }
+
     /// The batches of every table with LSN <= `lsn`, grouped by table, for a flush.
     pub fn through(&self, lsn: Lsn) -> BTreeMap<Table, Vec<RecordBatch>> {
         let mut tables: BTreeMap<Table, Vec<RecordBatch>> = BTreeMap::new();
@@ -118,6 +132,19 @@ mod tests {
         assert_eq!(buffer.watermark(), 2);
         buffer.void(3..4);
         assert_eq!(buffer.watermark(), 4, "a failed write's lsn no longer holds flushes back");
+    }
+
+    #[test]
+    fn a_flush_takes_at_most_its_size_but_at_least_one_entry() {
+        let mut buffer = WriteBuffer::new(0);
+        for lsn in 1..=4 {
+            buffer.insert(lsn, vec![batch(Table::Logs, lsn as i64)]);
+        }
+        buffer.insert(6, vec![batch(Table::Logs, 6)]);
+        let entry = buffer.bytes() / 5;
+        assert_eq!(buffer.flush_point(1), 1);
+        assert_eq!(buffer.flush_point(2 * entry), 2);
+        assert_eq!(buffer.flush_point(usize::MAX), 4, "never past the watermark");
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub struct StorageOptions {
     pub wal: WalOptions,
     /// Buffered bytes past which writes are refused (retryably) until a flush makes room.
     pub buffer_limit_bytes: usize,
-    /// A flush starts when the buffer holds this many bytes…
+    /// A flush starts when the buffer holds this many bytes, and one flush takes about that much (a fuller
+    /// buffer is written in several flushes), which bounds a flush's working set to a few times this…
     pub flush_bytes: usize,
     /// …or when its oldest rows have waited this long.
     pub flush_age: Duration,
@@ -128,9 +129,8 @@ impl Storage {
         remove_temporary_checkpoint(root)?;
         let mut files = BTreeMap::new();
         for table in Table::ALL {
-            let (committed, unfinished) = files::recover(&store, table)?
-                .into_iter()
-                .partition(|file| file.lsn <= checkpoint);
+            let (committed, unfinished) =
+                files::recover(&store, table)?.into_iter().partition(|file| file.lsn <= checkpoint);
             for file in &unfinished {
                 files::remove(&store, file)?;
             }
@@ -206,22 +206,31 @@ impl Storage {
         self.state().buffer.bytes()
     }
 
-    /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered.
+    /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered,
+    /// `flush_bytes` at a time.
     pub async fn flush(&self) -> Result<()> {
         let _one_at_a_time = self.inner.flushing.lock().await;
-        let started = Instant::now();
-        let result = self.flush_now().await;
-        self.inner.metrics.flushed(result.is_ok(), started.elapsed());
-        result
+        let target = self.state().buffer.watermark();
+        loop {
+            let started = Instant::now();
+            let result = self.flush_now().await;
+            self.inner.metrics.flushed(result.is_ok(), started.elapsed());
+            match result {
+                Ok(Some(through)) if through < target => continue,
+                Ok(_) => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
     }
 
-    async fn flush_now(&self) -> Result<()> {
+    /// One flush of at most about `flush_bytes`; returns the LSN it covered, `None` when there was nothing.
+    async fn flush_now(&self) -> Result<Option<Lsn>> {
         let (through, tables) = {
             let state = self.state();
-            let through = state.buffer.watermark();
+            let through = state.buffer.flush_point(self.inner.options.flush_bytes);
             match state.buffer.first_lsn() {
                 Some(first) if first <= through => (through, state.buffer.through(through)),
-                _ => return Ok(()),
+                _ => return Ok(None),
             }
         };
         failpoint::hit("flush.started");
@@ -245,7 +254,8 @@ impl Storage {
             state.oldest_write = (!state.buffer.is_empty()).then(Instant::now);
         }
         failpoint::hit("flush.buffer_released");
-        self.inner.wal.truncate_through(through)
+        self.inner.wal.truncate_through(through)?;
+        Ok(Some(through))
     }
 
     /// Merges the files of every partition that has accumulated enough small ones. Returns how many partitions
@@ -536,14 +546,20 @@ fn remove_temporary_checkpoint(root: &Path) -> Result<()> {
 fn write_checkpoint(root: &Path, lsn: Lsn) -> Result<()> {
     let path = root.join(CHECKPOINT_FILE);
     let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
-    fs::write(&temporary, format!("{lsn}\n")).map_err(io("write checkpoint", &temporary))?;
-    failpoint::hit("checkpoint.temporary_written");
-    fs::File::open(&temporary)
-        .and_then(|f| f.sync_all())
-        .map_err(io("fsync checkpoint", &temporary))?;
-    failpoint::hit("checkpoint.temporary_synced");
-    fs::rename(&temporary, &path).map_err(io("rename checkpoint", &temporary))?;
-    failpoint::hit("checkpoint.renamed");
+    let write = || -> std::io::Result<()> {
+        fs::write(&temporary, format!("{lsn}\n"))?;
+        failpoint::hit("checkpoint.temporary_written");
+        fs::File::open(&temporary)?.sync_all()?;
+        failpoint::hit("checkpoint.temporary_synced");
+        fs::rename(&temporary, &path)?;
+        failpoint::hit("checkpoint.renamed");
+        Ok(())
+    };
+    write().map_err(|error| {
+        // Nothing half-written stays behind to fill a full disk further.
+        let _ = fs::remove_file(&temporary);
+        io("write checkpoint", &temporary)(error)
+    })?;
     fs::File::open(root).and_then(|d| d.sync_all()).map_err(io("fsync data directory", root))
 }
 

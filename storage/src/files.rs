@@ -18,9 +18,9 @@ use arrow_array::temporal_conversions::timestamp_ns_to_datetime;
 use arrow_array::types::TimestampNanosecondType;
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_ord::sort::{SortColumn, lexsort_to_indices};
+use arrow_schema::DataType;
 use arrow_select::take::take_record_batch;
 use parquet::arrow::ArrowWriter;
-use arrow_schema::DataType;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -84,7 +84,12 @@ pub fn write(
     let all = arrow_select::concat::concat_batches(&schema, batches)?;
     let mut written = Vec::new();
     for (n, (hour, rows)) in rows_by_hour(table, &all)?.into_iter().enumerate() {
-        let partition = take_record_batch(&all, &UInt32Array::from(rows))?;
+        // Usually all rows are in one hour: then a copy would only add to a flush's working set.
+        let partition = if rows.len() == all.num_rows() {
+            all.clone()
+        } else {
+            take_record_batch(&all, &UInt32Array::from(rows))?
+        };
         let sorted = sort(table, &partition)?;
         let name = format!("{lsn:020}-{n}.parquet");
         written.push(write_file(
@@ -192,21 +197,30 @@ fn write_file(
     let dir = root.join(relative_dir);
     create_dir_durably(root, &dir)?;
     let temporary = dir.join(format!("{TMP_PREFIX}{name}"));
-    let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
-        .map_err(parquet_error(&temporary))?;
-    writer.write(batch).map_err(parquet_error(&temporary))?;
-    let file = writer.into_inner().map_err(parquet_error(&temporary))?;
-    failpoint::hit("file.temporary_written");
-    file.sync_all().map_err(io("fsync data file", &temporary))?;
-    failpoint::hit("file.temporary_synced");
-    let size_bytes = file.metadata().map_err(io("stat data file", &temporary))?.len();
-    drop(file);
     let path = dir.join(name);
-    fs::rename(&temporary, &path).map_err(io("rename data file", &temporary))?;
-    failpoint::hit("file.renamed");
-    sync_dir(&dir)?;
-    failpoint::hit("file.directory_synced");
+    let write = || -> Result<u64> {
+        let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
+            .map_err(parquet_error(&temporary))?;
+        writer.write(batch).map_err(parquet_error(&temporary))?;
+        let file = writer.into_inner().map_err(parquet_error(&temporary))?;
+        failpoint::hit("file.temporary_written");
+        file.sync_all().map_err(io("fsync data file", &temporary))?;
+        failpoint::hit("file.temporary_synced");
+        let size_bytes = file.metadata().map_err(io("stat data file", &temporary))?.len();
+        drop(file);
+        fs::rename(&temporary, &path).map_err(io("rename data file", &temporary))?;
+        failpoint::hit("file.renamed");
+        sync_dir(&dir)?;
+        failpoint::hit("file.directory_synced");
+        Ok(size_bytes)
+    };
+    let size_bytes = write().inspect_err(|_| {
+        // A failed write (disk full…) leaves nothing behind: no temporary file filling the disk, and no file
+        // whose rows the caller did not take over (the name is this write's own).
+        let _ = fs::remove_file(&temporary);
+        let _ = fs::remove_file(&path);
+    })?;
     Ok(described(size_bytes))
 }
 

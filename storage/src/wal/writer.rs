@@ -222,9 +222,14 @@ impl Writer {
             .append(true)
             .open(&path)
             .map_err(|e| failure("create wal segment", e))?;
-        if self.options.durability == Durability::Fsync {
-            sync_dir(&self.shared.dir)
-                .map_err(|e| failure("sync wal directory after creating", e))?;
+        if self.options.durability == Durability::Fsync
+            && let Err(error) = sync_dir(&self.shared.dir)
+        {
+            // The next attempt creates a segment of the same name: this one must not be in its way.
+            if let Err(error) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), %error, "removing an unsynced wal segment");
+            }
+            return Err(failure("sync wal directory after creating", error));
         }
         Ok(Active { path, file, last_lsn: None, size: 0 })
     }
