@@ -33,7 +33,9 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use sightline_collector::convert::{logs_to_arrow, metrics_to_arrow};
 use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{Durability, WalOptions};
-use sightline_storage::{BatchSink, Error, QueryEngine, QueryLimits, Table, TableBatch};
+use sightline_storage::{
+    BatchSink, Error, QueryEngine, QueryLimits, Table, TableBatch, TableSource,
+};
 use tokio_util::sync::CancellationToken;
 
 const DAY_NS: i64 = 86_400_000_000_000;
@@ -118,8 +120,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     shutdown.cancel();
     flusher.await?;
 
-    let logs_bytes = stored_bytes(&args.dir, Table::Logs)?;
-    let metrics_bytes = stored_bytes(&args.dir, Table::Metrics)?;
+    let logs_bytes = stored_bytes(&storage, Table::Logs);
+    let metrics_bytes = stored_bytes(&storage, Table::Metrics);
     println!("data directory: {}", args.dir.display());
     println!(
         "logs: {} records loaded in {:.1} s; {} files, {} bytes = {:.2} bytes/record",
@@ -197,26 +199,11 @@ async fn write(storage: &Storage, batches: Vec<TableBatch>) -> anyhow::Result<()
     }
 }
 
-/// Files and bytes of a table's Parquet files.
-fn stored_bytes(dir: &std::path::Path, table: Table) -> anyhow::Result<(usize, u64)> {
-    let mut files = 0;
-    let mut bytes = 0;
-    let mut pending = vec![dir.join(table.name())];
-    while let Some(dir) = pending.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
-        {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                files += 1;
-                bytes += entry.metadata()?.len();
-            }
-        }
-    }
-    Ok((files, bytes))
+/// Files and bytes of a table's Parquet files, as the engine lists them: files that compaction replaced are
+/// left on disk a few seconds for queries still reading them, and are not counted.
+fn stored_bytes(storage: &Storage, table: Table) -> (usize, u64) {
+    let files = storage.snapshot(table).files;
+    (files.len(), files.iter().map(|file| file.size_bytes).sum())
 }
 
 /// `count` access-log records, numbers `first..first + count` of `total` spread evenly over the day before

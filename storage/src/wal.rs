@@ -103,7 +103,8 @@ pub struct Recovery {
 pub struct Wal {
     queue: mpsc::Sender<Request>,
     shared: Arc<Shared>,
-    writer: std::thread::JoinHandle<Result<()>>,
+    /// Taken by [`Wal::close`] or on drop.
+    writer: Option<std::thread::JoinHandle<Result<()>>>,
 }
 
 impl Wal {
@@ -133,7 +134,7 @@ impl Wal {
             corrupt_segments: found.corrupt_segments,
             next_lsn: found.next_lsn,
         };
-        Ok((Wal { queue, shared, writer }, recovery))
+        Ok((Wal { queue, shared, writer: Some(writer) }, recovery))
     }
 
     /// Appends the batches of one request as one record; resolves with its LSN when the record is durable (per
@@ -181,13 +182,31 @@ impl Wal {
     }
 
     /// Stops the writer after the queued appends are done, and syncs the last segment.
-    pub async fn close(self) -> Result<()> {
-        let Wal { queue, shared: _, writer } = self;
-        drop(queue);
+    pub async fn close(mut self) -> Result<()> {
+        self.stop_appends();
+        let Some(writer) = self.writer.take() else { return Ok(()) };
         tokio::task::spawn_blocking(move || writer.join())
             .await
             .map_err(|_| Error::Closed)?
             .map_err(|_| Error::WalWriterPanicked)?
+    }
+
+    /// Closes the queue: the writer finishes the appends already queued, then its last segment, and exits.
+    fn stop_appends(&mut self) {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.queue, closed));
+    }
+}
+
+impl Drop for Wal {
+    /// Waits for the writer to finish its last segment (which it may remove when empty), so that the directory
+    /// can be opened again at once, as a restart within one process (tests, tools) does, without the old writer
+    /// still at work in it. Brief: the writer only has the queued appends left.
+    fn drop(&mut self) {
+        self.stop_appends();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 
