@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use arrow_array::temporal_conversions::timestamp_ns_to_datetime;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
@@ -158,7 +159,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// The issue's two log queries. The hour is fixed by a literal rather than `now()` so that DuckDB can run the
 /// very same text (the bench writes them to `queries.json` in the data directory for scripts/bench-duckdb.py).
 fn queries(end_ns: i64) -> [(&'static str, String); 2] {
-    let hour_ago = format_timestamp(end_ns - DAY_NS / 24);
+    let hour_ago = format_time(end_ns - DAY_NS / 24, "%Y-%m-%d %H:%M:%S%.3f");
     [
         (
             "errors_by_service_last_hour",
@@ -265,9 +266,6 @@ const USER_AGENTS: [&str; 6] = [
     "kube-probe/1.31",
     "okhttp/4.12.0",
 ];
-const MONTHS: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 /// One record as an OpenTelemetry filelog receiver with an nginx regex parser produces it: the raw line as the
 /// body, the parsed fields as attributes.
 fn access_log(random: &mut Random, time_ns: i64, observed_ns: i64) -> LogRecord {
@@ -282,20 +280,13 @@ fn access_log(random: &mut Random, time_ns: i64, observed_ns: i64) -> LogRecord 
         _ => 200,
     };
     let bytes = if status == 304 { 0 } else { typical_bytes + random.below(typical_bytes / 4 + 1) };
-    let seconds = time_ns / 1_000_000_000;
-    let (date, time) = (days_to_date(seconds / 86_400), seconds % 86_400);
+    let time = format_time(time_ns, "%d/%b/%Y:%H:%M:%S");
     let user_agent = USER_AGENTS[random.skewed(USER_AGENTS.len() as u64) as usize];
     let request_time = random.skewed(2_000) + 1;
     let address = format!("10.{}.{}.{}", client / 4096, client / 64 % 64, client % 64 + 2);
     let body = format!(
-        "{address} - - [{:02}/{}/{}:{:02}:{:02}:{:02} +0000] \"{method} {path} HTTP/1.1\" {status} {bytes} \"-\" \
+        "{address} - - [{time} +0000] \"{method} {path} HTTP/1.1\" {status} {bytes} \"-\" \
          \"{user_agent}\" {}.{:03}",
-        date.2,
-        MONTHS[date.1 as usize - 1],
-        date.0,
-        time / 3600,
-        time / 60 % 60,
-        time % 60,
         request_time / 1000,
         request_time % 1000,
     );
@@ -466,31 +457,9 @@ fn unix_now_ns() -> i64 {
     i64::try_from(now.as_nanos()).unwrap_or(i64::MAX)
 }
 
-/// `YYYY-MM-DD HH:MM:SS.fff` (UTC) for SQL literals.
-fn format_timestamp(ns: i64) -> String {
-    let seconds = ns.div_euclid(1_000_000_000);
-    let (year, month, day) = days_to_date(seconds.div_euclid(86_400));
-    let time = seconds.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}",
-        time / 3600,
-        time / 60 % 60,
-        time % 60,
-        ns.rem_euclid(1_000_000_000) / 1_000_000
-    )
-}
-
-/// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_to_date(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
+/// A Unix time in nanoseconds, in UTC, as `format` (chrono's syntax) lays it out.
+fn format_time(ns: i64, format: &str) -> String {
+    timestamp_ns_to_datetime(ns).map(|time| time.format(format).to_string()).unwrap_or_default()
 }
 
 fn ms(duration: Duration) -> f64 {
