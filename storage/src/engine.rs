@@ -236,15 +236,10 @@ impl Storage {
         failpoint::hit("flush.started");
         let root = self.inner.options.data_dir.clone();
         let store = self.inner.store.clone();
-        let written = tokio::task::spawn_blocking(move || -> Result<Vec<(Table, DataFile)>> {
-            let written = write_flush(&root, &store, tables, through);
-            if written.is_err() {
-                remove_failed_flush(&root, &store, through);
-            }
-            written
-        })
-        .await
-        .map_err(|_| Error::Closed)??;
+        let written =
+            tokio::task::spawn_blocking(move || write_flush(&root, &store, tables, through))
+                .await
+                .map_err(|_| Error::Closed)??;
         {
             let mut state = self.state();
             for (table, file) in written {
@@ -493,6 +488,8 @@ fn read_checkpoint(root: &Path) -> Result<Lsn> {
 }
 
 /// Writes the files of a flush through `through`, then its checkpoint: the flush's commit point. Blocking.
+/// When it fails, the files it wrote are deleted: left behind, they would count once a later flush's
+/// checkpoint covers their LSN, beside that flush's files holding the same rows.
 fn write_flush(
     root: &Path,
     store: &DataStore,
@@ -500,31 +497,40 @@ fn write_flush(
     through: Lsn,
 ) -> Result<Vec<(Table, DataFile)>> {
     let mut written = Vec::new();
-    for (table, batches) in tables {
-        written
-            .extend(files::write(store, table, &batches, through)?.into_iter().map(|f| (table, f)));
+    let result = tables.into_iter().try_for_each(|(table, batches)| {
+        let files = files::write(store, table, &batches, through)?;
+        written.extend(files.into_iter().map(|file| (table, file)));
+        Ok(())
+    });
+    let committed = result.and_then(|()| {
+        failpoint::hit("flush.files_written");
+        write_checkpoint(root, through)
+    });
+    match committed {
+        Ok(()) => {
+            failpoint::hit("flush.checkpoint_written");
+            Ok(written)
+        }
+        Err(error) => {
+            remove_failed_flush(root, store, through, &written);
+            Err(error)
+        }
     }
-    failpoint::hit("flush.files_written");
-    write_checkpoint(root, through)?;
-    failpoint::hit("flush.checkpoint_written");
-    Ok(written)
 }
 
-/// Deletes the files that a failed flush through `through` wrote before it failed. Left behind, they would
-/// count once a later flush's checkpoint covers their LSN, beside that flush's files holding the same rows.
-/// Blocking.
-fn remove_failed_flush(root: &Path, store: &DataStore, through: Lsn) {
+/// Deletes the files a failed flush through `through` wrote, unless its checkpoint made it into place (only
+/// syncing the directory failed): then the files count.
+fn remove_failed_flush(
+    root: &Path,
+    store: &DataStore,
+    through: Lsn,
+    written: &[(Table, DataFile)],
+) {
     let removed = read_checkpoint(root).and_then(|checkpoint| {
         if checkpoint >= through {
-            // The checkpoint was renamed into place and only syncing its directory failed: the files count.
             return Ok(());
         }
-        for table in Table::ALL {
-            for file in files::list(store, table)?.iter().filter(|file| file.lsn == through) {
-                files::remove(store, file)?;
-            }
-        }
-        Ok(())
+        written.iter().try_for_each(|(_, file)| files::remove(store, file))
     });
     if let Err(error) = removed {
         tracing::error!(%error, lsn = through, "deleting the files of a failed flush failed; after a restart their rows may be there twice");
