@@ -31,8 +31,16 @@ use crate::{Error, Result, Table, TableBatch, failpoint};
 const CHECKPOINT_FILE: &str = "checkpoint";
 /// How long a file taken out of the file list (by retention) stays on disk for queries already reading it.
 const RETIRED_FILE_GRACE: Duration = Duration::from_secs(5);
-/// How often retention is enforced.
+/// How often retention is enforced and compaction runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+/// An hour partition counts as closed, for compaction, this long (plus `flush_age`) after the hour ends: by
+/// then the rows stamped in it have usually arrived and been flushed.
+const CLOSED_HOUR_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// Memory one input of a compaction takes, measured on log rows (`files::merge` says what it holds): a
+/// compaction merges at most as many files at once as half its memory share allows.
+const MERGE_INPUT_BYTES: usize = 4 * 1024 * 1024;
+/// Files merged at once, whatever the memory: fewer would make compaction of small files slow.
+const MIN_MERGE_INPUTS: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
@@ -50,10 +58,13 @@ pub struct StorageOptions {
     pub flush_age: Duration,
     /// Files whose newest row is older than this are deleted, per table; a table not listed keeps everything.
     pub retention: BTreeMap<Table, Duration>,
-    /// A partition with at least this many files is compacted into one…
+    /// In an hour partition still being written, this many flush files in a row are merged into one…
     pub compaction_min_files: usize,
-    /// …when they hold at most this many bytes together (compaction reads them into memory).
-    pub compaction_max_bytes: u64,
+    /// …with at most this many bytes of input, the size compacted files aim at. Compaction streams, so this
+    /// does not bound its memory; it bounds how much one merge rewrites, and how large files get.
+    pub compaction_target_bytes: u64,
+    /// Memory one compaction may use: half for the files it reads at once, half for the row group it writes.
+    pub compaction_memory_bytes: usize,
 }
 
 impl StorageOptions {
@@ -67,7 +78,9 @@ impl StorageOptions {
             flush_age: Duration::from_secs(60),
             retention: BTreeMap::new(),
             compaction_min_files: 4,
-            compaction_max_bytes: 64 * 1024 * 1024,
+            compaction_target_bytes: 128 * 1024 * 1024,
+            // A flush's share: the two never run at once.
+            compaction_memory_bytes: 3 * 64 * 1024 * 1024,
         }
     }
 }
@@ -127,6 +140,7 @@ impl Storage {
         let store = DataStore::open(root, &options.files)?;
         let checkpoint = read_checkpoint(root)?;
         remove_temporary_checkpoint(root)?;
+        files::remove_staging(&store)?;
         let mut files = BTreeMap::new();
         for table in Table::ALL {
             let (committed, unfinished) =
@@ -253,52 +267,51 @@ impl Storage {
         Ok(Some(through))
     }
 
-    /// Merges the files of every partition that has accumulated enough small ones. Returns how many partitions
-    /// were compacted. Queries see the old files or the new one, never both: the swap is one step under the
-    /// state lock, and the old files stay on disk for queries already reading them.
-    pub async fn compact(&self) -> Result<usize> {
-        let _no_flush_meanwhile = self.inner.flushing.lock().await;
-        let candidates: Vec<(Table, Vec<DataFile>)> = {
-            let state = self.state();
-            let options = &self.inner.options;
-            let mut candidates = Vec::new();
-            for (table, files) in &state.files {
-                let mut partitions: BTreeMap<&str, Vec<DataFile>> = BTreeMap::new();
-                for file in files {
-                    partitions.entry(file.partition()).or_default().push(file.clone());
-                }
-                candidates.extend(
-                    partitions
-                        .into_values()
-                        .filter(|files| files.len() >= options.compaction_min_files.max(2))
-                        .filter(|files| {
-                            files.iter().map(|f| f.size_bytes).sum::<u64>()
-                                <= options.compaction_max_bytes
-                        })
-                        .map(|files| (*table, files)),
-                );
-            }
-            candidates
-        };
-        let compacted = candidates.len();
-        for (table, old) in candidates {
+    /// Merges runs of small files in every partition (see [`compaction_runs`]), as of `now_ns` (Unix ns),
+    /// which decides which hours are over. Returns how many runs were merged, each into one file. Queries
+    /// see the old files or the new one, never both: the swap is one step under the state lock, and the old
+    /// files stay on disk for queries already reading them. Each merge holds off flushes (the two share
+    /// one memory budget) while it runs, and only then.
+    pub async fn compact(&self, now_ns: i64) -> Result<usize> {
+        let options = &self.inner.options;
+        let runs = compaction_runs(&self.state().files, now_ns, options);
+        let row_group_bytes = (options.compaction_memory_bytes / 2).max(1);
+        let mut compacted = 0;
+        for (table, old) in runs {
+            let _no_flush_meanwhile = self.inner.flushing.lock().await;
             let store = self.inner.store.clone();
             let inputs = old.clone();
-            let new = tokio::task::spawn_blocking(move || files::compact(&store, table, &inputs))
-                .await
-                .map_err(|_| Error::Closed)??;
+            let new = tokio::task::spawn_blocking(move || {
+                files::compact(&store, table, &inputs, row_group_bytes)
+            })
+            .await
+            .map_err(|_| Error::Closed)??;
             failpoint::hit("compact.file_written");
-            {
+            let swapped = {
                 let mut state = self.state();
                 let files = state.files.entry(table).or_default();
-                files.retain(|file| !old.contains(file));
-                files.push(new);
-                files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
+                // Retention may have taken some of them meanwhile: then their rows must not come back.
+                let all_listed = old.iter().all(|file| files.contains(file));
+                if all_listed {
+                    files.retain(|file| !old.contains(file));
+                    files.push(new.clone());
+                    files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
+                }
+                all_listed
+            };
+            if !swapped {
+                let store = self.inner.store.clone();
+                tokio::task::spawn_blocking(move || files::remove(&store, &new))
+                    .await
+                    .map_err(|_| Error::Closed)??;
+                continue;
             }
             failpoint::hit("compact.swapped");
+            let input_bytes = old.iter().map(|file| file.size_bytes).sum();
+            self.inner.metrics.compacted(old.len(), input_bytes, new.size_bytes);
             self.retire(old);
+            compacted += 1;
         }
-        self.inner.metrics.compacted(compacted);
         Ok(compacted)
     }
 
@@ -363,7 +376,7 @@ impl Storage {
                 if let Err(error) = self.enforce_retention(unix_now_ns()).await {
                     tracing::error!(%error, "enforcing retention failed; retrying");
                 }
-                if let Err(error) = self.compact().await {
+                if let Err(error) = self.compact(unix_now_ns()).await {
                     tracing::error!(%error, "compaction failed; retrying");
                 }
             }
@@ -467,6 +480,73 @@ pub fn read_all(data_dir: &Path, location: &FileLocation) -> Result<Vec<TableBat
         }
     }
     Ok(stored)
+}
+
+/// The runs of files that compaction merges, each into one file: in each partition, files contiguous in LSN
+/// order, at most `compaction_target_bytes` together and as many as the merge's memory allows.
+///
+/// While a partition's hour is open, runs are of flush files only and need `compaction_min_files` of them:
+/// a compacted file stays as it is, so rows are not rewritten again and again as the hour fills. Once the
+/// hour is over, any two or more files that fit together are merged, so that a closed hour ends as a few
+/// large files. Every merge leaves one file fewer, so a partition settles: a lone file, compacted or not, is
+/// never merged with itself.
+fn compaction_runs(
+    files: &BTreeMap<Table, Vec<DataFile>>,
+    now_ns: i64,
+    options: &StorageOptions,
+) -> Vec<(Table, Vec<DataFile>)> {
+    let hour_ns = 3_600_000_000_000_i64;
+    let closing = options.flush_age + CLOSED_HOUR_MARGIN;
+    let closed_before =
+        now_ns.saturating_sub(i64::try_from(closing.as_nanos()).unwrap_or(i64::MAX));
+    let max_inputs =
+        (options.compaction_memory_bytes / 2 / MERGE_INPUT_BYTES).max(MIN_MERGE_INPUTS);
+    let mut runs = Vec::new();
+    for (table, files) in files {
+        let mut partitions: BTreeMap<&str, Vec<&DataFile>> = BTreeMap::new();
+        for file in files {
+            partitions.entry(file.partition()).or_default().push(file);
+        }
+        for mut partition in partitions.into_values() {
+            partition.sort_by_key(|file| file.lsn);
+            let hour_end = partition
+                .iter()
+                .map(|file| file.max_time_ns)
+                .max()
+                .unwrap_or_default()
+                .div_euclid(hour_ns)
+                .saturating_add(1)
+                .saturating_mul(hour_ns);
+            let closed = hour_end <= closed_before;
+            let min_files = if closed { 2 } else { options.compaction_min_files.max(2) };
+            let mut run: Vec<DataFile> = Vec::new();
+            let mut run_bytes = 0;
+            let mut close_run = |run: &mut Vec<DataFile>| {
+                if run.len() >= min_files {
+                    runs.push((*table, std::mem::take(run)));
+                }
+                run.clear();
+            };
+            for file in partition {
+                if !closed && !file.replaces.is_empty() {
+                    close_run(&mut run);
+                    continue;
+                }
+                if run_bytes + file.size_bytes > options.compaction_target_bytes
+                    || run.len() == max_inputs
+                {
+                    close_run(&mut run);
+                }
+                if run.is_empty() {
+                    run_bytes = 0;
+                }
+                run_bytes += file.size_bytes;
+                run.push(file.clone());
+            }
+            close_run(&mut run);
+        }
+    }
+    runs
 }
 
 fn unix_now_ns() -> i64 {

@@ -121,7 +121,7 @@ async fn crash_scenario_child() {
         }
         storage.flush().await.expect("flush");
         if round == 1 {
-            assert_eq!(storage.compact().await.expect("compact"), SCENARIO.len());
+            assert_eq!(storage.compact(T0).await.expect("compact"), SCENARIO.len());
             // The compacted originals are deleted after the grace period, by a background task.
             tokio::time::sleep(RETIRED_FILE_GRACE * 2).await;
         }
@@ -274,7 +274,7 @@ async fn check_after_crash(dir: &Path, crash_at: &str) {
             check_ids(&acknowledged, table, &queried_ids(&engine, table).await, &context);
         }
         storage.flush().await.expect("flush");
-        storage.compact().await.expect("compact");
+        storage.compact(T0).await.expect("compact");
     }
 }
 

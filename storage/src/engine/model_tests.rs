@@ -123,7 +123,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 model.iter_mut().for_each(|row| row.flushed = true);
             }
             Op::Compact => {
-                engine.runtime.block_on(engine.storage.compact()).unwrap();
+                engine.runtime.block_on(engine.storage.compact(T0)).unwrap();
             }
             Op::Retention { before_hour } => {
                 let now = T0 + (before_hour + 1) * HOUR_NS;

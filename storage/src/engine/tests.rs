@@ -153,7 +153,7 @@ async fn compaction_merges_a_partitions_files_and_every_row_stays_visible_once(b
         storage.flush().await.expect("flush");
     }
     assert_eq!(storage.snapshot(Table::Logs).files.len(), 5);
-    assert_eq!(storage.compact().await.expect("compact"), 1);
+    assert_eq!(storage.compact(T0).await.expect("compact"), 1);
     let files = storage.snapshot(Table::Logs).files;
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].replaces.len(), 5);
@@ -175,7 +175,7 @@ async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_o
         }
         // The crash: the compacted file is in place, the originals were never deleted.
         let originals = storage.snapshot(Table::Logs).files;
-        files::compact(storage.data_store(), Table::Logs, &originals).expect("compact");
+        files::compact(storage.data_store(), Table::Logs, &originals, 1 << 20).expect("compact");
     }
     assert_eq!(backend.parquet_objects("logs").await.len(), 5);
     let rows =

@@ -46,8 +46,7 @@ fn write_rows(store: &DataStore, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile>
         let sorted = sort(Table::Logs, &partition).expect("sort");
         let name = format!("{lsn:020}-{n}.parquet");
         let dir = partition_dir(Table::Logs, hour);
-        written
-            .push(write_file(store, Table::Logs, &dir, &name, &sorted, lsn, &[]).expect("write"));
+        written.push(write_batch(store, Table::Logs, &dir, &name, &sorted, lsn).expect("write"));
     }
     written
 }
