@@ -36,11 +36,16 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 /// An hour partition counts as closed, for compaction, this long (plus `flush_age`) after the hour ends: by
 /// then the rows stamped in it have usually arrived and been flushed.
 const CLOSED_HOUR_MARGIN: Duration = Duration::from_secs(5 * 60);
-/// Memory one input of a compaction takes, measured on log rows (`files::merge` says what it holds): a
-/// compaction merges at most as many files at once as half its memory share allows.
-const MERGE_INPUT_BYTES: usize = 4 * 1024 * 1024;
-/// Files merged at once, whatever the memory: fewer would make compaction of small files slow.
+/// Memory a compaction takes for each file it reads, and for its writer besides the row group it builds
+/// (zstd contexts at the compaction level, a page per column), measured on log rows with 300-byte bodies
+/// (`files::tests::compaction_memory_does_not_grow_with_the_size_of_the_inputs`; `files::merge` says what
+/// they hold). Neither grows with the size of the files.
+const MERGE_INPUT_BYTES: usize = 6 * 1024 * 1024;
+const MERGE_WRITER_BYTES: usize = 32 * 1024 * 1024;
+/// Files merged at once whatever the memory: two, or a merge would not reduce the file count.
 const MIN_MERGE_INPUTS: usize = 2;
+/// Row groups of compacted files stay at least this large (in encoded bytes) whatever the memory.
+const MIN_ROW_GROUP_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
@@ -274,8 +279,8 @@ impl Storage {
     /// one memory budget) while it runs, and only then.
     pub async fn compact(&self, now_ns: i64) -> Result<usize> {
         let options = &self.inner.options;
-        let runs = compaction_runs(&self.state().files, now_ns, options);
-        let row_group_bytes = (options.compaction_memory_bytes / 2).max(1);
+        let (max_inputs, row_group_bytes) = merge_limits(options.compaction_memory_bytes);
+        let runs = compaction_runs(&self.state().files, now_ns, options, max_inputs);
         let mut compacted = 0;
         for (table, old) in runs {
             let _no_flush_meanwhile = self.inner.flushing.lock().await;
@@ -482,25 +487,32 @@ pub fn read_all(data_dir: &Path, location: &FileLocation) -> Result<Vec<TableBat
     Ok(stored)
 }
 
-/// The runs of files that compaction merges, each into one file: in each partition, files contiguous in LSN
-/// order, at most `compaction_target_bytes` together and as many as the merge's memory allows.
+/// How a compaction stays within `memory` bytes: how many files it reads at once, and the encoded size of
+/// the row groups it writes (the writer holds one in memory). A quarter goes to the row group; what the
+/// writer needs besides, and the inputs, share the rest.
+fn merge_limits(memory: usize) -> (usize, usize) {
+    let row_group_bytes = (memory / 4).max(MIN_ROW_GROUP_BYTES);
+    let for_inputs = memory.saturating_sub(row_group_bytes + MERGE_WRITER_BYTES);
+    ((for_inputs / MERGE_INPUT_BYTES).max(MIN_MERGE_INPUTS), row_group_bytes)
+}
+
+/// The runs of files that compaction merges, each into one file: in each hour partition, files contiguous
+/// in LSN order, at most `compaction_target_bytes` and `max_inputs` of them together.
 ///
 /// While a partition's hour is open, runs are of flush files only and need `compaction_min_files` of them:
-/// a compacted file stays as it is, so rows are not rewritten again and again as the hour fills. Once the
-/// hour is over, any two or more files that fit together are merged, so that a closed hour ends as a few
-/// large files. Every merge leaves one file fewer, so a partition settles: a lone file, compacted or not, is
-/// never merged with itself.
+/// a compacted file stays as it is, so that rows are not rewritten again and again as the hour fills up.
+/// Once the hour is over, any two or more files that fit together are merged, so that a closed hour ends as
+/// a few large files. Every merge leaves one file fewer than it took, so a partition settles: a lone file,
+/// compacted or not, is never merged with itself.
 fn compaction_runs(
     files: &BTreeMap<Table, Vec<DataFile>>,
     now_ns: i64,
     options: &StorageOptions,
+    max_inputs: usize,
 ) -> Vec<(Table, Vec<DataFile>)> {
-    let hour_ns = 3_600_000_000_000_i64;
     let closing = options.flush_age + CLOSED_HOUR_MARGIN;
     let closed_before =
         now_ns.saturating_sub(i64::try_from(closing.as_nanos()).unwrap_or(i64::MAX));
-    let max_inputs =
-        (options.compaction_memory_bytes / 2 / MERGE_INPUT_BYTES).max(MIN_MERGE_INPUTS);
     let mut runs = Vec::new();
     for (table, files) in files {
         let mut partitions: BTreeMap<&str, Vec<&DataFile>> = BTreeMap::new();
@@ -509,41 +521,27 @@ fn compaction_runs(
         }
         for mut partition in partitions.into_values() {
             partition.sort_by_key(|file| file.lsn);
-            let hour_end = partition
-                .iter()
-                .map(|file| file.max_time_ns)
-                .max()
-                .unwrap_or_default()
-                .div_euclid(hour_ns)
-                .saturating_add(1)
-                .saturating_mul(hour_ns);
-            let closed = hour_end <= closed_before;
+            let newest = partition.iter().map(|file| file.max_time_ns).max().unwrap_or_default();
+            let closed = files::hour_end_ns(newest) <= closed_before;
             let min_files = if closed { 2 } else { options.compaction_min_files.max(2) };
             let mut run: Vec<DataFile> = Vec::new();
-            let mut run_bytes = 0;
-            let mut close_run = |run: &mut Vec<DataFile>| {
-                if run.len() >= min_files {
-                    runs.push((*table, std::mem::take(run)));
-                }
-                run.clear();
-            };
             for file in partition {
-                if !closed && !file.replaces.is_empty() {
-                    close_run(&mut run);
-                    continue;
+                let run_bytes: u64 = run.iter().map(|f| f.size_bytes).sum();
+                let fits = run.len() < max_inputs
+                    && run_bytes + file.size_bytes <= options.compaction_target_bytes;
+                if !fits || (!closed && !file.replaces.is_empty()) {
+                    let done = std::mem::take(&mut run);
+                    if done.len() >= min_files {
+                        runs.push((*table, done));
+                    }
                 }
-                if run_bytes + file.size_bytes > options.compaction_target_bytes
-                    || run.len() == max_inputs
-                {
-                    close_run(&mut run);
+                if closed || file.replaces.is_empty() {
+                    run.push(file.clone());
                 }
-                if run.is_empty() {
-                    run_bytes = 0;
-                }
-                run_bytes += file.size_bytes;
-                run.push(file.clone());
             }
-            close_run(&mut run);
+            if run.len() >= min_files {
+                runs.push((*table, run));
+            }
         }
     }
     runs

@@ -141,6 +141,11 @@ pub fn compact(
     write_file(store, table, partition, &name, &table.schema(), &info, &mut rows)
 }
 
+/// When the hour partition holding `time_ns` (Unix ns) ends.
+pub fn hour_end_ns(time_ns: i64) -> i64 {
+    time_ns.div_euclid(NANOS_PER_HOUR).saturating_add(1).saturating_mul(NANOS_PER_HOUR)
+}
+
 /// `<table>/date=YYYY-MM-DD/hour=HH` for an hour counted from the epoch.
 fn partition_dir(table: Table, hour: i64) -> String {
     let start = timestamp_ns_to_datetime(hour * NANOS_PER_HOUR).unwrap_or_default();
