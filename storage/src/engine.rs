@@ -9,6 +9,14 @@
 //! checkpoint (a flush that a crash interrupted, perhaps after some of its files) are deleted, and the WAL,
 //! which still holds every record after the checkpoint, is replayed from it; so no row is lost or doubled
 //! whatever step a crash interrupts.
+//!
+//! Compaction ([`Storage::compact`]) merges runs of an hour partition's files, streaming (its memory does not
+//! grow with the files' size), into files of up to `compaction_target_bytes` of input: during the hour, runs
+//! of `compaction_min_files` flush files; once the hour is over, whatever fits together, so that a closed
+//! hour ends as a few large files (see `compaction_runs`). A compacted file names the files it replaces in its
+//! footer; the swap into the file list is one step under the state lock, and the replaced files are deleted
+//! after a grace period for the queries reading them. A crash before the swap leaves both on disk: opening
+//! the store keeps the compacted file and deletes the ones it replaces, so every row is there once.
 
 use std::collections::BTreeMap;
 use std::fs;

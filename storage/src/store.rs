@@ -4,8 +4,11 @@
 //!
 //! [`DataStore`] is the one handle [`crate::files`] writes, lists, reads and deletes files through, and the
 //! one object store the query layer reads them from. The local backend keeps its own durability steps
-//! (temporary name, fsync, rename, directory fsync) in `files`; for S3 a PUT of a whole object is atomic, so
-//! an object is either there whole or not at all and no temporary names are needed.
+//! (temporary name, fsync, rename, directory fsync) in `files`; for S3 a PUT of a whole object is atomic, and
+//! so is a multipart upload (its object appears when the upload completes), so an object is either there
+//! whole or not at all and no temporary names are needed. Files are written to a local staging file and
+//! uploaded from it (in parts when large), and compaction downloads its inputs to staging files, so that
+//! neither holds a whole file in memory.
 //!
 //! Object-store calls are async; the engine makes them from blocking code (flush and compaction threads, and
 //! `Storage::open`, which tests call from inside an async runtime). They therefore run on a small runtime of
@@ -295,7 +298,7 @@ impl ObjectFiles {
         }
         let (store, path) = (Arc::clone(&self.store), object_path(relative)?);
         let (local, location) = (local.to_owned(), format!("{}/{relative}", self.url));
-        let uploaded = self.io.run(async move {
+        self.io.run(async move {
             let failed = |what| {
                 let location = location.clone();
                 move |source| Error::ObjectStore { what, location, source }
@@ -311,8 +314,7 @@ impl ObjectFiles {
                     Err(error)
                 }
             }
-        })?;
-        uploaded
+        })?
     }
 
     /// Copies the object `relative` to the local file `local`, streamed.

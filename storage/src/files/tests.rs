@@ -211,3 +211,28 @@ fn compaction_memory_does_not_grow_with_the_size_of_the_inputs() {
          {large_rise} (limit {limit})"
     );
 }
+
+/// A file larger than an upload part goes up in several parts, a few at once, and arrives whole; a
+/// download brings it back.
+#[test]
+fn a_large_file_is_uploaded_in_parts_and_arrives_whole() {
+    let backend = Backend::s3();
+    let store = backend.store();
+    let crate::store::Backend::Object(objects) = store.backend() else { panic!("an object store") };
+    let mut state = 7_u64;
+    let bytes: Vec<u8> = (0..20 << 20)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (state >> 56) as u8
+        })
+        .collect();
+    let local = objects.staging_file().expect("staging file");
+    fs::write(&local, &bytes).expect("write");
+    objects.upload("logs/large.parquet", &local).expect("upload");
+    assert!(objects.get("logs/large.parquet").expect("get") == bytes, "the object is the file");
+    let copy = objects.staging_file().expect("staging file");
+    objects.download("logs/large.parquet", &copy).expect("download");
+    assert!(fs::read(&copy).expect("read") == bytes, "the download is the object");
+    objects.remove_staging().expect("remove staging");
+    assert!(!local.exists() && !copy.exists());
+}
