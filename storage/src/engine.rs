@@ -41,20 +41,6 @@ const CHECKPOINT_FILE: &str = "checkpoint";
 const RETIRED_FILE_GRACE: Duration = Duration::from_secs(5);
 /// How often retention is enforced and compaction runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
-/// An hour partition counts as closed, for compaction, this long (plus `flush_age`) after the hour ends: by
-/// then the rows stamped in it have usually arrived and been flushed.
-const CLOSED_HOUR_MARGIN: Duration = Duration::from_secs(5 * 60);
-/// Memory a compaction takes for each file it reads, and for its writer besides the row group it builds
-/// (zstd contexts at the compaction level, a page per column), measured on log rows with 300-byte bodies
-/// (`files::tests::compaction_memory_does_not_grow_with_the_size_of_the_inputs`; `files::merge` says what
-/// they hold). Neither grows with the size of the files.
-const MERGE_INPUT_BYTES: usize = 6 * 1024 * 1024;
-const MERGE_WRITER_BYTES: usize = 32 * 1024 * 1024;
-/// Files merged at once whatever the memory: two, or a merge would not reduce the file count.
-const MIN_MERGE_INPUTS: usize = 2;
-/// Row groups of compacted files stay at least this large (in encoded bytes) whatever the memory.
-const MIN_ROW_GROUP_BYTES: usize = 1024 * 1024;
-
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
     /// The WAL and checkpoint, and the data files unless `files` puts them elsewhere.
@@ -233,117 +219,6 @@ impl Storage {
         self.state().buffer.bytes()
     }
 
-    /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered,
-    /// `flush_bytes` at a time.
-    pub async fn flush(&self) -> Result<()> {
-        let _one_at_a_time = self.inner.flushing.lock().await;
-        let target = self.state().buffer.watermark();
-        loop {
-            let started = Instant::now();
-            let result = self.flush_now().await;
-            self.inner.metrics.flushed(result.is_ok(), started.elapsed());
-            match result {
-                Ok(Some(through)) if through < target => continue,
-                Ok(_) => return Ok(()),
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// One flush of at most about `flush_bytes`; returns the LSN it covered, `None` when there was nothing.
-    async fn flush_now(&self) -> Result<Option<Lsn>> {
-        let (through, tables) = {
-            let state = self.state();
-            let through = state.buffer.flush_point(self.inner.options.flush_bytes);
-            match state.buffer.first_lsn() {
-                Some(first) if first <= through => (through, state.buffer.through(through)),
-                _ => return Ok(None),
-            }
-        };
-        failpoint::hit("flush.started");
-        let root = self.inner.options.data_dir.clone();
-        let store = self.inner.store.clone();
-        let written =
-            tokio::task::spawn_blocking(move || write_flush(&root, &store, tables, through))
-                .await
-                .map_err(|_| Error::Closed)??;
-        {
-            let mut state = self.state();
-            for (table, file) in written {
-                state.files.entry(table).or_default().push(file);
-            }
-            state.buffer.remove_through(through);
-            state.oldest_write = (!state.buffer.is_empty()).then(Instant::now);
-        }
-        failpoint::hit("flush.buffer_released");
-        self.inner.wal.truncate_through(through)?;
-        Ok(Some(through))
-    }
-
-    /// Merges runs of small files in every partition (see [`compaction_runs`]), as of `now_ns` (Unix ns),
-    /// which decides which hours are over. Returns how many runs were merged, each into one file. Queries
-    /// see the old files or the new one, never both: the swap is one step under the state lock, and the old
-    /// files stay on disk for queries already reading them. Each merge holds off flushes (the two share
-    /// one memory budget) while it runs, and only then.
-    pub async fn compact(&self, now_ns: i64) -> Result<usize> {
-        let options = &self.inner.options;
-        let (max_inputs, row_group_bytes) = merge_limits(options.compaction_memory_bytes);
-        let runs = compaction_runs(&self.state().files, now_ns, options, max_inputs);
-        let mut compacted = 0;
-        for (table, old) in runs {
-            let _no_flush_meanwhile = self.inner.flushing.lock().await;
-            let store = self.inner.store.clone();
-            let inputs = old.clone();
-            let new = tokio::task::spawn_blocking(move || {
-                files::compact(&store, table, &inputs, row_group_bytes)
-            })
-            .await
-            .map_err(|_| Error::Closed)??;
-            failpoint::hit("compact.file_written");
-            let swapped = {
-                let mut state = self.state();
-                let files = state.files.entry(table).or_default();
-                // Retention may have taken some of them meanwhile: then their rows must not come back.
-                let all_listed = old.iter().all(|file| files.contains(file));
-                if all_listed {
-                    files.retain(|file| !old.contains(file));
-                    files.push(new.clone());
-                    files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
-                }
-                all_listed
-            };
-            if !swapped {
-                let store = self.inner.store.clone();
-                tokio::task::spawn_blocking(move || files::remove(&store, &new))
-                    .await
-                    .map_err(|_| Error::Closed)??;
-                continue;
-            }
-            failpoint::hit("compact.swapped");
-            let input_bytes = old.iter().map(|file| file.size_bytes).sum();
-            self.inner.metrics.compacted(old.len(), input_bytes, new.size_bytes);
-            self.retire(old);
-            compacted += 1;
-        }
-        Ok(compacted)
-    }
-
-    /// Deletes files that left the file list, once queries that may still read them are done.
-    fn retire(&self, files: Vec<DataFile>) {
-        let store = self.inner.store.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(RETIRED_FILE_GRACE).await;
-            let result = tokio::task::spawn_blocking(move || {
-                files.iter().try_for_each(|f| files::remove(&store, f))
-            })
-            .await;
-            if let Ok(Err(error)) = result {
-                // The next start removes them: the compacted file lists what it replaces.
-                tracing::warn!(%error, "deleting compacted data files failed");
-            }
-        });
-    }
-
     /// Deletes the data files whose rows are all older than their table's retention, as of `now_ns` (Unix ns).
     /// Files are per hour partition, so whole partitions go. Returns how many files were deleted.
     pub async fn enforce_retention(&self, now_ns: i64) -> Result<usize> {
@@ -495,66 +370,6 @@ pub fn read_all(data_dir: &Path, location: &FileLocation) -> Result<Vec<TableBat
     Ok(stored)
 }
 
-/// How a compaction stays within `memory` bytes: how many files it reads at once, and the encoded size of
-/// the row groups it writes (the writer holds one in memory). A quarter goes to the row group; what the
-/// writer needs besides, and the inputs, share the rest.
-fn merge_limits(memory: usize) -> (usize, usize) {
-    let row_group_bytes = (memory / 4).max(MIN_ROW_GROUP_BYTES);
-    let for_inputs = memory.saturating_sub(row_group_bytes + MERGE_WRITER_BYTES);
-    ((for_inputs / MERGE_INPUT_BYTES).max(MIN_MERGE_INPUTS), row_group_bytes)
-}
-
-/// The runs of files that compaction merges, each into one file: in each hour partition, files contiguous
-/// in LSN order, at most `compaction_target_bytes` and `max_inputs` of them together.
-///
-/// While a partition's hour is open, runs are of flush files only and need `compaction_min_files` of them:
-/// a compacted file stays as it is, so that rows are not rewritten again and again as the hour fills up.
-/// Once the hour is over, any two or more files that fit together are merged, so that a closed hour ends as
-/// a few large files. Every merge leaves one file fewer than it took, so a partition settles: a lone file,
-/// compacted or not, is never merged with itself.
-fn compaction_runs(
-    files: &BTreeMap<Table, Vec<DataFile>>,
-    now_ns: i64,
-    options: &StorageOptions,
-    max_inputs: usize,
-) -> Vec<(Table, Vec<DataFile>)> {
-    let closing = options.flush_age + CLOSED_HOUR_MARGIN;
-    let closed_before =
-        now_ns.saturating_sub(i64::try_from(closing.as_nanos()).unwrap_or(i64::MAX));
-    let mut runs = Vec::new();
-    for (table, files) in files {
-        let mut partitions: BTreeMap<&str, Vec<&DataFile>> = BTreeMap::new();
-        for file in files {
-            partitions.entry(file.partition()).or_default().push(file);
-        }
-        for mut partition in partitions.into_values() {
-            partition.sort_by_key(|file| file.lsn);
-            let newest = partition.iter().map(|file| file.max_time_ns).max().unwrap_or_default();
-            let closed = files::hour_end_ns(newest) <= closed_before;
-            let min_files = if closed { 2 } else { options.compaction_min_files.max(2) };
-            let mut run: Vec<DataFile> = Vec::new();
-            for file in partition {
-                let run_bytes: u64 = run.iter().map(|f| f.size_bytes).sum();
-                let fits = run.len() < max_inputs
-                    && run_bytes + file.size_bytes <= options.compaction_target_bytes;
-                if !fits || (!closed && !file.replaces.is_empty()) {
-                    let done = std::mem::take(&mut run);
-                    if done.len() >= min_files {
-                        runs.push((*table, done));
-                    }
-                }
-                if closed || file.replaces.is_empty() {
-                    run.push(file.clone());
-                }
-            }
-            if run.len() >= min_files {
-                runs.push((*table, run));
-            }
-        }
-    }
-    runs
-}
-
 fn unix_now_ns() -> i64 {
     let since_epoch =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
@@ -573,56 +388,6 @@ fn read_checkpoint(root: &Path) -> Result<Lsn> {
     }
 }
 
-/// Writes the files of a flush through `through`, then its checkpoint: the flush's commit point. Blocking.
-/// When it fails, the files it wrote are deleted: left behind, they would count once a later flush's
-/// checkpoint covers their LSN, beside that flush's files holding the same rows.
-fn write_flush(
-    root: &Path,
-    store: &DataStore,
-    tables: BTreeMap<Table, Vec<arrow_array::RecordBatch>>,
-    through: Lsn,
-) -> Result<Vec<(Table, DataFile)>> {
-    let mut written = Vec::new();
-    let result = tables.into_iter().try_for_each(|(table, batches)| {
-        let files = files::write(store, table, &batches, through)?;
-        written.extend(files.into_iter().map(|file| (table, file)));
-        Ok(())
-    });
-    let committed = result.and_then(|()| {
-        failpoint::hit("flush.files_written");
-        write_checkpoint(root, through)
-    });
-    match committed {
-        Ok(()) => {
-            failpoint::hit("flush.checkpoint_written");
-            Ok(written)
-        }
-        Err(error) => {
-            remove_failed_flush(root, store, through, &written);
-            Err(error)
-        }
-    }
-}
-
-/// Deletes the files a failed flush through `through` wrote, unless its checkpoint made it into place (only
-/// syncing the directory failed): then the files count.
-fn remove_failed_flush(
-    root: &Path,
-    store: &DataStore,
-    through: Lsn,
-    written: &[(Table, DataFile)],
-) {
-    let removed = read_checkpoint(root).and_then(|checkpoint| {
-        if checkpoint >= through {
-            return Ok(());
-        }
-        written.iter().try_for_each(|(_, file)| files::remove(store, file))
-    });
-    if let Err(error) = removed {
-        tracing::error!(%error, lsn = through, "deleting the files of a failed flush failed; after a restart their rows may be there twice");
-    }
-}
-
 /// Deletes the temporary checkpoint of a write a crash interrupted. Only the process that owns `root` may call it.
 fn remove_temporary_checkpoint(root: &Path) -> Result<()> {
     let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
@@ -634,30 +399,12 @@ fn remove_temporary_checkpoint(root: &Path) -> Result<()> {
     }
 }
 
-/// Records that every row up to `lsn` is in data files: written aside, fsynced, renamed, directory fsynced.
-fn write_checkpoint(root: &Path, lsn: Lsn) -> Result<()> {
-    let path = root.join(CHECKPOINT_FILE);
-    let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
-    let write = || -> std::io::Result<()> {
-        fs::write(&temporary, format!("{lsn}\n"))?;
-        failpoint::hit("checkpoint.temporary_written");
-        fs::File::open(&temporary)?.sync_all()?;
-        failpoint::hit("checkpoint.temporary_synced");
-        fs::rename(&temporary, &path)?;
-        failpoint::hit("checkpoint.renamed");
-        Ok(())
-    };
-    write().map_err(|error| {
-        // Nothing half-written stays behind to fill a full disk further.
-        let _ = fs::remove_file(&temporary);
-        io("write checkpoint", &temporary)(error)
-    })?;
-    fs::File::open(root).and_then(|d| d.sync_all()).map_err(io("fsync data directory", root))
-}
-
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io { what, path: path.to_owned(), source }
 }
+
+mod compaction;
+mod flush;
 
 #[cfg(test)]
 mod crash_tests;
