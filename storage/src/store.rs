@@ -306,7 +306,7 @@ impl ObjectFiles {
             let upload =
                 store.put_multipart(&path).await.map_err(failed("start upload of data file"))?;
             let mut parts = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
-            let sent = send_parts(&mut parts, &local).await;
+            let sent = send_parts(&mut parts, &local, &location).await;
             match sent {
                 Ok(()) => parts.finish().await.map(drop).map_err(failed("upload data file")),
                 Err(error) => {
@@ -388,17 +388,14 @@ impl From<Error> for Download {
     }
 }
 
-/// Sends the file `local` to `parts`, a part at a time, with at most [`CONCURRENT_UPLOAD_PARTS`] in flight.
-async fn send_parts(parts: &mut WriteMultipart, local: &Path) -> Result<()> {
+/// Sends the file `local` to `parts`, a part at a time, with at most [`CONCURRENT_UPLOAD_PARTS`] in flight;
+/// `location` names the object in errors.
+async fn send_parts(parts: &mut WriteMultipart, local: &Path, location: &str) -> Result<()> {
     let mut file =
         tokio::fs::File::open(local).await.map_err(io_error("open staging file", local))?;
     loop {
         parts.wait_for_capacity(CONCURRENT_UPLOAD_PARTS).await.map_err(|source| {
-            Error::ObjectStore {
-                what: "upload data file",
-                location: local.display().to_string(),
-                source,
-            }
+            Error::ObjectStore { what: "upload data file", location: location.to_owned(), source }
         })?;
         let mut part = Vec::with_capacity(UPLOAD_PART_BYTES);
         (&mut file)

@@ -101,7 +101,7 @@ fn merge_limits(memory: usize) -> (usize, usize) {
 /// a few large files. Every merge leaves one file fewer than it took, so a partition settles: a lone file,
 /// compacted or not, is never merged with itself.
 fn compaction_runs(
-    files: &BTreeMap<Table, Vec<DataFile>>,
+    listed: &BTreeMap<Table, Vec<DataFile>>,
     now_ns: i64,
     options: &StorageOptions,
     max_inputs: usize,
@@ -110,9 +110,9 @@ fn compaction_runs(
     let closed_before =
         now_ns.saturating_sub(i64::try_from(closing.as_nanos()).unwrap_or(i64::MAX));
     let mut runs = Vec::new();
-    for (table, files) in files {
+    for (table, table_files) in listed {
         let mut partitions: BTreeMap<&str, Vec<&DataFile>> = BTreeMap::new();
-        for file in files {
+        for file in table_files {
             partitions.entry(file.partition()).or_default().push(file);
         }
         for mut partition in partitions.into_values() {
