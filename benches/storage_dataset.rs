@@ -117,7 +117,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let metric_load = started.elapsed();
 
     storage.flush().await?;
-    while storage.compact().await? > 0 {}
+    while storage.compact(unix_now_ns()).await? > 0 {}
     shutdown.cancel();
     flusher.await?;
 

@@ -58,9 +58,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         buffer_limit_bytes: size(storage_config.buffer_max_size),
         flush_bytes: size(storage_config.flush_size),
         flush_age: storage_config.flush_age,
-        // Compaction reads its inputs into memory, decompressed (Parquet shrinks rows about eight times) and
-        // copied while sorting, like a flush: keep its working set within a flush's share of the budget.
-        compaction_max_bytes: storage_config.flush_size / 8,
+        // Compaction and flushes take turns, so a compaction gets a flush's share of the memory budget.
+        compaction_memory_bytes: size(budget.flush),
         retention: Table::ALL
             .into_iter()
             .filter_map(|table| Some((table, config.retention.of(table.name())?)))

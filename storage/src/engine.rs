@@ -9,6 +9,14 @@
 //! checkpoint (a flush that a crash interrupted, perhaps after some of its files) are deleted, and the WAL,
 //! which still holds every record after the checkpoint, is replayed from it; so no row is lost or doubled
 //! whatever step a crash interrupts.
+//!
+//! Compaction ([`Storage::compact`]) merges runs of an hour partition's files, streaming (its memory does not
+//! grow with the files' size), into files of up to `compaction_target_bytes` of input: during the hour, runs
+//! of `compaction_min_files` flush files; once the hour is over, whatever fits together, so that a closed
+//! hour ends as a few large files (see `compaction_runs`). A compacted file names the files it replaces in its
+//! footer; the swap into the file list is one step under the state lock, and the replaced files are deleted
+//! after a grace period for the queries reading them. A crash before the swap leaves both on disk: opening
+//! the store keeps the compacted file and deletes the ones it replaces, so every row is there once.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -31,9 +39,8 @@ use crate::{Error, Result, Table, TableBatch, failpoint};
 const CHECKPOINT_FILE: &str = "checkpoint";
 /// How long a file taken out of the file list (by retention) stays on disk for queries already reading it.
 const RETIRED_FILE_GRACE: Duration = Duration::from_secs(5);
-/// How often retention is enforced.
+/// How often retention is enforced and compaction runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
-
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
     /// The WAL and checkpoint, and the data files unless `files` puts them elsewhere.
@@ -50,10 +57,13 @@ pub struct StorageOptions {
     pub flush_age: Duration,
     /// Files whose newest row is older than this are deleted, per table; a table not listed keeps everything.
     pub retention: BTreeMap<Table, Duration>,
-    /// A partition with at least this many files is compacted into one…
+    /// In an hour partition still being written, this many flush files in a row are merged into one…
     pub compaction_min_files: usize,
-    /// …when they hold at most this many bytes together (compaction reads them into memory).
-    pub compaction_max_bytes: u64,
+    /// …with at most this many bytes of input, the size compacted files aim at. Compaction streams, so this
+    /// does not bound its memory; it bounds how much one merge rewrites, and how large files get.
+    pub compaction_target_bytes: u64,
+    /// Memory one compaction may use: half for the files it reads at once, half for the row group it writes.
+    pub compaction_memory_bytes: usize,
 }
 
 impl StorageOptions {
@@ -67,7 +77,9 @@ impl StorageOptions {
             flush_age: Duration::from_secs(60),
             retention: BTreeMap::new(),
             compaction_min_files: 4,
-            compaction_max_bytes: 64 * 1024 * 1024,
+            compaction_target_bytes: 128 * 1024 * 1024,
+            // A flush's share: the two never run at once.
+            compaction_memory_bytes: 3 * 64 * 1024 * 1024,
         }
     }
 }
@@ -127,6 +139,7 @@ impl Storage {
         let store = DataStore::open(root, &options.files)?;
         let checkpoint = read_checkpoint(root)?;
         remove_temporary_checkpoint(root)?;
+        files::remove_staging(&store)?;
         let mut files = BTreeMap::new();
         for table in Table::ALL {
             let (committed, unfinished) =
@@ -206,118 +219,6 @@ impl Storage {
         self.state().buffer.bytes()
     }
 
-    /// Writes every buffered row (up to the watermark) to Parquet files and drops the WAL segments covered,
-    /// `flush_bytes` at a time.
-    pub async fn flush(&self) -> Result<()> {
-        let _one_at_a_time = self.inner.flushing.lock().await;
-        let target = self.state().buffer.watermark();
-        loop {
-            let started = Instant::now();
-            let result = self.flush_now().await;
-            self.inner.metrics.flushed(result.is_ok(), started.elapsed());
-            match result {
-                Ok(Some(through)) if through < target => continue,
-                Ok(_) => return Ok(()),
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// One flush of at most about `flush_bytes`; returns the LSN it covered, `None` when there was nothing.
-    async fn flush_now(&self) -> Result<Option<Lsn>> {
-        let (through, tables) = {
-            let state = self.state();
-            let through = state.buffer.flush_point(self.inner.options.flush_bytes);
-            match state.buffer.first_lsn() {
-                Some(first) if first <= through => (through, state.buffer.through(through)),
-                _ => return Ok(None),
-            }
-        };
-        failpoint::hit("flush.started");
-        let root = self.inner.options.data_dir.clone();
-        let store = self.inner.store.clone();
-        let written =
-            tokio::task::spawn_blocking(move || write_flush(&root, &store, tables, through))
-                .await
-                .map_err(|_| Error::Closed)??;
-        {
-            let mut state = self.state();
-            for (table, file) in written {
-                state.files.entry(table).or_default().push(file);
-            }
-            state.buffer.remove_through(through);
-            state.oldest_write = (!state.buffer.is_empty()).then(Instant::now);
-        }
-        failpoint::hit("flush.buffer_released");
-        self.inner.wal.truncate_through(through)?;
-        Ok(Some(through))
-    }
-
-    /// Merges the files of every partition that has accumulated enough small ones. Returns how many partitions
-    /// were compacted. Queries see the old files or the new one, never both: the swap is one step under the
-    /// state lock, and the old files stay on disk for queries already reading them.
-    pub async fn compact(&self) -> Result<usize> {
-        let _no_flush_meanwhile = self.inner.flushing.lock().await;
-        let candidates: Vec<(Table, Vec<DataFile>)> = {
-            let state = self.state();
-            let options = &self.inner.options;
-            let mut candidates = Vec::new();
-            for (table, files) in &state.files {
-                let mut partitions: BTreeMap<&str, Vec<DataFile>> = BTreeMap::new();
-                for file in files {
-                    partitions.entry(file.partition()).or_default().push(file.clone());
-                }
-                candidates.extend(
-                    partitions
-                        .into_values()
-                        .filter(|files| files.len() >= options.compaction_min_files.max(2))
-                        .filter(|files| {
-                            files.iter().map(|f| f.size_bytes).sum::<u64>()
-                                <= options.compaction_max_bytes
-                        })
-                        .map(|files| (*table, files)),
-                );
-            }
-            candidates
-        };
-        let compacted = candidates.len();
-        for (table, old) in candidates {
-            let store = self.inner.store.clone();
-            let inputs = old.clone();
-            let new = tokio::task::spawn_blocking(move || files::compact(&store, table, &inputs))
-                .await
-                .map_err(|_| Error::Closed)??;
-            failpoint::hit("compact.file_written");
-            {
-                let mut state = self.state();
-                let files = state.files.entry(table).or_default();
-                files.retain(|file| !old.contains(file));
-                files.push(new);
-                files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
-            }
-            failpoint::hit("compact.swapped");
-            self.retire(old);
-        }
-        self.inner.metrics.compacted(compacted);
-        Ok(compacted)
-    }
-
-    /// Deletes files that left the file list, once queries that may still read them are done.
-    fn retire(&self, files: Vec<DataFile>) {
-        let store = self.inner.store.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(RETIRED_FILE_GRACE).await;
-            let result = tokio::task::spawn_blocking(move || {
-                files.iter().try_for_each(|f| files::remove(&store, f))
-            })
-            .await;
-            if let Ok(Err(error)) = result {
-                // The next start removes them: the compacted file lists what it replaces.
-                tracing::warn!(%error, "deleting compacted data files failed");
-            }
-        });
-    }
-
     /// Deletes the data files whose rows are all older than their table's retention, as of `now_ns` (Unix ns).
     /// Files are per hour partition, so whole partitions go. Returns how many files were deleted.
     pub async fn enforce_retention(&self, now_ns: i64) -> Result<usize> {
@@ -363,7 +264,7 @@ impl Storage {
                 if let Err(error) = self.enforce_retention(unix_now_ns()).await {
                     tracing::error!(%error, "enforcing retention failed; retrying");
                 }
-                if let Err(error) = self.compact().await {
+                if let Err(error) = self.compact(unix_now_ns()).await {
                     tracing::error!(%error, "compaction failed; retrying");
                 }
             }
@@ -487,56 +388,6 @@ fn read_checkpoint(root: &Path) -> Result<Lsn> {
     }
 }
 
-/// Writes the files of a flush through `through`, then its checkpoint: the flush's commit point. Blocking.
-/// When it fails, the files it wrote are deleted: left behind, they would count once a later flush's
-/// checkpoint covers their LSN, beside that flush's files holding the same rows.
-fn write_flush(
-    root: &Path,
-    store: &DataStore,
-    tables: BTreeMap<Table, Vec<arrow_array::RecordBatch>>,
-    through: Lsn,
-) -> Result<Vec<(Table, DataFile)>> {
-    let mut written = Vec::new();
-    let result = tables.into_iter().try_for_each(|(table, batches)| {
-        let files = files::write(store, table, &batches, through)?;
-        written.extend(files.into_iter().map(|file| (table, file)));
-        Ok(())
-    });
-    let committed = result.and_then(|()| {
-        failpoint::hit("flush.files_written");
-        write_checkpoint(root, through)
-    });
-    match committed {
-        Ok(()) => {
-            failpoint::hit("flush.checkpoint_written");
-            Ok(written)
-        }
-        Err(error) => {
-            remove_failed_flush(root, store, through, &written);
-            Err(error)
-        }
-    }
-}
-
-/// Deletes the files a failed flush through `through` wrote, unless its checkpoint made it into place (only
-/// syncing the directory failed): then the files count.
-fn remove_failed_flush(
-    root: &Path,
-    store: &DataStore,
-    through: Lsn,
-    written: &[(Table, DataFile)],
-) {
-    let removed = read_checkpoint(root).and_then(|checkpoint| {
-        if checkpoint >= through {
-            return Ok(());
-        }
-        written.iter().try_for_each(|(_, file)| files::remove(store, file))
-    });
-    if let Err(error) = removed {
-        tracing::error!(%error, lsn = through, "deleting the files of a failed flush failed; after a restart their rows may be there twice");
-    }
-}
-
 /// Deletes the temporary checkpoint of a write a crash interrupted. Only the process that owns `root` may call it.
 fn remove_temporary_checkpoint(root: &Path) -> Result<()> {
     let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
@@ -548,30 +399,12 @@ fn remove_temporary_checkpoint(root: &Path) -> Result<()> {
     }
 }
 
-/// Records that every row up to `lsn` is in data files: written aside, fsynced, renamed, directory fsynced.
-fn write_checkpoint(root: &Path, lsn: Lsn) -> Result<()> {
-    let path = root.join(CHECKPOINT_FILE);
-    let temporary = root.join(format!(".tmp-{CHECKPOINT_FILE}"));
-    let write = || -> std::io::Result<()> {
-        fs::write(&temporary, format!("{lsn}\n"))?;
-        failpoint::hit("checkpoint.temporary_written");
-        fs::File::open(&temporary)?.sync_all()?;
-        failpoint::hit("checkpoint.temporary_synced");
-        fs::rename(&temporary, &path)?;
-        failpoint::hit("checkpoint.renamed");
-        Ok(())
-    };
-    write().map_err(|error| {
-        // Nothing half-written stays behind to fill a full disk further.
-        let _ = fs::remove_file(&temporary);
-        io("write checkpoint", &temporary)(error)
-    })?;
-    fs::File::open(root).and_then(|d| d.sync_all()).map_err(io("fsync data directory", root))
-}
-
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io { what, path: path.to_owned(), source }
 }
+
+mod compaction;
+mod flush;
 
 #[cfg(test)]
 mod crash_tests;

@@ -6,7 +6,11 @@
 //! `trace_id` has a bloom filter, so that queries on time, service or trace read little. A file is written to a
 //! hidden temporary name, fsynced, renamed into place and its directory fsynced: a crash leaves either the whole
 //! file or a temporary one, which the next start deletes. In an object store ([`crate::store`]) a file is
-//! one PUT of the whole object, which is atomic: no temporary name is needed there.
+//! encoded to a local staging file and uploaded in one PUT, or a multipart upload when large; either makes
+//! the object appear whole or not at all, so no temporary name is needed there.
+//!
+//! Compaction ([`compact`]) merges a partition's sorted files into one, streaming ([`merge`]), and the new
+//! file names the files it replaces in its footer.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -18,7 +22,7 @@ use arrow_array::temporal_conversions::timestamp_ns_to_datetime;
 use arrow_array::types::TimestampNanosecondType;
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_ord::sort::{SortColumn, lexsort_to_indices};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Schema, SchemaRef};
 use arrow_select::take::take_record_batch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -26,7 +30,7 @@ use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader, 
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use crate::store::{Backend, DataStore, ObjectFiles};
+use crate::store::{Backend, DataStore};
 use crate::wal::Lsn;
 use crate::{Error, Result, Table, failpoint};
 
@@ -92,33 +96,54 @@ pub fn write(
         };
         let sorted = sort(table, &partition)?;
         let name = format!("{lsn:020}-{n}.parquet");
-        written.push(write_file(
-            store,
-            table,
-            &partition_dir(table, hour),
-            &name,
-            &sorted,
-            lsn,
-            &[],
-        )?);
+        written.push(write_batch(store, table, &partition_dir(table, hour), &name, &sorted, lsn)?);
     }
     Ok(written)
 }
 
-/// Merges `files` (all of one partition of `table`) into one sorted file that replaces them. Blocking. The
-/// caller removes the originals once no query can be reading them; until then [`list`] skips them.
-pub fn compact(store: &DataStore, table: Table, files: &[DataFile]) -> Result<DataFile> {
-    let mut batches = Vec::new();
-    for file in files {
-        batches.extend(read(store, file)?);
-    }
-    let all = arrow_select::concat::concat_batches(&table.schema(), &batches)?;
-    let sorted = sort(table, &all)?;
-    let lsn = files.iter().map(|f| f.lsn).max().unwrap_or(0);
-    let partition = files.first().map_or("", DataFile::partition);
-    let name = format!("{lsn:020}-compacted-{}.parquet", files.len());
+/// Merges `files` (all of one partition of `table`, each sorted) into one sorted file that replaces them.
+/// Blocking. Streams: memory stays near one record batch per input plus the writer's row group, at most
+/// `row_group_bytes` encoded, whatever the inputs' total size (see [`merge`]). The caller removes the
+/// originals once no query can be reading them; until then [`list`] skips them.
+///
+/// The name holds the lowest and highest LSN of the inputs. Compaction merges runs of a partition's files
+/// that are contiguous in LSN order, and the result takes the highest LSN: afterwards it is the only file of
+/// the partition with an LSN in that range, and new files have higher LSNs, so no later compaction produces
+/// the same name (which would overwrite a file that its own `replaces` list then hides).
+pub fn compact(
+    store: &DataStore,
+    table: Table,
+    files: &[DataFile],
+    row_group_bytes: usize,
+) -> Result<DataFile> {
+    let (Some(first), Some(lsn), Some(lowest_lsn)) =
+        (files.first(), files.iter().map(|f| f.lsn).max(), files.iter().map(|f| f.lsn).min())
+    else {
+        return Err(Error::CorruptData {
+            path: PathBuf::from(table.name()),
+            reason: "compaction of no files".into(),
+        });
+    };
+    let partition = first.partition();
+    let name = format!("{lsn:020}-compacted-from-{lowest_lsn:020}.parquet");
     let replaces: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-    write_file(store, table, partition, &name, &sorted, lsn, &replaces)
+    let info = FileInfo {
+        lsn,
+        // Exact: the inputs' footers record their own.
+        min_time_ns: files.iter().map(|f| f.min_time_ns).min().unwrap_or_default(),
+        max_time_ns: files.iter().map(|f| f.max_time_ns).max().unwrap_or_default(),
+        replaces: &replaces,
+        row_group_bytes: Some(row_group_bytes),
+    };
+    let inputs = merge::Inputs::open(store, files)?;
+    let location = store.location(partition);
+    let mut rows = merge::merged(table, &inputs, &location)?;
+    write_file(store, table, partition, &name, &table.schema(), &info, &mut rows)
+}
+
+/// When the hour partition holding `time_ns` (Unix ns) ends.
+pub fn hour_end_ns(time_ns: i64) -> i64 {
+    time_ns.div_euclid(NANOS_PER_HOUR).saturating_add(1).saturating_mul(NANOS_PER_HOUR)
 }
 
 /// `<table>/date=YYYY-MM-DD/hour=HH` for an hour counted from the epoch.
@@ -163,35 +188,73 @@ fn sort(table: Table, batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(take_record_batch(batch, &indices)?)
 }
 
-/// Writes one sorted partition file: locally to a hidden temporary name, fsync, rename, fsync the directory;
-/// to an object store in one PUT.
-fn write_file(
+/// What a file's footer records besides its rows, and how its row groups are cut.
+struct FileInfo<'a> {
+    lsn: Lsn,
+    min_time_ns: i64,
+    max_time_ns: i64,
+    replaces: &'a [String],
+    /// Encoded bytes past which a row group is closed (the writer holds the open one in memory); `None`:
+    /// only the writer's row count limit.
+    row_group_bytes: Option<usize>,
+}
+
+/// Writes one sorted batch of a flush as a partition file.
+fn write_batch(
     store: &DataStore,
     table: Table,
     relative_dir: &str,
     name: &str,
     batch: &RecordBatch,
     lsn: Lsn,
-    replaces: &[String],
 ) -> Result<DataFile> {
     let times = time_values(table, batch)?;
-    let min_time_ns = times.values().iter().copied().min().unwrap_or_default();
-    let max_time_ns = times.values().iter().copied().max().unwrap_or_default();
-    let properties = properties(table, batch, lsn, (min_time_ns, max_time_ns), replaces)?;
-    let described = |size_bytes| DataFile {
-        path: format!("{relative_dir}/{name}"),
-        size_bytes,
+    let info = FileInfo {
         lsn,
-        min_time_ns,
-        max_time_ns,
-        replaces: replaces.to_vec(),
+        min_time_ns: times.values().iter().copied().min().unwrap_or_default(),
+        max_time_ns: times.values().iter().copied().max().unwrap_or_default(),
+        replaces: &[],
+        row_group_bytes: None,
+    };
+    let mut rows = std::iter::once(Ok(batch.clone()));
+    write_file(store, table, relative_dir, name, &batch.schema(), &info, &mut rows)
+}
+
+/// Writes one partition file from sorted `rows`: locally to a hidden temporary name, fsync, rename, fsync the
+/// directory; to an object store through a local staging file, then one upload.
+fn write_file(
+    store: &DataStore,
+    table: Table,
+    relative_dir: &str,
+    name: &str,
+    schema: &SchemaRef,
+    info: &FileInfo<'_>,
+    rows: &mut dyn Iterator<Item = Result<RecordBatch>>,
+) -> Result<DataFile> {
+    let properties = properties(table, schema, info)?;
+    let relative = format!("{relative_dir}/{name}");
+    let described = |size_bytes| DataFile {
+        path: relative.clone(),
+        size_bytes,
+        lsn: info.lsn,
+        min_time_ns: info.min_time_ns,
+        max_time_ns: info.max_time_ns,
+        replaces: info.replaces.to_vec(),
     };
     let root = match store.backend() {
         Backend::Local(root) => root,
         Backend::Object(objects) => {
-            let relative = format!("{relative_dir}/{name}");
-            let size_bytes = put_object(objects, &relative, batch, properties)?;
-            return Ok(described(size_bytes));
+            let staged = objects.staging_file()?;
+            let uploaded = File::create(&staged)
+                .map_err(io("create staging file", &staged))
+                .and_then(|file| encode(file, schema, properties, rows, &staged))
+                .and_then(|file| file.metadata().map_err(io("stat staging file", &staged)))
+                .and_then(|metadata| {
+                    objects.upload(&relative, &staged)?;
+                    Ok(metadata.len())
+                });
+            let _ = fs::remove_file(&staged);
+            return Ok(described(uploaded?));
         }
     };
     let dir = root.join(relative_dir);
@@ -200,10 +263,7 @@ fn write_file(
     let path = dir.join(name);
     let write = || -> Result<u64> {
         let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
-            .map_err(parquet_error(&temporary))?;
-        writer.write(batch).map_err(parquet_error(&temporary))?;
-        let file = writer.into_inner().map_err(parquet_error(&temporary))?;
+        let file = encode(file, schema, properties, rows, &temporary)?;
         failpoint::hit("file.temporary_written");
         file.sync_all().map_err(io("fsync data file", &temporary))?;
         failpoint::hit("file.temporary_synced");
@@ -224,34 +284,26 @@ fn write_file(
     Ok(described(size_bytes))
 }
 
-/// Encodes `batch` in memory and stores it as one object. Returns its size.
-fn put_object(
-    objects: &ObjectFiles,
-    relative: &str,
-    batch: &RecordBatch,
+/// Encodes `rows` as Parquet into `sink`; `path` names it in errors.
+fn encode<W: std::io::Write + Send>(
+    sink: W,
+    schema: &SchemaRef,
     properties: WriterProperties,
-) -> Result<u64> {
-    let location = PathBuf::from(relative);
-    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties))
-        .map_err(parquet_error(&location))?;
-    writer.write(batch).map_err(parquet_error(&location))?;
-    let bytes = writer.into_inner().map_err(parquet_error(&location))?;
-    let size_bytes = bytes.len() as u64;
-    objects.put(relative, bytes)?;
-    Ok(size_bytes)
+    rows: &mut dyn Iterator<Item = Result<RecordBatch>>,
+    path: &Path,
+) -> Result<W> {
+    let mut writer = ArrowWriter::try_new(sink, Arc::clone(schema), Some(properties))
+        .map_err(parquet_error(path))?;
+    for batch in rows {
+        writer.write(&batch?).map_err(parquet_error(path))?;
+    }
+    writer.into_inner().map_err(parquet_error(path))
 }
 
-fn properties(
-    table: Table,
-    batch: &RecordBatch,
-    lsn: Lsn,
-    (min_time, max_time): (i64, i64),
-    replaces: &[String],
-) -> Result<WriterProperties> {
+fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<WriterProperties> {
     // A compacted file replaces others and is written once, in the background: it gets the slower, denser level.
-    let level = if replaces.is_empty() { FLUSH_ZSTD_LEVEL } else { COMPACTION_ZSTD_LEVEL };
+    let level = if info.replaces.is_empty() { FLUSH_ZSTD_LEVEL } else { COMPACTION_ZSTD_LEVEL };
     let zstd = ZstdLevel::try_new(level).map_err(|e| parquet_error(Path::new(table.name()))(e))?;
-    let schema = batch.schema();
     let sorting: Vec<SortingColumn> = ["service_name", table.time_column()]
         .iter()
         .filter_map(|name| schema.index_of(name).ok())
@@ -265,11 +317,12 @@ fn properties(
         .set_compression(Compression::ZSTD(zstd))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_sorting_columns(Some(sorting))
+        .set_max_row_group_bytes(info.row_group_bytes)
         .set_key_value_metadata(Some(vec![
-            KeyValue::new(LSN_KEY.to_owned(), lsn.to_string()),
-            KeyValue::new(MIN_TIME_KEY.to_owned(), min_time.to_string()),
-            KeyValue::new(MAX_TIME_KEY.to_owned(), max_time.to_string()),
-            KeyValue::new(REPLACES_KEY.to_owned(), replaces.join("\n")),
+            KeyValue::new(LSN_KEY.to_owned(), info.lsn.to_string()),
+            KeyValue::new(MIN_TIME_KEY.to_owned(), info.min_time_ns.to_string()),
+            KeyValue::new(MAX_TIME_KEY.to_owned(), info.max_time_ns.to_string()),
+            KeyValue::new(REPLACES_KEY.to_owned(), info.replaces.join("\n")),
         ]));
     // Times are sorted within a service, so their deltas are small: delta encoding stores them in a few bits
     // where a dictionary (the default) overflows into plain 8-byte values.
@@ -346,6 +399,15 @@ pub fn recover(store: &DataStore, table: Table) -> Result<Vec<DataFile>> {
     }
     files.sort_by(|a, b| (a.lsn, &a.path).cmp(&(b.lsn, &b.path)));
     Ok(files)
+}
+
+/// Deletes the local staging files of object-store uploads and compactions a crash interrupted. Only the
+/// process that owns the data directory may call it.
+pub fn remove_staging(store: &DataStore) -> Result<()> {
+    match store.backend() {
+        Backend::Local(_) => Ok(()),
+        Backend::Object(objects) => objects.remove_staging(),
+    }
 }
 
 /// Deletes the temporary files of writes a crash interrupted. Only the process that owns the store may call
@@ -506,5 +568,6 @@ fn parquet_error(path: &Path) -> impl FnOnce(parquet::errors::ParquetError) -> E
     move |e| Error::CorruptData { path: path.to_owned(), reason: e.to_string() }
 }
 
+mod merge;
 #[cfg(test)]
 mod tests;

@@ -33,6 +33,9 @@ pub struct StorageMetrics {
     corrupt_wal_segments: Counter,
     retention_deleted_files: Counter,
     compactions: Counter,
+    compacted_files: Counter,
+    compaction_read_bytes: Counter,
+    compaction_written_bytes: Counter,
 }
 
 impl Default for StorageMetrics {
@@ -45,6 +48,9 @@ impl Default for StorageMetrics {
             corrupt_wal_segments: Counter::default(),
             retention_deleted_files: Counter::default(),
             compactions: Counter::default(),
+            compacted_files: Counter::default(),
+            compaction_read_bytes: Counter::default(),
+            compaction_written_bytes: Counter::default(),
         }
     }
 }
@@ -60,8 +66,12 @@ impl StorageMetrics {
         self.refused_writes.inc();
     }
 
-    pub fn compacted(&self, partitions: usize) {
-        self.compactions.inc_by(partitions as u64);
+    /// One compaction: `files` of `read_bytes` merged into one of `written_bytes`.
+    pub fn compacted(&self, files: usize, read_bytes: u64, written_bytes: u64) {
+        self.compactions.inc();
+        self.compacted_files.inc_by(files as u64);
+        self.compaction_read_bytes.inc_by(read_bytes);
+        self.compaction_written_bytes.inc_by(written_bytes);
     }
 
     pub fn retention_deleted(&self, files: usize) {
@@ -105,8 +115,25 @@ pub fn register(storage: &Storage, registry: &mut Registry) {
     );
     storage_registry.register(
         "compactions",
-        "Partitions whose files were merged into one",
+        "Compactions: runs of a partition's files merged into one file",
         metrics.compactions.clone(),
+    );
+    storage_registry.register(
+        "compacted_files",
+        "Parquet files merged into others by compaction",
+        metrics.compacted_files.clone(),
+    );
+    storage_registry.register_with_unit(
+        "compaction_read",
+        "Bytes of the Parquet files compaction merged",
+        Unit::Bytes,
+        metrics.compaction_read_bytes.clone(),
+    );
+    storage_registry.register_with_unit(
+        "compaction_written",
+        "Bytes of the Parquet files compaction wrote",
+        Unit::Bytes,
+        metrics.compaction_written_bytes.clone(),
     );
     registry.register_collector(Box::new(Gauges(storage.clone())));
 }

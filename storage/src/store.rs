@@ -4,8 +4,11 @@
 //!
 //! [`DataStore`] is the one handle [`crate::files`] writes, lists, reads and deletes files through, and the
 //! one object store the query layer reads them from. The local backend keeps its own durability steps
-//! (temporary name, fsync, rename, directory fsync) in `files`; for S3 a PUT of a whole object is atomic, so
-//! an object is either there whole or not at all and no temporary names are needed.
+//! (temporary name, fsync, rename, directory fsync) in `files`; for S3 a PUT of a whole object is atomic, and
+//! so is a multipart upload (its object appears when the upload completes), so an object is either there
+//! whole or not at all and no temporary names are needed. Files are written to a local staging file and
+//! uploaded from it (in parts when large), and compaction downloads its inputs to staging files, so that
+//! neither holds a whole file in memory.
 //!
 //! Object-store calls are async; the engine makes them from blocking code (flush and compaction threads, and
 //! `Storage::open`, which tests call from inside an async runtime). They therefore run on a small runtime of
@@ -15,8 +18,10 @@
 //! daemon's runtime, share the same connection pool without tying connections to a runtime that may stop.
 
 use std::fmt;
+use std::fs;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -28,8 +33,10 @@ use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    WriteMultipart,
 };
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{Error, Result};
 
@@ -38,6 +45,12 @@ use crate::{Error, Result};
 const FOOTER_HINT_BYTES: u64 = 64 * 1024;
 /// Footers read at once when listing an object store at start.
 const CONCURRENT_FOOTER_READS: usize = 16;
+/// Under the data directory: local copies of objects being written or compacted.
+const STAGING_DIR: &str = "staging";
+/// A file up to this size is uploaded in one PUT; a larger one in parts of this size (S3's minimum part
+/// size is 5 MiB), a few at once, so an upload holds a few parts in memory whatever the file's size.
+const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+const CONCURRENT_UPLOAD_PARTS: usize = 2;
 
 /// Where the data files are kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,7 +129,9 @@ impl DataStore {
     pub fn open(data_dir: &Path, location: &FileLocation) -> Result<DataStore> {
         let backend = match location {
             FileLocation::DataDir => Backend::Local(data_dir.to_owned()),
-            FileLocation::S3(options) => Backend::Object(ObjectFiles::s3(options)?),
+            FileLocation::S3(options) => {
+                Backend::Object(ObjectFiles::s3(options, data_dir.join(STAGING_DIR))?)
+            }
         };
         Ok(DataStore { backend: Arc::new(backend) })
     }
@@ -157,6 +172,8 @@ pub(crate) struct ObjectFiles {
     io: IoRuntime,
     /// `s3://bucket/prefix`, for messages.
     url: String,
+    /// Local directory for the files being uploaded or compacted (see [`ObjectFiles::staging_file`]).
+    staging: PathBuf,
 }
 
 impl fmt::Debug for ObjectFiles {
@@ -173,7 +190,7 @@ pub(crate) struct Listed {
 }
 
 impl ObjectFiles {
-    fn s3(options: &S3Options) -> Result<ObjectFiles> {
+    fn s3(options: &S3Options, staging: PathBuf) -> Result<ObjectFiles> {
         let io = IoRuntime::get()?;
         let describe = options.describe();
         let mut builder = AmazonS3Builder::from_env()
@@ -217,7 +234,7 @@ impl ObjectFiles {
             "" => format!("s3://{}", options.bucket),
             prefix => format!("s3://{}/{prefix}", options.bucket),
         };
-        let objects = ObjectFiles { store, io, url };
+        let objects = ObjectFiles { store, io, url, staging };
         let store = Arc::clone(&objects.store);
         objects.io.run(async move { store.list_with_delimiter(None).await })?.map_err(
             |source| Error::ObjectStore { what: "cannot reach bucket", location: describe, source },
@@ -246,6 +263,79 @@ impl ObjectFiles {
         let (store, path) = (Arc::clone(&self.store), object_path(relative)?);
         let got = self.io.run(async move { store.get(&path).await?.bytes().await })?;
         got.map_err(self.error("read data file", relative))
+    }
+
+    /// A fresh path for a local copy of an object: a file written before its upload, or an input of a
+    /// compaction. The caller deletes it when done; [`ObjectFiles::remove_staging`] clears what a crash left.
+    pub fn staging_file(&self) -> Result<PathBuf> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        fs::create_dir_all(&self.staging)
+            .map_err(io_error("create staging directory", &self.staging))?;
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Ok(self.staging.join(format!("{n}.parquet")))
+    }
+
+    /// Deletes the staging files a crash left behind. Only the process that owns the data directory may
+    /// call it.
+    pub fn remove_staging(&self) -> Result<()> {
+        match fs::remove_dir_all(&self.staging) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io_error("remove staging directory", &self.staging)(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Stores the local file `local` as an object: one PUT when it is small, else a multipart upload, whose
+    /// object appears only when the upload completes, whole. An upload that fails is aborted; one that a
+    /// crash interrupts stays invisible (a bucket lifecycle rule for incomplete multipart uploads reclaims
+    /// its parts).
+    pub fn upload(&self, relative: &str, local: &Path) -> Result<()> {
+        let size = fs::metadata(local).map_err(io_error("stat staging file", local))?.len();
+        if size <= UPLOAD_PART_BYTES as u64 {
+            let bytes = fs::read(local).map_err(io_error("read staging file", local))?;
+            return self.put(relative, bytes);
+        }
+        let (store, path) = (Arc::clone(&self.store), object_path(relative)?);
+        let (local, location) = (local.to_owned(), format!("{}/{relative}", self.url));
+        self.io.run(async move {
+            let failed = |what| {
+                let location = location.clone();
+                move |source| Error::ObjectStore { what, location, source }
+            };
+            let upload =
+                store.put_multipart(&path).await.map_err(failed("start upload of data file"))?;
+            let mut parts = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
+            let sent = send_parts(&mut parts, &local, &location).await;
+            match sent {
+                Ok(()) => parts.finish().await.map(drop).map_err(failed("upload data file")),
+                Err(error) => {
+                    let _ = parts.abort().await;
+                    Err(error)
+                }
+            }
+        })?
+    }
+
+    /// Copies the object `relative` to the local file `local`, streamed.
+    pub fn download(&self, relative: &str, local: &Path) -> Result<()> {
+        let (store, path) = (Arc::clone(&self.store), object_path(relative)?);
+        let local = local.to_owned();
+        let downloaded = self.io.run(async move {
+            let mut file = tokio::fs::File::create(&local)
+                .await
+                .map_err(io_error("create staging file", &local))?;
+            let mut chunks = store.get(&path).await.map_err(Download::Get)?.into_stream();
+            while let Some(chunk) = chunks.try_next().await.map_err(Download::Get)? {
+                file.write_all(&chunk).await.map_err(io_error("write staging file", &local))?;
+            }
+            file.flush().await.map_err(io_error("write staging file", &local))?;
+            Ok::<(), Download>(())
+        })?;
+        downloaded.map_err(|error| match error {
+            Download::Get(source) => self.error("read data file", relative)(source),
+            Download::Local(error) => error,
+        })
     }
 
     pub fn delete(&self, relative: &str) -> Result<()> {
@@ -284,6 +374,44 @@ impl ObjectFiles {
         }
         Ok(files)
     }
+}
+
+/// Why a download failed: the GET (named by the caller) or the local file.
+enum Download {
+    Get(object_store::Error),
+    Local(Error),
+}
+
+impl From<Error> for Download {
+    fn from(error: Error) -> Download {
+        Download::Local(error)
+    }
+}
+
+/// Sends the file `local` to `parts`, a part at a time, with at most [`CONCURRENT_UPLOAD_PARTS`] in flight;
+/// `location` names the object in errors.
+async fn send_parts(parts: &mut WriteMultipart, local: &Path, location: &str) -> Result<()> {
+    let mut file =
+        tokio::fs::File::open(local).await.map_err(io_error("open staging file", local))?;
+    loop {
+        parts.wait_for_capacity(CONCURRENT_UPLOAD_PARTS).await.map_err(|source| {
+            Error::ObjectStore { what: "upload data file", location: location.to_owned(), source }
+        })?;
+        let mut part = Vec::with_capacity(UPLOAD_PART_BYTES);
+        (&mut file)
+            .take(UPLOAD_PART_BYTES as u64)
+            .read_to_end(&mut part)
+            .await
+            .map_err(io_error("read staging file", local))?;
+        if part.is_empty() {
+            return Ok(());
+        }
+        parts.put(part.into());
+    }
+}
+
+fn io_error<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io { what, path: path.to_owned(), source }
 }
 
 /// Reads a Parquet footer with a ranged GET of the object's tail (two when the footer is larger).

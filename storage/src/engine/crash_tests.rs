@@ -36,12 +36,16 @@ const RETENTION_STARTED: &str = "retention started";
 const SCENARIO: [(Table, i64); 3] = [(Table::Logs, 0), (Table::Logs, 1), (Table::Spans, 0)];
 /// Retention keeps logs for an hour; the scenario enforces it at `T0 + 2h`, so logs of hour 0 expire.
 const RETENTION_NOW: i64 = T0 + 2 * HOUR_NS;
+/// A time when every hour the scenario writes is over, for compaction.
+const CLOSED_NOW: i64 = T0 + 3 * HOUR_NS;
 
 fn scenario_options(data: &Path) -> StorageOptions {
     StorageOptions {
         // A segment per write, so that flushes delete segments.
         wal: WalOptions { segment_size: 1, ..WalOptions::default() },
         compaction_min_files: 2,
+        // Two files merged at once, so that a partition's files take several merges.
+        compaction_memory_bytes: 0,
         retention: [(Table::Logs, Duration::from_secs(3600))].into_iter().collect(),
         ..StorageOptions::new(data)
     }
@@ -100,9 +104,12 @@ pub(super) fn temporary_files(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The child: writes three rounds of rows (each round flushed; compaction after the second), waits out the
-/// grace period of the compacted files, then enforces retention. Every write that returned `Ok` is recorded
-/// in [`ACKED`] before the next step. With no failpoint to crash at, it records the failpoints it hit.
+/// The child: writes four rounds of rows, each round flushed, so each partition gets four files. After the
+/// third round, compaction merges the first two files of each partition (hours still open); after the
+/// fourth, with every hour over, it merges the compacted file with the third, then that with the fourth,
+/// two at a time. After each compaction it waits out the grace period of the merged files; at the end it
+/// enforces retention. Every write that returned `Ok` is recorded in [`ACKED`] before the next step. With
+/// no failpoint to crash at, it records the failpoints it hit.
 #[tokio::test(start_paused = true)]
 #[ignore = "run in a child process by the crash tests"]
 async fn crash_scenario_child() {
@@ -110,7 +117,7 @@ async fn crash_scenario_child() {
     let mut acked = fs::File::create(dir.join(ACKED)).expect("create acked");
     let (storage, _) = Storage::open(scenario_options(&dir.join(DATA))).expect("open");
     let mut next_id = 1;
-    for round in 0..3 {
+    for round in 0..4 {
         for (table, hour) in SCENARIO {
             let ids = [next_id, next_id + 1];
             next_id += 2;
@@ -120,14 +127,19 @@ async fn crash_scenario_child() {
             }
         }
         storage.flush().await.expect("flush");
-        if round == 1 {
-            assert_eq!(storage.compact().await.expect("compact"), SCENARIO.len());
+        let passes = match round {
+            2 => vec![(T0, SCENARIO.len())],
+            3 => vec![(CLOSED_NOW, SCENARIO.len()), (CLOSED_NOW, SCENARIO.len()), (CLOSED_NOW, 0)],
+            _ => Vec::new(),
+        };
+        for (now, merges) in passes {
+            assert_eq!(storage.compact(now).await.expect("compact"), merges);
             // The compacted originals are deleted after the grace period, by a background task.
             tokio::time::sleep(RETIRED_FILE_GRACE * 2).await;
         }
     }
     writeln!(acked, "{RETENTION_STARTED}").expect("record retention");
-    assert_eq!(storage.enforce_retention(RETENTION_NOW).await.expect("retention"), 2);
+    assert_eq!(storage.enforce_retention(RETENTION_NOW).await.expect("retention"), 1);
     fs::write(dir.join(HITS), failpoint::hits().join("\n")).expect("record hits");
 }
 
@@ -274,7 +286,7 @@ async fn check_after_crash(dir: &Path, crash_at: &str) {
             check_ids(&acknowledged, table, &queried_ids(&engine, table).await, &context);
         }
         storage.flush().await.expect("flush");
-        storage.compact().await.expect("compact");
+        storage.compact(CLOSED_NOW).await.expect("compact");
     }
 }
 

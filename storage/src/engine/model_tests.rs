@@ -30,7 +30,10 @@ enum Op {
         rows: i64,
     },
     Flush,
-    Compact,
+    /// Compaction at a time when the hours before `open_hour` are over.
+    Compact {
+        open_hour: i64,
+    },
     /// Retention at a time when logs before `before_hour` are older than their one-hour retention.
     Retention {
         before_hour: i64,
@@ -47,7 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (0..TABLES.len(), 0..HOURS, 1..4i64)
             .prop_map(|(table, hour, rows)| Op::Append { table: TABLES[table], hour, rows }),
         3 => Just(Op::Flush),
-        2 => Just(Op::Compact),
+        2 => (0..=HOURS).prop_map(|open_hour| Op::Compact { open_hour }),
         1 => (0..=HOURS).prop_map(|before_hour| Op::Retention { before_hour }),
         2 => Just(Op::Crash),
         1 => Just(Op::Restart),
@@ -69,6 +72,8 @@ fn options(dir: &Path) -> StorageOptions {
         // Several segments, so that flushes delete some and keep others.
         wal: WalOptions { segment_size: 512, ..WalOptions::default() },
         compaction_min_files: 2,
+        // Two files merged at once, so that a partition's files take several merges.
+        compaction_memory_bytes: 0,
         retention: [(Table::Logs, Duration::from_secs(3600))].into_iter().collect(),
         ..StorageOptions::new(dir)
     }
@@ -122,8 +127,9 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 engine.runtime.block_on(engine.storage.flush()).unwrap();
                 model.iter_mut().for_each(|row| row.flushed = true);
             }
-            Op::Compact => {
-                engine.runtime.block_on(engine.storage.compact()).unwrap();
+            Op::Compact { open_hour } => {
+                let now = T0 + open_hour * HOUR_NS + HOUR_NS / 2;
+                engine.runtime.block_on(engine.storage.compact(now)).unwrap();
             }
             Op::Retention { before_hour } => {
                 let now = T0 + (before_hour + 1) * HOUR_NS;

@@ -46,8 +46,7 @@ fn write_rows(store: &DataStore, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile>
         let sorted = sort(Table::Logs, &partition).expect("sort");
         let name = format!("{lsn:020}-{n}.parquet");
         let dir = partition_dir(Table::Logs, hour);
-        written
-            .push(write_file(store, Table::Logs, &dir, &name, &sorted, lsn, &[]).expect("write"));
+        written.push(write_batch(store, Table::Logs, &dir, &name, &sorted, lsn).expect("write"));
     }
     written
 }
@@ -105,4 +104,135 @@ on_both_backends! {
     #[test] fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time;
     #[test] fn times_before_1970_land_in_their_own_hour;
     #[test] fn removed_files_are_gone_from_the_listing;
+}
+
+/// Logs rows for the compaction memory test: `n` rows of one hour, five services, and a body of
+/// `BODY_BYTES` of text that compresses about as well as real log lines do.
+fn heavy_logs(seed: u64, n: usize) -> RecordBatch {
+    const SERVICES: [&str; 5] = ["cart", "checkout", "frontend", "payments", "search"];
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let mut next = move || {
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state >> 33
+    };
+    let times: Vec<(i64, &str)> =
+        (0..n).map(|_| (T0 + (next() as i64 % HOUR), SERVICES[next() as usize % 5])).collect();
+    let batch = crate::test_rows::rows(Table::Logs, &times);
+    let bodies: Vec<String> = (0..n)
+        .map(|_| {
+            let mut body = format!("GET /api/v1/items/{} HTTP/1.1 200 ", next());
+            while body.len() < BODY_BYTES {
+                body.push_str(&format!("{:x} ", next()));
+            }
+            body
+        })
+        .collect();
+    let index = batch.schema().index_of("body").expect("body column");
+    let mut columns = batch.columns().to_vec();
+    columns[index] = Arc::new(StringArray::from(bodies));
+    RecordBatch::try_new(batch.schema(), columns).expect("batch")
+}
+
+const BODY_BYTES: usize = 300;
+const MEMORY_INPUTS: usize = 3;
+/// The row group size the measured compactions write.
+const MEMORY_ROW_GROUP_BYTES: usize = 4 << 20;
+/// Tells [`compaction_memory_child`] where the inputs are; unset, it does nothing.
+const MEMORY_DIR_ENV: &str = "SIGHTLINE_COMPACTION_MEMORY_DIR";
+
+/// VmRSS or VmHWM (the peak) of this process, in bytes.
+fn resident_bytes(field: &str) -> usize {
+    let status = fs::read_to_string("/proc/self/status").expect("proc status");
+    let line = status.lines().find(|line| line.starts_with(field)).expect("field");
+    let kib: usize = line.split_whitespace().nth(1).expect("value").parse().expect("number");
+    kib * 1024
+}
+
+/// The child of [`compaction_memory_does_not_grow_with_the_size_of_the_inputs`]: compacts the files it is
+/// given, alone in its process, and records how far its peak resident memory rose above where it started.
+#[test]
+#[ignore = "run in a child process by the compaction memory test"]
+fn compaction_memory_child() {
+    let Some(dir) = std::env::var_os(MEMORY_DIR_ENV).map(PathBuf::from) else { return };
+    let store = DataStore::open(&dir, &crate::FileLocation::DataDir).expect("store");
+    let inputs = list(&store, Table::Logs).expect("list");
+    let before = resident_bytes("VmRSS:");
+    compact(&store, Table::Logs, &inputs, MEMORY_ROW_GROUP_BYTES).expect("compact");
+    let rise = resident_bytes("VmHWM:").saturating_sub(before);
+    fs::write(dir.join("rise"), rise.to_string()).expect("record");
+}
+
+/// Compacts [`MEMORY_INPUTS`] files of `rows_per_input` rows in a child process; returns the rows' decoded
+/// size and how far the child's peak resident memory rose while it compacted. Checks the merged file.
+fn measure_compaction(rows_per_input: usize) -> (usize, usize) {
+    let backend = Backend::local();
+    let store = backend.store();
+    let mut decoded_bytes = 0;
+    for input in 0..MEMORY_INPUTS {
+        let batch = heavy_logs(input as u64, rows_per_input);
+        decoded_bytes += batch.get_array_memory_size();
+        write(&store, Table::Logs, &[batch], input as Lsn + 1).expect("write");
+    }
+    let test =
+        format!("{}::compaction_memory_child", module_path!().split_once("::").expect("crate").1);
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([test.as_str(), "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(MEMORY_DIR_ENV, backend.path())
+        .output()
+        .expect("run the child");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let rise = fs::read_to_string(backend.path().join("rise")).expect("rise");
+
+    let files = list(&store, Table::Logs).expect("list");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].replaces.len(), MEMORY_INPUTS);
+    let merged = read(&store, &files[0]).expect("read");
+    let all = arrow_select::concat::concat_batches(&merged[0].schema(), &merged).expect("concat");
+    assert_eq!(all.num_rows(), MEMORY_INPUTS * rows_per_input);
+    assert_eq!(sort(Table::Logs, &all).expect("sort"), all, "the merged file is sorted");
+    (decoded_bytes, rise.parse().expect("a number"))
+}
+
+/// Reading the inputs whole, as compaction once did, takes memory in proportion to their size (twice it:
+/// concatenated, then sorted). A streaming merge's peak does not grow with it: five times the rows, and the
+/// peak rises by little more than the writer's row group, which the small inputs do not fill.
+#[test]
+fn compaction_memory_does_not_grow_with_the_size_of_the_inputs() {
+    let (small_bytes, small_rise) = measure_compaction(20_000);
+    let (large_bytes, large_rise) = measure_compaction(100_000);
+    let limit = small_rise + (large_bytes - small_bytes) / 8;
+    eprintln!(
+        "peak rise: {small_rise} bytes for {small_bytes} decoded, {large_rise} for {large_bytes}"
+    );
+    assert!(
+        large_rise < limit,
+        "compacting {small_bytes} decoded bytes raised the peak by {small_rise} bytes, {large_bytes} by \
+         {large_rise} (limit {limit})"
+    );
+}
+
+/// A file larger than an upload part goes up in several parts, a few at once, and arrives whole; a
+/// download brings it back.
+#[test]
+fn a_large_file_is_uploaded_in_parts_and_arrives_whole() {
+    let backend = Backend::s3();
+    let store = backend.store();
+    let crate::store::Backend::Object(objects) = store.backend() else { panic!("an object store") };
+    let mut state = 7_u64;
+    let bytes: Vec<u8> = (0..20 << 20)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (state >> 56) as u8
+        })
+        .collect();
+    let local = objects.staging_file().expect("staging file");
+    fs::write(&local, &bytes).expect("write");
+    objects.upload("logs/large.parquet", &local).expect("upload");
+    assert!(objects.get("logs/large.parquet").expect("get") == bytes, "the object is the file");
+    let copy = objects.staging_file().expect("staging file");
+    objects.download("logs/large.parquet", &copy).expect("download");
+    assert!(fs::read(&copy).expect("read") == bytes, "the download is the object");
+    objects.remove_staging().expect("remove staging");
+    assert!(!local.exists() && !copy.exists());
 }
