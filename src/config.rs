@@ -233,6 +233,9 @@ pub struct MemoryBudget {
     pub requests: u64,
     /// The SQL query memory pool.
     pub queries: u64,
+    /// One compaction's merge (it runs beside flushes): what is left of the three quarters, at most what a
+    /// flush takes at the default `storage.flush_size`.
+    pub compaction: u64,
 }
 
 impl MemoryBudget {
@@ -241,12 +244,16 @@ impl MemoryBudget {
 
     pub fn of(config: &Config) -> MemoryBudget {
         let limit = config.memory_limit;
-        MemoryBudget {
+        let mut budget = MemoryBudget {
             buffer: config.storage.buffer_max_size,
             flush: config.storage.flush_size.saturating_mul(Self::FLUSH_COPIES),
             requests: limit / 8,
             queries: limit / 8,
-        }
+            compaction: 0,
+        };
+        let left = (limit / 4 * 3).saturating_sub(budget.total());
+        budget.compaction = left.min(Self::flush_share(limit) * Self::FLUSH_COPIES);
+        budget
     }
 
     /// The default `storage.buffer_max_size` for a memory limit.
@@ -261,7 +268,7 @@ impl MemoryBudget {
 
     /// Everything but the program's own share.
     pub fn total(&self) -> u64 {
-        self.buffer + self.flush + self.requests + self.queries
+        self.buffer + self.flush + self.requests + self.queries + self.compaction
     }
 }
 

@@ -46,6 +46,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         flush = budget.flush,
         requests = budget.requests,
         queries = budget.queries,
+        compaction = budget.compaction,
         "memory budget"
     );
     let storage_config = &config.storage;
@@ -58,8 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         buffer_limit_bytes: size(storage_config.buffer_max_size),
         flush_bytes: size(storage_config.flush_size),
         flush_age: storage_config.flush_age,
-        // Compaction and flushes take turns, so a compaction gets a flush's share of the memory budget.
-        compaction_memory_bytes: size(budget.flush),
+        compaction_memory_bytes: size(budget.compaction),
         retention: Table::ALL
             .into_iter()
             .filter_map(|table| Some((table, config.retention.of(table.name())?)))

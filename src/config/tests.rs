@@ -268,6 +268,11 @@ fn the_memory_limit_shapes_the_storage_defaults_and_must_cover_what_is_set() {
         MemoryBudget::of(&Config::default()),
         MemoryBudget::of(&load_ok("", &FakeEnvironment::default()))
     );
+    // Compaction gets a default flush's share while it fits, and what is left of the three quarters after.
+    assert_eq!(MemoryBudget::of(&Config::default()).compaction, 96 << 20);
+    let big_flushes = load_ok("storage: { flush_size: 64MiB }\n", &FakeEnvironment::default());
+    let budget = MemoryBudget::of(&big_flushes);
+    assert_eq!((budget.compaction, budget.total()), (64 << 20, 768 << 20), "{budget:?}");
 
     let errors = load_errors(
         "memory_limit: 256MiB\nstorage: { buffer_max_size: 200MiB }\n",

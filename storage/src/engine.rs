@@ -41,6 +41,8 @@ const CHECKPOINT_FILE: &str = "checkpoint";
 const RETIRED_FILE_GRACE: Duration = Duration::from_secs(5);
 /// How often retention is enforced and compaction runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+/// How often compaction looks for files to merge.
+const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
     /// The WAL and checkpoint, and the data files unless `files` puts them elsewhere.
@@ -62,7 +64,8 @@ pub struct StorageOptions {
     /// …with at most this many bytes of input, the size compacted files aim at. Compaction streams, so this
     /// does not bound its memory; it bounds how much one merge rewrites, and how large files get.
     pub compaction_target_bytes: u64,
-    /// Memory one compaction may use: half for the files it reads at once, half for the row group it writes.
+    /// Memory one compaction may use: a quarter for the row group it writes, the rest for its writer and the
+    /// files it reads at once (at least two, whatever this says).
     pub compaction_memory_bytes: usize,
 }
 
@@ -78,7 +81,7 @@ impl StorageOptions {
             retention: BTreeMap::new(),
             compaction_min_files: 4,
             compaction_target_bytes: 128 * 1024 * 1024,
-            // A flush's share: the two never run at once.
+            // As much as a flush of `flush_bytes` takes.
             compaction_memory_bytes: 3 * 64 * 1024 * 1024,
         }
     }
@@ -118,6 +121,8 @@ struct Inner {
     state: Mutex<State>,
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
+    /// One compaction at a time (the background one and a caller's).
+    compacting: tokio::sync::Mutex<()>,
     /// Wakes the flusher early when the buffer fills up.
     flush_wanted: Notify,
 }
@@ -172,6 +177,7 @@ impl Storage {
             wal,
             state: Mutex::new(state),
             flushing: tokio::sync::Mutex::new(()),
+            compacting: tokio::sync::Mutex::new(()),
             flush_wanted: Notify::new(),
         };
         let opened = Opened { replayed_records, corrupt_segments };
@@ -254,8 +260,11 @@ impl Storage {
         Ok(count)
     }
 
-    /// Flushes when the buffer is big or old enough, until `shutdown`; then flushes what is left.
+    /// Flushes when the buffer is big or old enough and enforces retention, until `shutdown`; then flushes
+    /// what is left. Compaction runs beside it in a task of its own, so that a long merge never holds up a
+    /// flush (and with it, intake).
     pub async fn run_flusher(self, shutdown: CancellationToken) {
+        let compactor = tokio::spawn(self.clone().run_compactor(shutdown.clone()));
         let tick = Duration::from_secs(1).min(self.inner.options.flush_age);
         let mut last_retention: Option<Instant> = None;
         loop {
@@ -263,9 +272,6 @@ impl Storage {
                 last_retention = Some(Instant::now());
                 if let Err(error) = self.enforce_retention(unix_now_ns()).await {
                     tracing::error!(%error, "enforcing retention failed; retrying");
-                }
-                if let Err(error) = self.compact(unix_now_ns()).await {
-                    tracing::error!(%error, "compaction failed; retrying");
                 }
             }
             tokio::select! {
@@ -281,6 +287,22 @@ impl Storage {
         }
         if let Err(error) = self.flush().await {
             tracing::error!(%error, "final flush failed; the wal still holds the data");
+        }
+        if compactor.await.is_err() {
+            tracing::error!("the compaction task panicked");
+        }
+    }
+
+    /// Compacts every [`COMPACTION_INTERVAL`] until `shutdown`, which it also checks between merges.
+    async fn run_compactor(self, shutdown: CancellationToken) {
+        loop {
+            if let Err(error) = self.compact_until(unix_now_ns(), &shutdown).await {
+                tracing::error!(%error, "compaction failed; retrying");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(COMPACTION_INTERVAL) => {}
+                () = shutdown.cancelled() => return,
+            }
         }
     }
 

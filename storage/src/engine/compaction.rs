@@ -21,15 +21,27 @@ impl Storage {
     /// Merges runs of small files in every partition (see [`compaction_runs`]), as of `now_ns` (Unix ns),
     /// which decides which hours are over. Returns how many runs were merged, each into one file. Queries
     /// see the old files or the new one, never both: the swap is one step under the state lock, and the old
-    /// files stay on disk for queries already reading them. Each merge holds off flushes (the two share
-    /// one memory budget) while it runs, and only then.
+    /// files stay on disk for queries already reading them. Flushes go on meanwhile: they only add files,
+    /// and only committed ones (past their checkpoint), so a merge never takes rows a crash could undo.
     pub async fn compact(&self, now_ns: i64) -> Result<usize> {
+        self.compact_until(now_ns, &CancellationToken::new()).await
+    }
+
+    /// [`Storage::compact`], stopping between merges once `stop` is cancelled.
+    pub(super) async fn compact_until(
+        &self,
+        now_ns: i64,
+        stop: &CancellationToken,
+    ) -> Result<usize> {
+        let _one_at_a_time = self.inner.compacting.lock().await;
         let options = &self.inner.options;
         let (max_inputs, row_group_bytes) = merge_limits(options.compaction_memory_bytes);
         let runs = compaction_runs(&self.state().files, now_ns, options, max_inputs);
         let mut compacted = 0;
         for (table, old) in runs {
-            let _no_flush_meanwhile = self.inner.flushing.lock().await;
+            if stop.is_cancelled() {
+                break;
+            }
             let store = self.inner.store.clone();
             let inputs = old.clone();
             let new = tokio::task::spawn_blocking(move || {
