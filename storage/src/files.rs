@@ -310,7 +310,8 @@ fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<Writ
         .map(|index| SortingColumn {
             column_idx: index as i32,
             descending: false,
-            nulls_first: false,
+            // As `sort` orders them (arrow's default): a row without a service comes first.
+            nulls_first: true,
         })
         .collect();
     let mut builder = WriterProperties::builder()
