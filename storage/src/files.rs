@@ -325,6 +325,12 @@ fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<Writ
             KeyValue::new(MAX_TIME_KEY.to_owned(), info.max_time_ns.to_string()),
             KeyValue::new(REPLACES_KEY.to_owned(), info.replaces.join("\n")),
         ]));
+    // A flush is on the ingest path, and a dictionary costs a hash and a compare for every value written: at
+    // saturation that was 12-19 % of the daemon's CPU (perf, BENCHMARKS.md). zstd finds most of the same
+    // repeats, and the compacted file that replaces the flush file gets the dictionaries.
+    if info.replaces.is_empty() {
+        builder = builder.set_dictionary_enabled(false);
+    }
     // Times are sorted within a service, so their deltas are small: delta encoding stores them in a few bits
     // where a dictionary (the default) overflows into plain 8-byte values.
     for field in schema.fields() {
