@@ -162,24 +162,24 @@ fn data_page_encodings(store: &DataStore, file: &DataFile) -> BTreeMap<String, E
         .collect()
 }
 
-/// BENCHMARKS.md, "Where the log bytes go": compaction stores an access log's body delta-encoded and keeps the
-/// dictionary of the attribute values where a flush file overflows it, while flushes keep the defaults.
+/// BENCHMARKS.md, "Where the log bytes go": compaction keeps the dictionary of the attribute values where a
+/// flush file overflows it, and stores the bodies without one, while flushes keep the defaults.
 #[test]
-fn compacted_logs_delta_encode_the_body_and_keep_the_attribute_dictionary() {
+fn compacted_logs_keep_the_attribute_dictionary_and_store_bodies_plain() {
     let backend = Backend::local();
     let store = backend.store();
     let flushed = write(&store, Table::Logs, &[access_logs(60_000)], 1).expect("flush");
     let compacted = compact(&store, Table::Logs, &flushed).expect("compact");
 
     let before = data_page_encodings(&store, &flushed[0]);
-    assert!(!before["body"].is_set(Encoding::DELTA_BYTE_ARRAY), "flushes keep the cheap defaults");
+    assert!(before["body"].is_set(Encoding::RLE_DICTIONARY), "flushes keep the defaults");
     assert!(
         before["attributes.entries.values"].is_set(Encoding::PLAIN),
         "a flush file's attribute dictionary overflows into plain pages: {:?}",
         before["attributes.entries.values"]
     );
     let after = data_page_encodings(&store, &compacted);
-    assert!(after["body"].is_only(Encoding::DELTA_BYTE_ARRAY), "{:?}", after["body"]);
+    assert!(after["body"].is_only(Encoding::PLAIN), "{:?}", after["body"]);
     assert!(
         after["attributes.entries.values"].is_only(Encoding::RLE_DICTIONARY),
         "{:?}",
