@@ -56,6 +56,7 @@ SETTINGS = {
     "now-brotli11": {**NOW, "codec": "brotli", "level": 11},
     "now-no-parsed-twice": {**NOW, "drop_parsed": True},
     "now-zstd12-no-parsed-twice": {**NOW, "level": 12, "drop_parsed": True},
+    "now-body-delta-no-parsed-twice": {**NOW, "encodings": BODY_DELTA, "page": 16 * MIB, "drop_parsed": True},
 }
 COLUMNS = ["body", "attributes.key_value.value", "observed_timestamp", "timestamp"]
 RUNS = 9

@@ -37,7 +37,7 @@ const MIN_TIME_KEY: &str = "sightline.min_time_ns";
 const MAX_TIME_KEY: &str = "sightline.max_time_ns";
 const REPLACES_KEY: &str = "sightline.replaces";
 /// zstd levels, measured on access logs (BENCHMARKS.md, "Where the log bytes go"): level 9 stores 20% less than
-/// 3 for 3x the CPU time; 12 would store another 3% less for twice the CPU of 9, 19 another 10% for 25 times.
+/// 3 for 3x the CPU time; 12 would store another 1.7% less for 1.8x the CPU of 9, 19 another 8% for 24x.
 /// Compaction has to keep up with intake, so it stays at 9.
 const FLUSH_ZSTD_LEVEL: i32 = 3;
 const COMPACTION_ZSTD_LEVEL: i32 = 9;
@@ -297,9 +297,9 @@ fn properties(
 /// The settings a compacted logs file adds, measured on a day of access logs at zstd 9 (BENCHMARKS.md,
 /// `scripts/parquet-settings.py`). An hour of attribute values (methods, routes, addresses, statuses) repeats a
 /// lot but overflows the default 1 MiB dictionary, and the rest of the chunk falls back to plain pages; a 16 MiB
-/// one keeps it (1.4% smaller files, no slower to write or read). A body is mostly unique (an access-log line),
+/// one keeps it (1.5% smaller files, no slower to write or read). A body is mostly unique (an access-log line),
 /// so a dictionary only costs the work of filling it before the fallback. Not taken: delta-encoding the body
-/// saves another 1.7% but makes every scan of the bodies ~15% slower. Other tables were not measured.
+/// saves another 2.3% but costs up to 18% more CPU in every scan of the bodies. Other tables were not measured.
 fn compacted_logs(builder: WriterPropertiesBuilder) -> WriterPropertiesBuilder {
     let attribute_values =
         ColumnPath::new(vec!["attributes".into(), "entries".into(), "values".into()]);
