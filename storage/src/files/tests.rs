@@ -1,9 +1,12 @@
 use std::sync::Arc;
 
+use arrow_array::builder::{MapBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampNanosecondType;
-use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray};
+use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::EncodingMask;
 
 use super::*;
 use crate::test_backends::{Backend, on_both_backends};
@@ -98,6 +101,91 @@ fn removed_files_are_gone_from_the_listing(backend: Backend) {
     let written = write_rows(&store, &rows(&[(T0, "web"), (T0 + HOUR, "web")]), 3);
     remove(&store, &written[0]).expect("remove");
     assert_eq!(list(&store, Table::Logs).expect("list"), written[1..]);
+}
+
+/// `n` rows in the full `logs` schema, one service, a millisecond apart, each with its own body and its own
+/// `url.path` attribute (values of ~24 bytes: 60,000 of them overflow a 1 MiB dictionary).
+fn access_logs(n: usize) -> RecordBatch {
+    let schema = Table::Logs.schema();
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| -> ArrayRef {
+            let is_attributes = field.name() == "attributes";
+            match (field.name().as_str(), field.data_type()) {
+                ("body", _) => {
+                    Arc::new(StringArray::from_iter_values((0..n).map(|i| {
+                        format!("10.0.0.1 - - \"GET /api/v1/products/{i} HTTP/1.1\" 200")
+                    })))
+                }
+                (_, DataType::Timestamp(..)) => Arc::new(
+                    TimestampNanosecondArray::from_iter_values(
+                        (0..n as i64).map(|i| T0 + i * 1_000_000),
+                    )
+                    .with_timezone("UTC"),
+                ),
+                (_, DataType::Map(..)) => {
+                    let mut map = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+                    for i in 0..n {
+                        if is_attributes {
+                            map.keys().append_value("url.path");
+                            map.values().append_value(format!("/api/v1/products/{i}"));
+                        }
+                        map.append(true).expect("keys and values are balanced");
+                    }
+                    Arc::new(map.finish())
+                }
+                (_, DataType::Utf8) => Arc::new(StringArray::from(vec!["web"; n])),
+                (_, DataType::Int32) => Arc::new(Int32Array::from(vec![9; n])),
+                (_, DataType::UInt32) => Arc::new(UInt32Array::from(vec![0; n])),
+                (name, other) => panic!("no test value for {name}: {other}"),
+            }
+        })
+        .collect();
+    RecordBatch::try_new(schema, columns).expect("columns follow the schema")
+}
+
+/// The encodings of the data pages of each column of a local file, by column path.
+fn data_page_encodings(store: &DataStore, file: &DataFile) -> BTreeMap<String, EncodingMask> {
+    let path = store.location(&file.path);
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(File::open(&path).expect("open")).expect("footer");
+    let group = reader.metadata().row_group(0);
+    group
+        .columns()
+        .iter()
+        .map(|column| {
+            let encodings = *column.page_encoding_stats_mask().expect("encoding stats");
+            (column.column_path().string(), encodings)
+        })
+        .collect()
+}
+
+/// BENCHMARKS.md, "Where the log bytes go": compaction keeps the dictionary of the attribute values where a
+/// flush file overflows it, and stores the bodies without one, while flushes keep the defaults.
+#[test]
+fn compacted_logs_keep_the_attribute_dictionary_and_store_bodies_plain() {
+    let backend = Backend::local();
+    let store = backend.store();
+    let flushed = write(&store, Table::Logs, &[access_logs(60_000)], 1).expect("flush");
+    let compacted = compact(&store, Table::Logs, &flushed).expect("compact");
+
+    let before = data_page_encodings(&store, &flushed[0]);
+    assert!(before["body"].is_set(Encoding::RLE_DICTIONARY), "flushes keep the defaults");
+    assert!(
+        before["attributes.entries.values"].is_set(Encoding::PLAIN),
+        "a flush file's attribute dictionary overflows into plain pages: {:?}",
+        before["attributes.entries.values"]
+    );
+    let after = data_page_encodings(&store, &compacted);
+    assert!(after["body"].is_only(Encoding::PLAIN), "{:?}", after["body"]);
+    assert!(
+        after["attributes.entries.values"].is_only(Encoding::RLE_DICTIONARY),
+        "{:?}",
+        after["attributes.entries.values"]
+    );
+    assert!(after["timestamp"].is_only(Encoding::DELTA_BINARY_PACKED), "{:?}", after["timestamp"]);
+    assert_eq!(read_one(&store, &compacted), read_one(&store, &flushed[0]), "the same rows");
 }
 
 on_both_backends! {
