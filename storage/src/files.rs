@@ -348,7 +348,7 @@ fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<Writ
     if schema.index_of("trace_id").is_ok() {
         builder = builder.set_column_bloom_filter_enabled(ColumnPath::from("trace_id"), true);
     }
-    if table == Table::Logs && !replaces.is_empty() {
+    if table == Table::Logs && !info.replaces.is_empty() {
         builder = compacted_logs(builder);
     }
     Ok(builder.build())
