@@ -40,9 +40,8 @@ const CHECKPOINT_FILE: &str = "checkpoint";
 /// How long a file taken out of the file list (by retention) stays on disk for queries already reading it.
 const RETIRED_FILE_GRACE: Duration = Duration::from_secs(5);
 /// How often retention is enforced and compaction runs.
-const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
-/// How often compaction looks for files to merge.
-const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
+/// How often retention and compaction look for files to delete and to merge.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
     /// The WAL and checkpoint, and the data files unless `files` puts them elsewhere.
@@ -260,20 +259,13 @@ impl Storage {
         Ok(count)
     }
 
-    /// Flushes when the buffer is big or old enough and enforces retention, until `shutdown`; then flushes
-    /// what is left. Compaction runs beside it in a task of its own, so that a long merge never holds up a
-    /// flush (and with it, intake).
+    /// Flushes when the buffer is big or old enough, until `shutdown`; then flushes what is left. Retention
+    /// and compaction run beside it in a task of their own, so that a long merge, or retention's wait for
+    /// queries still reading the files it removes, never holds up a flush (and with it, intake).
     pub async fn run_flusher(self, shutdown: CancellationToken) {
-        let compactor = tokio::spawn(self.clone().run_compactor(shutdown.clone()));
+        let maintenance = tokio::spawn(self.clone().run_maintenance(shutdown.clone()));
         let tick = Duration::from_secs(1).min(self.inner.options.flush_age);
-        let mut last_retention: Option<Instant> = None;
         loop {
-            if last_retention.is_none_or(|at| at.elapsed() >= RETENTION_INTERVAL) {
-                last_retention = Some(Instant::now());
-                if let Err(error) = self.enforce_retention(unix_now_ns()).await {
-                    tracing::error!(%error, "enforcing retention failed; retrying");
-                }
-            }
             tokio::select! {
                 () = tokio::time::sleep(tick) => {}
                 () = self.inner.flush_wanted.notified() => {}
@@ -288,19 +280,24 @@ impl Storage {
         if let Err(error) = self.flush().await {
             tracing::error!(%error, "final flush failed; the wal still holds the data");
         }
-        if compactor.await.is_err() {
-            tracing::error!("the compaction task panicked");
+        if maintenance.await.is_err() {
+            tracing::error!("the retention and compaction task panicked");
         }
     }
 
-    /// Compacts every [`COMPACTION_INTERVAL`] until `shutdown`, which it also checks between merges.
-    async fn run_compactor(self, shutdown: CancellationToken) {
+    /// Enforces retention, then compacts, every [`MAINTENANCE_INTERVAL`] until `shutdown`, which compaction
+    /// also checks between merges. One after the other, so that retention never removes a merge's inputs
+    /// while it reads them.
+    async fn run_maintenance(self, shutdown: CancellationToken) {
         loop {
+            if let Err(error) = self.enforce_retention(unix_now_ns()).await {
+                tracing::error!(%error, "enforcing retention failed; retrying");
+            }
             if let Err(error) = self.compact_until(unix_now_ns(), &shutdown).await {
                 tracing::error!(%error, "compaction failed; retrying");
             }
             tokio::select! {
-                () = tokio::time::sleep(COMPACTION_INTERVAL) => {}
+                () = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
                 () = shutdown.cancelled() => return,
             }
         }
