@@ -7,10 +7,9 @@ mod config;
 mod query;
 mod serve;
 
-/// prost allocates a string or vector for every attribute, value and id of a request: with glibc's allocator a
-/// third of decoding time went to malloc and free (BENCHMARKS.md, "OTLP decode + conversion to Arrow").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The system allocator, on purpose: mimalloc decoded requests faster in a microbenchmark, but in the daemon it
+// kept freed buffers resident (peak RSS past `memory_limit` under overload) and was no faster end to end
+// (BENCHMARKS.md, "The allocator").
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
