@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::background;
 use crate::buffer::WriteBuffer;
 use crate::catalog::{TableSnapshot, TableSource};
 use crate::files::{self, DataFile};

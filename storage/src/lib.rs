@@ -8,6 +8,7 @@
 //! runs read-only, bounded SQL over it with DataFusion. This crate knows nothing about HTTP, gRPC or OTLP: it
 //! receives Arrow record batches, tagged with the [`schema::Table`] they belong to.
 
+mod background;
 pub mod buffer;
 pub mod catalog;
 pub mod engine;

@@ -44,11 +44,10 @@ impl Storage {
             }
             let store = self.inner.store.clone();
             let inputs = old.clone();
-            let new = tokio::task::spawn_blocking(move || {
+            let new = background::run("sightline-compact", move || {
                 files::compact(&store, table, &inputs, row_group_bytes)
             })
-            .await
-            .map_err(|_| Error::Closed)??;
+            .await?;
             failpoint::hit("compact.file_written");
             let swapped = {
                 let mut state = self.state();

@@ -34,9 +34,8 @@ impl Storage {
         let root = self.inner.options.data_dir.clone();
         let store = self.inner.store.clone();
         let written =
-            tokio::task::spawn_blocking(move || write_flush(&root, &store, tables, through))
-                .await
-                .map_err(|_| Error::Closed)??;
+            background::run("sightline-flush", move || write_flush(&root, &store, tables, through))
+                .await?;
         {
             let mut state = self.state();
             for (table, file) in written {
