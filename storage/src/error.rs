@@ -27,6 +27,8 @@ pub enum Error {
     WalWriterPanicked,
     #[error("data file {path} is unreadable: {reason}")]
     CorruptData { path: PathBuf, reason: String },
+    #[error("writing data file {path} failed: {reason}")]
+    WriteData { path: PathBuf, reason: String },
     /// Intake must wait: a buffer, the WAL or the disk is at its limit. Nothing was stored.
     #[error("{what}: retry in {retry_after:?}")]
     Backpressure { what: &'static str, retry_after: Duration },

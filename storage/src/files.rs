@@ -26,6 +26,7 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use arrow_select::take::take_record_batch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
@@ -251,7 +252,10 @@ fn write_file(
             let staged = objects.staging_file()?;
             let uploaded = File::create(&staged)
                 .map_err(io("create staging file", &staged))
-                .and_then(|file| encode(file, schema, properties, rows, &staged))
+                .and_then(|mut file| {
+                    encode(&mut file, schema, properties, rows, &staged)?;
+                    Ok(file)
+                })
                 .and_then(|file| file.metadata().map_err(io("stat staging file", &staged)))
                 .and_then(|metadata| {
                     objects.upload(&relative, &staged)?;
@@ -266,8 +270,8 @@ fn write_file(
     let temporary = dir.join(format!("{TMP_PREFIX}{name}"));
     let path = dir.join(name);
     let write = || -> Result<u64> {
-        let file = File::create(&temporary).map_err(io("create data file", &temporary))?;
-        let file = encode(file, schema, properties, rows, &temporary)?;
+        let mut file = File::create(&temporary).map_err(io("create data file", &temporary))?;
+        encode(&mut file, schema, properties, rows, &temporary)?;
         failpoint::hit("file.temporary_written");
         file.sync_all().map_err(io("fsync data file", &temporary))?;
         failpoint::hit("file.temporary_synced");
@@ -290,24 +294,27 @@ fn write_file(
 
 /// Encodes `rows` as Parquet into `sink`; `path` names it in errors.
 fn encode<W: std::io::Write + Send>(
-    sink: W,
+    sink: &mut W,
     schema: &SchemaRef,
     properties: WriterProperties,
     rows: &mut dyn Iterator<Item = Result<RecordBatch>>,
     path: &Path,
-) -> Result<W> {
+) -> Result<()> {
     let mut writer = ArrowWriter::try_new(sink, Arc::clone(schema), Some(properties))
-        .map_err(parquet_error(path))?;
+        .map_err(parquet_write_error(path))?;
     for batch in rows {
-        writer.write(&batch?).map_err(parquet_error(path))?;
+        writer.write(&batch?).map_err(parquet_write_error(path))?;
     }
-    writer.into_inner().map_err(parquet_error(path))
+    // `finish` flushes the writer's buffer itself, so a failed write surfaces as the I/O error it is
+    // (`into_inner` would turn it into a message).
+    writer.finish().map_err(parquet_write_error(path))?;
+    Ok(())
 }
 
 fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<WriterProperties> {
     // A compacted file replaces others and is written once, in the background: it gets the slower, denser level.
     let level = if info.replaces.is_empty() { FLUSH_ZSTD_LEVEL } else { COMPACTION_ZSTD_LEVEL };
-    let zstd = ZstdLevel::try_new(level).map_err(|e| parquet_error(Path::new(table.name()))(e))?;
+    let zstd = ZstdLevel::try_new(level).map_err(parquet_write_error(Path::new(table.name())))?;
     let sorting: Vec<SortingColumn> = ["service_name", table.time_column()]
         .iter()
         .filter_map(|name| schema.index_of(name).ok())
@@ -595,8 +602,22 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     move |source| Error::Io { what, path: path.to_owned(), source }
 }
 
-fn parquet_error(path: &Path) -> impl FnOnce(parquet::errors::ParquetError) -> Error + '_ {
+/// A Parquet error reading `path`.
+fn parquet_error(path: &Path) -> impl FnOnce(ParquetError) -> Error + '_ {
     move |e| Error::CorruptData { path: path.to_owned(), reason: e.to_string() }
+}
+
+/// A Parquet error writing `path`: a failed write underneath (a full disk) stays the I/O error it is.
+fn parquet_write_error(path: &Path) -> impl FnOnce(ParquetError) -> Error + '_ {
+    move |e| match e {
+        ParquetError::External(source) => match source.downcast::<std::io::Error>() {
+            Ok(source) => {
+                Error::Io { what: "write data file", path: path.to_owned(), source: *source }
+            }
+            Err(source) => Error::WriteData { path: path.to_owned(), reason: source.to_string() },
+        },
+        e => Error::WriteData { path: path.to_owned(), reason: e.to_string() },
+    }
 }
 
 mod merge;
