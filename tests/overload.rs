@@ -324,6 +324,21 @@ async fn overload_is_refused_with_retry_hints_within_the_memory_limit_and_loses_
         peak_rss_mib < MEMORY_LIMIT_MIB,
         "peak rss {peak_rss_mib} MiB is over the memory limit of {MEMORY_LIMIT_MIB} MiB"
     );
+    // Every refusal is counted, whether the admission gate or the storage refused it.
+    for (transport, name) in [(Transport::Http, "http"), (Transport::Grpc, "grpc")] {
+        let mut counted = 0.0;
+        for outcome in ["overloaded", "unavailable"] {
+            counted += daemon
+                .metric(&format!(
+                    "sightline_otlp_requests_total{{signal=\"logs\",transport=\"{name}\",outcome=\"{outcome}\"}}"
+                ))
+                .await;
+        }
+        assert_eq!(
+            counted as u64, tally.refused[&transport],
+            "refusals counted on /metrics over {name}"
+        );
+    }
 
     // Every acknowledged request has all its records, once; refused ones have none.
     let (status, answer) = daemon

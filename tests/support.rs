@@ -111,6 +111,20 @@ impl Daemon {
         (status, response.json().await.expect("a json answer"))
     }
 
+    /// The value of one counter or gauge on `/metrics`, named with its labels as exposed; 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::get(format!("http://{}/metrics", self.api))
+            .await
+            .and_then(|response| response.error_for_status())
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |value| value.trim().parse().expect("a number"))
+    }
+
     /// The single value a SQL query returns.
     pub async fn sql_value(&self, sql: &str) -> Value {
         let (status, answer) = self.sql(sql).await;

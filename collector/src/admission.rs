@@ -8,7 +8,7 @@
 //! only move the memory elsewhere, and the exporter keeps the data and retries.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -21,6 +21,8 @@ use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Error;
+use crate::metrics::{CollectorMetrics, Transport};
+use crate::otlp::Signal;
 
 /// Peak memory of an uncompressed request while it is stored, per byte of it: the body, the decoded protobuf
 /// or JSON message (strings copied, plus per-item structs and vectors: four to five times the encoding for
@@ -73,33 +75,39 @@ impl Admission {
 /// How a receiver answers a request it refuses before its handler runs.
 pub type Refusal = fn(&HeaderMap, &Error) -> Response;
 
+/// The receiver a gate stands in front of.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    pub transport: Transport,
+    /// The receiver's limit on the decoded (decompressed) request size.
+    pub max_decoded_bytes: usize,
+    /// How it answers a request refused before its handler runs.
+    pub refuse: Refusal,
+    /// Where a refusal is counted, as the handler counts the requests it answers.
+    pub metrics: CollectorMetrics,
+}
+
 #[derive(Debug, Clone)]
 struct Gate {
     admission: Admission,
-    /// The receiver's limit on the decoded (decompressed) request size.
-    max_decoded_bytes: usize,
-    refuse: Refusal,
+    receiver: Receiver,
 }
 
 /// Wraps every route of `router` in the admission check.
-pub fn layer(
-    router: Router,
-    admission: Admission,
-    max_decoded_bytes: usize,
-    refuse: Refusal,
-) -> Router {
-    let gate = Gate { admission, max_decoded_bytes, refuse };
+pub fn layer(router: Router, admission: Admission, receiver: Receiver) -> Router {
+    let gate = Gate { admission, receiver };
     router.layer(axum::middleware::from_fn_with_state(gate, admit))
 }
 
 async fn admit(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > gate.max_decoded_bytes + FRAMING_SLACK) {
+    if declared.is_some_and(|length| length > gate.receiver.max_decoded_bytes + FRAMING_SLACK) {
         // The receiver refuses it by its declared length alone, without reading it.
         return next.run(Request::from_parts(parts, body)).await;
     }
@@ -117,9 +125,18 @@ async fn admit(State(gate): State<Gate>, request: Request, next: Next) -> Respon
             if matches!(error, Error::Overloaded { .. }) {
                 // An HTTP/1.1 client still sending its body would see the connection close instead of our
                 // answer: read the rest (within the size limit) and throw it away, which costs no memory.
-                discard(&mut body, gate.max_decoded_bytes + FRAMING_SLACK).await;
+                discard(&mut body, gate.receiver.max_decoded_bytes + FRAMING_SLACK).await;
             }
-            (gate.refuse)(&parts.headers, &error)
+            let receiver = &gate.receiver;
+            if let Some(signal) = Signal::of_path(parts.uri.path()) {
+                receiver.metrics.request(
+                    signal,
+                    receiver.transport,
+                    error.outcome(),
+                    started.elapsed(),
+                );
+            }
+            (receiver.refuse)(&parts.headers, &error)
         }
     }
 }
@@ -147,8 +164,8 @@ async fn read(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("identity"))
     });
-    let ceiling =
-        (gate.max_decoded_bytes.saturating_mul(DECODE_FACTOR)).min(gate.admission.budget_bytes);
+    let ceiling = (gate.receiver.max_decoded_bytes.saturating_mul(DECODE_FACTOR))
+        .min(gate.admission.budget_bytes);
     let estimate = |wire_bytes: usize| {
         let ratio = if compressed { DECODE_FACTOR * COMPRESSION_RATIO } else { DECODE_FACTOR };
         wire_bytes.saturating_mul(ratio).min(ceiling)
@@ -162,8 +179,8 @@ async fn read(
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Error::Decode(format!("reading the request body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
-        if received.len() + data.len() > gate.max_decoded_bytes + FRAMING_SLACK {
-            return Err(Error::TooLarge { limit: gate.max_decoded_bytes as u64 });
+        if received.len() + data.len() > gate.receiver.max_decoded_bytes + FRAMING_SLACK {
+            return Err(Error::TooLarge { limit: gate.receiver.max_decoded_bytes as u64 });
         }
         let wanted = estimate(received.len() + data.len());
         gate.admission.reserve(reservation, wanted.saturating_sub(reserved))?;

@@ -48,6 +48,7 @@ impl Default for GrpcSettings {
 
 /// The three OTLP services, as routes for the shared HTTP/2 server.
 pub fn router(pipeline: Pipeline, settings: &GrpcSettings) -> Router {
+    let metrics = pipeline.metrics().clone();
     let receiver = GrpcReceiver { pipeline };
     let limit = settings.max_message_size;
     macro_rules! configured {
@@ -62,10 +63,14 @@ pub fn router(pipeline: Pipeline, settings: &GrpcSettings) -> Router {
         .add_service(configured!(MetricsServiceServer::new(receiver.clone())))
         .add_service(configured!(TraceServiceServer::new(receiver)))
         .into_axum_router();
-    admission::layer(router, settings.admission.clone(), limit, |_, error| {
-        status(error).into_http()
-    })
-    .layer(axum::middleware::map_response(oversize_is_resource_exhausted))
+    let gate = admission::Receiver {
+        transport: Transport::Grpc,
+        max_decoded_bytes: limit,
+        refuse: |_, error| status(error).into_http(),
+        metrics,
+    };
+    admission::layer(router, settings.admission.clone(), gate)
+        .layer(axum::middleware::map_response(oversize_is_resource_exhausted))
 }
 
 /// tonic answers an uncompressed message over the size limit with OUT_OF_RANGE (and an oversize decompressed

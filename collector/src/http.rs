@@ -45,16 +45,20 @@ struct HttpState {
 
 /// The OTLP/HTTP routes.
 pub fn router(pipeline: Pipeline, settings: HttpSettings) -> Router {
+    let metrics = pipeline.metrics().clone();
     let state = HttpState { pipeline, max_body_size: settings.max_body_size };
     let router = Router::new()
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .with_state(state);
-    let router =
-        admission::layer(router, settings.admission, settings.max_body_size, |headers, error| {
-            failure(error, Encoding::of(headers).ok())
-        });
+    let receiver = admission::Receiver {
+        transport: Transport::Http,
+        max_decoded_bytes: settings.max_body_size,
+        refuse: |headers, error| failure(error, Encoding::of(headers).ok()),
+        metrics,
+    };
+    let router = admission::layer(router, settings.admission, receiver);
     cors::layer(router, settings.cors)
 }
 

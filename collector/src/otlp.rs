@@ -32,10 +32,49 @@ impl Signal {
             Signal::Traces => "traces",
         }
     }
+
+    /// The signal an export request's path names, over HTTP (`/v1/logs`) or gRPC
+    /// (`/opentelemetry.proto.collector.logs.v1.LogsService/Export`).
+    pub fn of_path(path: &str) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|signal| {
+            let package = match signal {
+                Signal::Traces => "trace",
+                other => other.name(),
+            };
+            path.strip_prefix("/v1/") == Some(signal.name())
+                || path.starts_with(&format!("/opentelemetry.proto.collector.{package}.v1."))
+        })
+    }
 }
 
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_paths_name_their_signal_over_both_transports() {
+        let cases = [
+            ("/v1/logs", Some(Signal::Logs)),
+            ("/v1/metrics", Some(Signal::Metrics)),
+            ("/v1/traces", Some(Signal::Traces)),
+            ("/opentelemetry.proto.collector.logs.v1.LogsService/Export", Some(Signal::Logs)),
+            (
+                "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+                Some(Signal::Metrics),
+            ),
+            ("/opentelemetry.proto.collector.trace.v1.TraceService/Export", Some(Signal::Traces)),
+            ("/v1/logs/extra", None),
+            ("/v1/trace", None),
+            ("/", None),
+        ];
+        for (path, signal) in cases {
+            assert_eq!(Signal::of_path(path), signal, "{path}");
+        }
     }
 }
