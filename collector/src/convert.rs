@@ -32,7 +32,7 @@ pub use spans::spans_to_arrow;
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 
 /// The resource's `service.name` when it is a string, else [`UNKNOWN_SERVICE`].
-fn service_name(resource: Option<&Resource>) -> &str {
+pub(crate) fn service_name(resource: Option<&Resource>) -> &str {
     resource
         .into_iter()
         .flat_map(|resource| &resource.attributes)
@@ -88,4 +88,4 @@ fn struct_list_array(
 }
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;

@@ -16,6 +16,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod otlp;
+pub mod redact;
 pub mod server;
 pub mod tls;
 pub mod validate;

@@ -13,6 +13,11 @@ pub use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 pub use opentelemetry_proto::tonic::{common, logs, metrics, resource, trace};
 
+use common::v1::KeyValue;
+use metrics::v1::{
+    Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, SummaryDataPoint,
+};
+
 /// One kind of telemetry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Signal {
@@ -52,6 +57,49 @@ impl fmt::Display for Signal {
         f.write_str(self.name())
     }
 }
+
+/// What every kind of data point shares.
+pub trait DataPoint {
+    fn attributes(&self) -> &[KeyValue];
+    fn attributes_mut(&mut self) -> &mut Vec<KeyValue>;
+    fn exemplars(&self) -> &[Exemplar];
+    fn exemplars_mut(&mut self) -> &mut [Exemplar];
+    /// `(start_time_unix_nano, time_unix_nano)`
+    fn times(&self) -> (u64, u64);
+}
+
+macro_rules! data_point {
+    ($point:ty, exemplars) => {
+        data_point!($point, |p| &p.exemplars[..], |p| &mut p.exemplars[..]);
+    };
+    ($point:ty, $exemplars:expr, $exemplars_mut:expr) => {
+        impl DataPoint for $point {
+            fn attributes(&self) -> &[KeyValue] {
+                &self.attributes
+            }
+            fn attributes_mut(&mut self) -> &mut Vec<KeyValue> {
+                &mut self.attributes
+            }
+            fn exemplars(&self) -> &[Exemplar] {
+                let get: fn(&Self) -> &[Exemplar] = $exemplars;
+                get(self)
+            }
+            fn exemplars_mut(&mut self) -> &mut [Exemplar] {
+                let get: fn(&mut Self) -> &mut [Exemplar] = $exemplars_mut;
+                get(self)
+            }
+            fn times(&self) -> (u64, u64) {
+                (self.start_time_unix_nano, self.time_unix_nano)
+            }
+        }
+    };
+}
+
+data_point!(NumberDataPoint, exemplars);
+data_point!(HistogramDataPoint, exemplars);
+data_point!(ExponentialHistogramDataPoint, exemplars);
+// Summaries carry no exemplars.
+data_point!(SummaryDataPoint, |_| &[], |_| &mut []);
 
 #[cfg(test)]
 mod tests {

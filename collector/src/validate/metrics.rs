@@ -4,12 +4,11 @@
 //! trimmed: its attributes are its series identity, and dropping some would merge it into another series.
 
 use super::{Limits, Report, id_problem, limit_attributes, time_problem};
-use crate::otlp::ExportMetricsServiceRequest;
-use crate::otlp::common::v1::KeyValue;
 use crate::otlp::metrics::v1::{
     AggregationTemporality, Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint,
     NumberDataPoint, SummaryDataPoint, exponential_histogram_data_point::Buckets, metric,
 };
+use crate::otlp::{DataPoint, ExportMetricsServiceRequest};
 
 pub fn metrics(request: &mut ExportMetricsServiceRequest, limits: &Limits) -> Report {
     let mut report = Report::default();
@@ -203,46 +202,3 @@ fn checked_sum(counts: &[u64]) -> Option<u64> {
 fn display(total: Option<u64>) -> String {
     total.map_or_else(|| "more than 2^64".to_owned(), |t| t.to_string())
 }
-
-/// What every kind of data point shares.
-trait DataPoint {
-    fn attributes(&self) -> &[KeyValue];
-    fn attributes_mut(&mut self) -> &mut Vec<KeyValue>;
-    fn exemplars(&self) -> &[Exemplar];
-    fn exemplars_mut(&mut self) -> &mut [Exemplar];
-    /// `(start_time_unix_nano, time_unix_nano)`
-    fn times(&self) -> (u64, u64);
-}
-
-macro_rules! data_point {
-    ($point:ty, exemplars) => {
-        data_point!($point, |p| &p.exemplars[..], |p| &mut p.exemplars[..]);
-    };
-    ($point:ty, $exemplars:expr, $exemplars_mut:expr) => {
-        impl DataPoint for $point {
-            fn attributes(&self) -> &[KeyValue] {
-                &self.attributes
-            }
-            fn attributes_mut(&mut self) -> &mut Vec<KeyValue> {
-                &mut self.attributes
-            }
-            fn exemplars(&self) -> &[Exemplar] {
-                let get: fn(&Self) -> &[Exemplar] = $exemplars;
-                get(self)
-            }
-            fn exemplars_mut(&mut self) -> &mut [Exemplar] {
-                let get: fn(&mut Self) -> &mut [Exemplar] = $exemplars_mut;
-                get(self)
-            }
-            fn times(&self) -> (u64, u64) {
-                (self.start_time_unix_nano, self.time_unix_nano)
-            }
-        }
-    };
-}
-
-data_point!(NumberDataPoint, exemplars);
-data_point!(HistogramDataPoint, exemplars);
-data_point!(ExponentialHistogramDataPoint, exemplars);
-// Summaries carry no exemplars.
-data_point!(SummaryDataPoint, |_| &[], |_| &mut []);

@@ -1,0 +1,158 @@
+//! Matching attribute keys against the key rules and allow-lists: every pattern in one `RegexSet`.
+//!
+//! A request repeats the same few keys on every item, so [`KeyCache`] remembers each key's matches for the
+//! length of a request: the set runs once per distinct key, not once per attribute.
+
+use std::collections::HashMap;
+
+use regex::RegexSet;
+
+use super::{KeyPatterns, RuleId};
+
+/// The regexes of `patterns`: exact keys and globs become anchored, ASCII case-insensitive regexes.
+pub fn patterns(patterns: &KeyPatterns) -> Vec<String> {
+    let globs = patterns.keys.iter().map(|key| glob_regex(key));
+    globs.chain(patterns.regexes.iter().cloned()).collect()
+}
+
+/// `http.request.header.*` → `(?i)^http\.request\.header\..*$`.
+fn glob_regex(glob: &str) -> String {
+    let mut regex = String::from("(?i)^");
+    for c in glob.chars() {
+        match c {
+            '*' => regex.push_str(".*"),
+            '?' => regex.push('.'),
+            c => regex.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    regex.push('$');
+    regex
+}
+
+#[derive(Debug)]
+pub struct KeyMatcher {
+    /// `None` when no rule matches keys.
+    set: Option<RegexSet>,
+    /// The rule of each pattern of `set`.
+    owners: Vec<RuleId>,
+}
+
+impl KeyMatcher {
+    pub fn new(patterns: &[(String, RuleId)]) -> Result<KeyMatcher, String> {
+        if patterns.is_empty() {
+            return Ok(KeyMatcher { set: None, owners: Vec::new() });
+        }
+        for (pattern, _) in patterns {
+            regex::Regex::new(pattern).map_err(|e| format!("key pattern {pattern:?}: {e}"))?;
+        }
+        let set = RegexSet::new(patterns.iter().map(|(pattern, _)| pattern))
+            .map_err(|e| e.to_string())?;
+        Ok(KeyMatcher { set: Some(set), owners: patterns.iter().map(|(_, rule)| *rule).collect() })
+    }
+
+    /// The rules with a pattern matching `key`, in rule order, each once.
+    fn matches(&self, key: &str) -> Box<[RuleId]> {
+        let Some(set) = &self.set else { return Box::new([]) };
+        let mut rules: Vec<RuleId> =
+            set.matches(key).iter().map(|index| self.owners[index]).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules.into_boxed_slice()
+    }
+}
+
+/// Keys already matched in this request. Bounded, so that a request of unique keys costs time, not memory.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    matches: HashMap<Box<str>, Box<[RuleId]>>,
+}
+
+const CACHED_KEYS: usize = 4096;
+
+impl KeyCache {
+    pub fn matches<'c>(
+        &'c mut self,
+        matcher: &KeyMatcher,
+        key: &str,
+    ) -> std::borrow::Cow<'c, [RuleId]> {
+        if matcher.set.is_none() {
+            return std::borrow::Cow::Borrowed(&[]);
+        }
+        if self.matches.contains_key(key) {
+            return std::borrow::Cow::Borrowed(&self.matches[key]);
+        }
+        let found = matcher.matches(key);
+        if self.matches.len() >= CACHED_KEYS {
+            return std::borrow::Cow::Owned(found.into_vec());
+        }
+        std::borrow::Cow::Borrowed(self.matches.entry(key.into()).or_insert(found))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(patterns: &[&str]) -> KeyMatcher {
+        let patterns: Vec<_> =
+            patterns.iter().enumerate().map(|(i, p)| ((*p).to_owned(), RuleId(i))).collect();
+        KeyMatcher::new(&patterns).unwrap()
+    }
+
+    #[test]
+    fn globs_match_whole_keys_case_insensitively() {
+        let globs = patterns(&KeyPatterns {
+            keys: vec!["*.password".into(), "db.query.parameter.*".into(), "user.email".into()],
+            regexes: vec![],
+        });
+        let matcher = matcher(&globs.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(&*matcher.matches("db.Password"), [RuleId(0)]);
+        assert_eq!(&*matcher.matches("db.query.parameter.0"), [RuleId(1)]);
+        assert_eq!(&*matcher.matches("USER.EMAIL"), [RuleId(2)]);
+        assert!(matcher.matches("user.emails").is_empty());
+        assert!(matcher.matches("userXemail").is_empty());
+        assert!(matcher.matches("password.length.x").is_empty());
+    }
+
+    #[test]
+    fn the_built_in_key_patterns_match_what_they_name_and_not_what_they_do_not() {
+        use super::super::Builtin;
+        let secret = matcher(&[Builtin::SecretKey.key_pattern().unwrap()]);
+        for key in [
+            "password",
+            "db.password",
+            "client_secret",
+            "x-api-key",
+            "api_key",
+            "accessToken",
+            "auth.token",
+            "http.request.header.x-auth-token",
+            "userPassword",
+            "AWS_SECRET_ACCESS_KEY",
+            "private_key",
+        ] {
+            assert!(!secret.matches(key).is_empty(), "{key} should match");
+        }
+        for key in [
+            "gen_ai.usage.input_tokens",
+            "tokenizer",
+            "inputTokens",
+            "session.id",
+            "passenger",
+            "keys",
+        ] {
+            assert!(secret.matches(key).is_empty(), "{key} should not match");
+        }
+        let header = matcher(&[Builtin::AuthorizationHeader.key_pattern().unwrap()]);
+        for key in [
+            "http.request.header.authorization",
+            "Authorization",
+            "http.response.header.set-cookie",
+            "http.request.header.cookie",
+            "proxy-authorization",
+        ] {
+            assert!(!header.matches(key).is_empty(), "{key} should match");
+        }
+        assert!(header.matches("authorization.mode.enabled").is_empty());
+    }
+}
