@@ -8,6 +8,7 @@
 mod build;
 mod environment;
 mod reader;
+mod redaction;
 mod secret;
 mod units;
 
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_yaml_ng::Value;
+use sightline_collector::redact::RedactionConfig;
 
 pub use environment::{Environment, ProcessEnvironment};
 pub use secret::Secret;
@@ -42,6 +44,8 @@ pub struct Config {
     /// Alertmanager-style notification config (route, receivers, inhibit_rules).
     pub notifications_file: Option<PathBuf>,
     pub outbound: OutboundConfig,
+    /// What is removed from telemetry before it is stored (`redaction:`); the built-in rules are on by default.
+    pub redaction: RedactionConfig,
     pub storage: StorageConfig,
     pub retention: RetentionConfig,
     pub shutdown: ShutdownConfig,
@@ -309,6 +313,7 @@ impl Default for Config {
             evaluation_interval: Duration::from_secs(15),
             notifications_file: None,
             outbound: OutboundConfig::default(),
+            redaction: RedactionConfig::default(),
             storage: StorageConfig {
                 durability: Durability::Fsync,
                 commit_delay: Duration::from_millis(1),

@@ -20,6 +20,7 @@ use sightline_collector::http::{CorsSettings, HttpSettings};
 use sightline_collector::ingest::Pipeline;
 use sightline_collector::metrics::CollectorMetrics;
 use sightline_collector::otlp::Signal;
+use sightline_collector::redact::Redactor;
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
@@ -94,9 +95,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or(usize::MAX),
         max_items_per_request: config.otlp.limits.max_items_per_request,
     };
+    let redactor = Redactor::new(&config.redaction)
+        .map_err(|message| anyhow::anyhow!("redaction: {message}"))?;
+    if !redactor.is_enabled() {
+        tracing::warn!("redaction is off: secrets that services send will be stored as sent");
+    }
     let pipeline = Pipeline::new(
         Arc::new(storage.clone()),
         auth,
+        redactor,
         limits,
         CollectorMetrics::register(&mut registry),
     );

@@ -1,5 +1,8 @@
-//! The path every request takes, whatever its transport: authorize, validate, convert to Arrow, and write to
-//! the storage sink. A request is acknowledged only after the sink has made its batches durable.
+//! The path every request takes, whatever its transport: authorize, redact, validate, convert to Arrow, and
+//! write to the storage sink. A request is acknowledged only after the sink has made its batches durable.
+//!
+//! Redaction comes before validation so that no limit can cut a secret short of what its detector
+//! recognises (a card number truncated to 12 digits is no longer a card number, but still a leak).
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use crate::otlp::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse, Signal,
 };
+use crate::redact::{Recorder, Redactor, Session};
 use crate::validate::{self, Limits, Report};
 use crate::{Error, Result, convert};
 
@@ -27,6 +31,7 @@ pub trait ExportRequest: prost::Message + Default + Sized + Send + 'static {
     const REJECTED_FIELD: &'static str;
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError>;
+    fn redact<R: Recorder>(&mut self, session: &mut Session<'_, R>);
     fn validate(&mut self, limits: &Limits) -> Report;
     fn to_batches(&self, received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError>;
     fn response(accepted: &Accepted) -> Self::Response;
@@ -56,6 +61,7 @@ pub struct Pipeline {
 struct Inner {
     sink: Arc<dyn BatchSink>,
     auth: IngestAuth,
+    redactor: Redactor,
     limits: Limits,
     metrics: CollectorMetrics,
 }
@@ -73,10 +79,11 @@ impl Pipeline {
     pub fn new(
         sink: Arc<dyn BatchSink>,
         auth: IngestAuth,
+        redactor: Redactor,
         limits: Limits,
         metrics: CollectorMetrics,
     ) -> Pipeline {
-        Pipeline { inner: Arc::new(Inner { sink, auth, limits, metrics }) }
+        Pipeline { inner: Arc::new(Inner { sink, auth, redactor, limits, metrics }) }
     }
 
     pub fn metrics(&self) -> &CollectorMetrics {
@@ -88,9 +95,13 @@ impl Pipeline {
         self.inner.auth.check(authorization, signal)
     }
 
-    /// Validates, converts and stores one decoded request.
+    /// Redacts, validates, converts and stores one decoded request.
     pub async fn export<R: ExportRequest>(&self, mut request: R) -> Result<Accepted> {
         let received_at_ns = unix_now_ns();
+        let redactor = &self.inner.redactor;
+        let mut session = redactor.session(R::SIGNAL, ());
+        request.redact(&mut session);
+        self.inner.metrics.redacted(R::SIGNAL, redactor, &session.finish().0);
         let report = request.validate(&self.inner.limits);
         let batches = request
             .to_batches(received_at_ns)
@@ -116,6 +127,9 @@ impl ExportRequest for ExportLogsServiceRequest {
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::logs_from_json(body)
+    }
+    fn redact<Rec: Recorder>(&mut self, session: &mut Session<'_, Rec>) {
+        session.logs(self)
     }
     fn validate(&mut self, limits: &Limits) -> Report {
         validate::logs(self, limits)
@@ -143,6 +157,9 @@ impl ExportRequest for ExportTraceServiceRequest {
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::traces_from_json(body)
     }
+    fn redact<Rec: Recorder>(&mut self, session: &mut Session<'_, Rec>) {
+        session.traces(self)
+    }
     fn validate(&mut self, limits: &Limits) -> Report {
         validate::traces(self, limits)
     }
@@ -165,6 +182,9 @@ impl ExportRequest for ExportMetricsServiceRequest {
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::metrics_from_json(body)
+    }
+    fn redact<Rec: Recorder>(&mut self, session: &mut Session<'_, Rec>) {
+        session.metrics(self)
     }
     fn validate(&mut self, limits: &Limits) -> Report {
         validate::metrics(self, limits)

@@ -274,6 +274,11 @@ impl Redactor {
         })
     }
 
+    /// The built-in rules with their defaults.
+    pub fn with_defaults() -> Redactor {
+        Redactor::new(&RedactionConfig::default()).expect("the built-in rules compile")
+    }
+
     /// A rule set that redacts nothing.
     pub fn disabled() -> Redactor {
         Redactor::new(&RedactionConfig { enabled: false, ..RedactionConfig::default() })

@@ -39,6 +39,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         .unwrap_or(defaults.evaluation_interval);
     let notifications_file = r.read(&mut root, "notifications_file", Reader::existing_file);
     let outbound = outbound(r, &mut root);
+    let redaction = super::redaction::redaction(r, &mut root);
     let storage_defaults = StorageConfig {
         buffer_max_size: MemoryBudget::buffer_share(memory_limit),
         flush_size: MemoryBudget::flush_share(memory_limit),
@@ -61,6 +62,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         evaluation_interval,
         notifications_file,
         outbound,
+        redaction,
         storage,
         retention,
         shutdown,
@@ -395,7 +397,7 @@ fn positive_size(r: &mut Reader<'_>, node: &Node<'_>) -> Option<u64> {
 }
 
 /// A list of strings where each item is checked; bad items are reported at their index.
-fn checked_list(
+pub(super) fn checked_list(
     r: &mut Reader<'_>,
     node: &Node<'_>,
     check: fn(&str) -> Result<(), String>,
@@ -411,7 +413,7 @@ fn checked_list(
     Some(values)
 }
 
-fn check_signal(signal: &str) -> Result<(), String> {
+pub(super) fn check_signal(signal: &str) -> Result<(), String> {
     if SIGNALS.contains(&signal) {
         Ok(())
     } else {

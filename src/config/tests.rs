@@ -299,9 +299,11 @@ fn documentation_shows_and_describes_every_key() {
     let block = &block[..block.find("\n```").expect("yaml block is closed")];
 
     // TLS and secret files in the example cannot exist here; pretend every file does.
-    let env =
-        FakeEnvironment { any_file: Some("file-secret".to_owned()), ..FakeEnvironment::default() }
-            .with_var("CHECKOUT_INGEST_TOKEN", "env-secret");
+    let env = FakeEnvironment {
+        any_file: Some("file-secret-longer-than-16-bytes".to_owned()),
+        ..FakeEnvironment::default()
+    }
+    .with_var("CHECKOUT_INGEST_TOKEN", "env-secret");
     let (result, known_keys) = load_and_list_keys(block, Path::new(BASE), &env);
     if let Err(errors) = result {
         panic!("the reference config in docs/configuration.md does not load:\n{errors}");
@@ -394,4 +396,75 @@ fn an_s3_object_store_reads_its_credentials_from_files_and_checks_its_endpoint()
     );
     let errors = load_errors("storage:\n  object_store: {}\n", &env);
     assert_eq!(errors, ["storage.object_store: name a store: s3"]);
+}
+
+#[test]
+fn redaction_rules_load_into_the_collector_config() {
+    use sightline_collector::otlp::Signal;
+    use sightline_collector::redact::{Action, Builtin};
+    let text = r#"
+redaction:
+  hash_key: 0123456789abcdef0123
+  builtin: { email: hash, ip_address: true, jwt: false }
+  rules:
+    - { name: ids, keys: ["user.*"], action: drop, signals: [logs], services: [checkout] }
+    - { name: orders, value_regex: 'ORD-\d+', action: mask }
+  allow_lists:
+    - { name: pay, keys: ["http.*"], services: [payments] }
+"#;
+    let config = load_ok(text, &FakeEnvironment::default()).redaction;
+    assert_eq!(
+        config.builtins,
+        [
+            (Builtin::Jwt, None),
+            (Builtin::Email, Some(Action::Hash)),
+            (Builtin::IpAddress, Some(Action::Mask)),
+        ]
+    );
+    assert_eq!(config.key_rules[0].scope.signals, [Signal::Logs]);
+    assert_eq!(config.key_rules[0].keys.keys, ["user.*"]);
+    assert_eq!(config.value_rules[0].regex, r"ORD-\d+");
+    assert_eq!(config.allow_lists[0].scope.services, ["payments"]);
+    assert!(config.hash_key.is_some() && !format!("{config:?}").contains("0123456789abcdef"));
+}
+
+#[test]
+fn redaction_mistakes_are_reported_with_their_paths() {
+    let text = r#"
+redaction:
+  hash_key: short
+  builtin: { jwt: drop, payment_cards: false, email: maybe }
+  rules:
+    - { name: a, key_regexes: ["("], action: mask }
+    - { name: b, keys: [x], value_regex: y, action: mask }
+    - { name: c, value_regex: y, action: drop }
+    - { name: d, action: mask }
+    - { name: jwt, keys: [x], action: mask }
+    - { keys: [x] }
+"#;
+    let errors = load_errors(text, &FakeEnvironment::default());
+    let expected_starts = [
+        "redaction.hash_key: must be at least 16 bytes long",
+        "redaction.builtin.jwt: jwt cannot drop",
+        "redaction.builtin.email: \"maybe\" is not one of",
+        "redaction.builtin.payment_cards: unknown",
+        "redaction.rules[0].key_regexes[0]: regex parse error",
+        "redaction.rules[1]: give keys / key_regexes or value_regex, not both",
+        "redaction.rules[2].action: a value_regex rule can mask or hash, not drop",
+        "redaction.rules[3]: give keys or key_regexes",
+        "redaction.rules[5].name: required field is missing",
+        "redaction.rules[5].action: required field is missing",
+        "redaction: rule name \"jwt\" is the name of a built-in rule",
+    ];
+    for start in expected_starts {
+        assert!(
+            errors.iter().any(|e| e.starts_with(start)),
+            "no error starting {start:?} in {errors:#?}"
+        );
+    }
+    let without_key = "redaction:\n  rules:\n    - { name: h, keys: [user.email], action: hash }\n";
+    assert_eq!(
+        load_errors(without_key, &FakeEnvironment::default()),
+        ["redaction: rule h hashes values, which needs redaction.hash_key"]
+    );
 }

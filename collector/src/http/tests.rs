@@ -78,6 +78,7 @@ mod receiver {
     use crate::metrics::CollectorMetrics;
     use crate::otlp::ExportLogsServiceRequest;
     use crate::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use crate::redact::Redactor;
     use crate::validate::Limits;
 
     /// Storage that refuses every write, as it does while shutting down.
@@ -94,6 +95,7 @@ mod receiver {
         let pipeline = Pipeline::new(
             Arc::new(ClosedSink),
             IngestAuth::default(),
+            Redactor::with_defaults(),
             Limits::default(),
             CollectorMetrics::register(&mut Registry::default()),
         );

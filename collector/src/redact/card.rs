@@ -74,7 +74,7 @@ pub fn luhn_valid(number: &[u8]) -> bool {
         sum += digit;
         double = !double;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

@@ -1,3 +1,6 @@
+//! Redaction through its public entry points: what each rule changes, and what it leaves alone.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test, with its line
+
 use super::*;
 use crate::convert::test_support::{array, int, kv, kvlist, string};
 use crate::otlp::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value};
