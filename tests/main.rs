@@ -12,6 +12,7 @@ mod otlp_http;
 mod overload;
 mod payloads;
 mod query_cli;
+mod redaction;
 mod s3;
 mod sql;
 mod support;

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
@@ -21,6 +21,8 @@ pub struct Daemon {
     /// Where the daemon keeps its Parquet files.
     pub files: FileLocation,
     data_dir: PathBuf,
+    /// Every line the daemon wrote to stderr (its log), across restarts.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 /// The bootstrap admin token of every test daemon.
@@ -55,8 +57,9 @@ impl Daemon {
         let config_path = dir.path().join("sightline.yaml");
         std::fs::write(&config_path, serde_json::to_string_pretty(&config).expect("json"))
             .expect("write config");
-        let (child, grpc, http, api) = launch(&config_path);
-        Daemon { child, grpc, http, api, dir, data_dir, files: FileLocation::DataDir }
+        let log = Arc::default();
+        let (child, grpc, http, api) = launch(&config_path, &log);
+        Daemon { child, grpc, http, api, dir, data_dir, files: FileLocation::DataDir, log }
     }
 
     /// Starts the binary with its Parquet files in a fresh bucket of the S3 test server, under `prefix`.
@@ -86,7 +89,7 @@ impl Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
         (self.child, self.grpc, self.http, self.api) =
-            launch(&self.dir.path().join("sightline.yaml"));
+            launch(&self.dir.path().join("sightline.yaml"), &self.log);
         self
     }
 
@@ -134,6 +137,11 @@ impl Daemon {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The daemon's log so far, one line per entry.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().expect("log lock").clone()
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -184,7 +192,10 @@ impl Daemon {
 }
 
 /// Starts `sightline serve` and waits until it reports its three listeners.
-fn launch(config_path: &Path) -> (Child, SocketAddr, SocketAddr, SocketAddr) {
+fn launch(
+    config_path: &Path,
+    log: &Arc<Mutex<Vec<String>>>,
+) -> (Child, SocketAddr, SocketAddr, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
         .args(["serve", "--config"])
         .arg(config_path)
@@ -196,12 +207,14 @@ fn launch(config_path: &Path) -> (Child, SocketAddr, SocketAddr, SocketAddr) {
         .expect("start sightline");
     let stderr = child.stderr.take().expect("stderr is piped");
     let (lines, received) = mpsc::channel();
+    let log = Arc::clone(log);
     // Keep draining stderr for the daemon's whole life so that it never blocks on a full pipe.
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if std::env::var_os("SIGHTLINE_TEST_LOGS").is_some() {
                 eprintln!("daemon: {line}");
             }
+            log.lock().expect("log lock").push(line.clone());
             let _ = lines.send(line);
         }
     });
