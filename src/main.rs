@@ -5,6 +5,7 @@
 #[allow(dead_code, reason = "config fields read by the rules and UI issues")]
 mod config;
 mod query;
+mod redact;
 mod serve;
 
 // The system allocator, on purpose: mimalloc decoded requests faster in a microbenchmark, but in the daemon it
@@ -37,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Try the redaction rules
+    Redact {
+        #[command(subcommand)]
+        command: RedactCommand,
+    },
     /// Run SQL on a running daemon (POST /api/v1/sql) and print the result as a table
     Query {
         /// One read-only SQL statement, e.g. "SELECT service_name, count(*) FROM logs GROUP BY 1"
@@ -48,6 +54,16 @@ enum Command {
         /// API token (default: $SIGHTLINE_ADMIN_TOKEN)
         #[arg(long, value_name = "TOKEN")]
         token: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RedactCommand {
+    /// Redact one OTLP/JSON export request read from stdin: the result on stdout, each change on stderr
+    Test {
+        /// Configuration file whose `redaction:` rules apply (default: $SIGHTLINE_CONFIG, else the built-ins)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -65,6 +81,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(config),
         Command::Config { command: ConfigCommand::Check { file } } => check_config(&file),
+        Command::Redact { command: RedactCommand::Test { config } } => redact_test(config),
         Command::Query { sql, url, token } => {
             let token = token.or_else(|| {
                 std::env::var("SIGHTLINE_ADMIN_TOKEN").ok().filter(|token| !token.is_empty())
@@ -108,6 +125,39 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "sightline stopped with an error");
             eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `sightline redact test [--config FILE] < payload.json`.
+fn redact_test(config_path: Option<PathBuf>) -> ExitCode {
+    let config_path = config_path.or_else(|| {
+        std::env::var_os("SIGHTLINE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from)
+    });
+    let config = match config::load(config_path.as_deref()) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("error: invalid configuration:");
+            for error in errors.iter() {
+                eprintln!("  {error}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut payload = Vec::new();
+    if let Err(error) = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut payload) {
+        eprintln!("error: cannot read the payload from stdin: {error}");
+        return ExitCode::FAILURE;
+    }
+    match redact::dry_run(&config.redaction, &payload) {
+        Ok(dry_run) => {
+            let _ = writeln!(std::io::stdout().lock(), "{}", dry_run.payload);
+            eprint!("{}", dry_run.report);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }

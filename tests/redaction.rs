@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -624,4 +625,22 @@ fn secrets_planted_anywhere_in_a_request_reach_no_file_query_log_or_metric() {
         "{redactions} redactions counted for {} plants",
         planted.len()
     );
+}
+
+/// `sightline redact test`, as a rule author runs it: the redacted payload on stdout, each change on stderr.
+#[test]
+fn redact_test_prints_the_redacted_payload_and_which_rule_fired_where() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let payload = std::fs::File::open(fixtures.join("redact-sample.json")).expect("sample payload");
+    let output = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["redact", "test", "--config"])
+        .arg(fixtures.join("redact-sample.yaml"))
+        .env_remove("SIGHTLINE_CONFIG")
+        .stdin(Stdio::from(payload))
+        .output()
+        .expect("run sightline redact test");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    insta::assert_snapshot!(format!("--- stdout\n{stdout}--- stderr\n{stderr}"));
 }

@@ -10,6 +10,7 @@ pub mod admission;
 pub mod auth;
 pub mod convert;
 pub mod decode;
+pub mod encode;
 pub mod error;
 pub mod grpc;
 pub mod http;

@@ -1,7 +1,6 @@
 // Tests may unwrap: a panic is a test failure with its message.
 #![allow(clippy::unwrap_used)]
 
-mod encode;
 mod roundtrip;
 
 use super::*;

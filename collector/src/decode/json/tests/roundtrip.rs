@@ -4,8 +4,8 @@ use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
 
-use super::encode::{self, Style};
 use crate::decode::json::{logs_from_json, metrics_from_json, traces_from_json};
+use crate::encode::{self, Style};
 use crate::otlp::common::v1::{
     AnyValue, ArrayValue, EntityRef, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
@@ -23,10 +23,11 @@ use crate::otlp::{
 };
 
 fn style() -> impl Strategy<Value = Style> {
-    any::<(bool, bool, bool, bool)>().prop_map(
-        |(snake_case, ints_as_strings, upper_hex, enum_names)| Style {
+    any::<(bool, bool, bool, bool, bool)>().prop_map(
+        |(snake_case, ints_as_strings, int64_as_strings, upper_hex, enum_names)| Style {
             snake_case,
             ints_as_strings,
+            int64_as_strings,
             upper_hex,
             enum_names,
         },
