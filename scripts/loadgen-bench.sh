@@ -7,6 +7,8 @@
 #   scripts/loadgen-bench.sh WORKDIR -- --protocol http-protobuf --signal logs --duration 20s
 #
 # WORKDIR gets sightline.yaml (ports 14317/14318/18080, durability fsync), data/ and daemon.log.
+# SIGHTLINE_BENCH_CONFIG names a YAML file appended to that config (e.g. a `redaction:` section);
+# SIGHTLINE_BIN another daemon binary (e.g. target/profiling/sightline).
 set -euo pipefail
 workdir=$1; shift; [[ ${1:-} == -- ]] && shift
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,8 +27,9 @@ otlp:
 storage:
   durability: fsync
 YAML
+if [[ -n ${SIGHTLINE_BENCH_CONFIG:-} ]]; then cat "$SIGHTLINE_BENCH_CONFIG" >> "$workdir/sightline.yaml"; fi
 rm -rf "$workdir/data"
-"$root/target/release/sightline" serve --config "$workdir/sightline.yaml" >"$workdir/daemon.log" 2>&1 &
+"${SIGHTLINE_BIN:-$root/target/release/sightline}" serve --config "$workdir/sightline.yaml" >"$workdir/daemon.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done

@@ -1,6 +1,7 @@
 //! The OTLP collector: receivers for OTLP/gRPC (tonic) and OTLP/HTTP (axum), decoding of protobuf and
-//! OTLP/JSON, validation with per-item partial success, limits, ingest authentication, TLS, and conversion of
-//! every accepted item into Arrow record batches in the table shapes of `sightline-storage`.
+//! OTLP/JSON, redaction of secrets (before anything else sees a request), validation with per-item partial
+//! success, limits, ingest authentication, TLS, and conversion of every accepted item into Arrow record batches
+//! in the table shapes of `sightline-storage`.
 //!
 //! Batches leave the collector through one interface, [`sightline_storage::BatchSink`]; a request is
 //! acknowledged only after the sink has made its batches durable. This crate never touches files (beyond the

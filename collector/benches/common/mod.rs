@@ -58,7 +58,7 @@ fn id(seed: usize, len: usize) -> Vec<u8> {
 }
 
 /// 512 log records of ≈300 bytes each: a ≈200-byte body and 5 attributes.
-fn logs_request() -> ExportLogsServiceRequest {
+pub fn logs_request() -> ExportLogsServiceRequest {
     let records = (0..ITEMS)
         .map(|i| LogRecord {
             time_unix_nano: BASE_TIME + i as u64 * 1_000,
@@ -97,7 +97,7 @@ fn logs_request() -> ExportLogsServiceRequest {
 }
 
 /// 512 server spans with 10 attributes and one event each.
-fn spans_request() -> ExportTraceServiceRequest {
+pub fn spans_request() -> ExportTraceServiceRequest {
     let spans = (0..ITEMS)
         .map(|i| Span {
             trace_id: id(i / 8, 16),

@@ -128,14 +128,14 @@ impl Builtin {
         match self {
             // `http.request.header.authorization`, `proxy-authorization`, `cookie`, `set-cookie`.
             Builtin::AuthorizationHeader => Some(r"(?i)(?:^|[._-])(?:authorization|cookie)$"),
-            // A key segment (between `.`, `_`, `-` or a camelCase hump) naming a password, secret, token, API
-            // key or credential: `db.password`, `client_secret`, `x-api-key`, `accessToken`. Not
-            // `gen_ai.usage.input_tokens` nor `tokenizer`: the segment must be the whole word.
+            // A key whose last segment (after `.`, `_`, `-` or a camelCase hump) names a password, secret,
+            // token, API key or credential: `db.password`, `client_secret`, `x-api-key`, `accessToken`,
+            // `AWS_SECRET_ACCESS_KEY`. Not `gen_ai.usage.input_tokens`, `tokenizer` or `auth.token.expires_at`:
+            // the word must be the whole last segment.
             Builtin::SecretKey => Some(concat!(
                 r"(?i:(?:^|[._-])(?:password|passwd|pwd|passphrase|secret|token|apikey|api[._-]key",
-                r"|private[._-]?key|access[._-]?key|credentials?)(?:$|[._-]))",
-                r"|[a-z0-9](?:Password|Passwd|Passphrase|Secret|Token|ApiKey|PrivateKey|AccessKey|Credentials?)",
-                r"(?:$|[._A-Z-])",
+                r"|private[._-]?key|access[._-]?key|credentials?)$)",
+                r"|[a-z0-9](?:Password|Passwd|Passphrase|Secret|Token|ApiKey|PrivateKey|AccessKey|Credentials?)$",
             )),
             _ => None,
         }

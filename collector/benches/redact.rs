@@ -1,0 +1,100 @@
+//! The cost of redaction on the ingest benchmark's payloads (512 log records, 512 spans), per core, in CPU
+//! time of the benchmark thread: no rules, the built-in rules (the default), and the built-ins with 20 custom
+//! value regexes. Compare with `ingest`'s `decode_protobuf+convert`. Results: BENCHMARKS.md.
+//!
+//! `cargo bench -p sightline-collector --bench redact`
+
+mod common;
+
+use criterion::measurement::Measurement;
+use criterion::{BatchSize, Criterion, Throughput};
+use sightline_collector::otlp::Signal;
+use sightline_collector::redact::{Action, RedactionConfig, Redactor, RuleScope, ValueRule};
+
+/// Patterns of the kind people add: ids, national numbers, phone numbers, internal hosts.
+const CUSTOM: [&str; 20] = [
+    r"ORD-\d{8}",
+    r"\b\d{3}-\d{2}-\d{4}\b",
+    r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b",
+    r"\+\d{10,14}\b",
+    r"customer-\d{6,}",
+    r"\bpatient/[0-9a-f]{24}\b",
+    r"\bsess_[A-Za-z0-9]{24}\b",
+    r"\bacct_[A-Za-z0-9]{16}\b",
+    r"\bnpm_[A-Za-z0-9]{36}\b",
+    r"\bglpat-[A-Za-z0-9_-]{20}\b",
+    r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+    r"\bAIza[0-9A-Za-z_-]{35}\b",
+    r"\b[0-9a-f]{8}-dead-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+    r"passport=[A-Z0-9]{9}",
+    r"\bDL-\d{9}\b",
+    r"\btenant-secret-[a-z]+\b",
+    r"internal-[a-z]+\.corp\.example\.com",
+    r"\bvin=[A-HJ-NPR-Z0-9]{17}\b",
+    r"\bEMP\d{7}\b",
+    r"(?i)x-internal-key:\s*\S+",
+];
+
+fn rule_sets() -> [(&'static str, Redactor); 3] {
+    let custom = RedactionConfig {
+        value_rules: CUSTOM
+            .iter()
+            .enumerate()
+            .map(|(i, regex)| ValueRule {
+                name: format!("custom-{i}"),
+                regex: (*regex).to_owned(),
+                action: Action::Mask,
+                scope: RuleScope::default(),
+            })
+            .collect(),
+        ..RedactionConfig::default()
+    };
+    [
+        ("off", Redactor::disabled()),
+        ("default", Redactor::with_defaults()),
+        ("default+20_regexes", Redactor::new(&custom).expect("the custom rules compile")),
+    ]
+}
+
+fn logs<M: Measurement>(c: &mut Criterion<M>) {
+    let request = common::logs_request();
+    let mut group = c.benchmark_group("redact_logs");
+    group.throughput(Throughput::Elements(
+        request.resource_logs[0].scope_logs[0].log_records.len() as u64,
+    ));
+    for (name, redactor) in rule_sets() {
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || request.clone(),
+                |request| redactor.session(Signal::Logs, ()).logs(request),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn spans<M: Measurement>(c: &mut Criterion<M>) {
+    let request = common::spans_request();
+    let mut group = c.benchmark_group("redact_spans");
+    group.throughput(Throughput::Elements(
+        request.resource_spans[0].scope_spans[0].spans.len() as u64
+    ));
+    for (name, redactor) in rule_sets() {
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || request.clone(),
+                |request| redactor.session(Signal::Traces, ()).traces(request),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion::criterion_group! {
+    name = benches;
+    config = criterion::Criterion::default().with_measurement(common::thread_cpu_time::ThreadCpuTime);
+    targets = logs, spans
+}
+criterion::criterion_main!(benches);
