@@ -4,6 +4,10 @@
 //!
 //! `cargo bench -p sightline-collector --bench redact`
 
+#[allow(
+    dead_code,
+    reason = "the payloads are shared; the ingest benchmark's functions are not run here"
+)]
 mod common;
 
 use criterion::measurement::Measurement;
@@ -94,7 +98,7 @@ fn spans<M: Measurement>(c: &mut Criterion<M>) {
 
 criterion::criterion_group! {
     name = benches;
-    config = criterion::Criterion::default().with_measurement(common::thread_cpu_time::ThreadCpuTime);
+    config = Criterion::default().with_measurement(common::thread_cpu_time::ThreadCpuTime);
     targets = logs, spans
 }
 criterion::criterion_main!(benches);

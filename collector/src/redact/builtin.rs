@@ -32,8 +32,8 @@ pub enum Builtin {
 /// How a built-in value detector finds its matches.
 #[derive(Debug)]
 pub enum Finder {
-    /// Runs `regex` on values that contain one of `literals` (ASCII case-insensitively), or on every value
-    /// when there are none; replaces capture `group`, or the whole match.
+    /// Runs `regex` on values that contain one of `literals` (as written: list the spellings that occur), or
+    /// on every value when there are none; replaces capture `group`, or the whole match.
     Regex {
         literals: &'static [&'static str],
         regex: &'static str,
@@ -42,7 +42,8 @@ pub enum Finder {
     },
     /// [`super::card`].
     Cards,
-    /// The values of the signed URL parameters (`?sig=…`), names from the configuration.
+    /// The values of the signed URL parameters (`?sig=…`), names from the configuration, as written or in
+    /// lower or upper case.
     SignedParameters,
 }
 
@@ -141,6 +142,26 @@ impl Builtin {
         }
     }
 
+    /// Bytes of which every match of this detector holds at least one: a value with none of them cannot
+    /// match, and skips the detector's literal search. (Non-ASCII bytes always count, for `\s` and case
+    /// folding outside ASCII.)
+    pub fn necessary_bytes(self) -> &'static [u8] {
+        match self {
+            Builtin::AuthorizationHeader | Builtin::SecretKey | Builtin::SqlLiterals => b"",
+            Builtin::PaymentCard => b"0123456789",
+            Builtin::Jwt => b"J",
+            // `bearer\s+…` or `authorization:\s*basic …`.
+            Builtin::BearerToken => b" \t\n\r\x0b\x0c:",
+            Builtin::AwsAccessKey => b"A",
+            Builtin::GithubToken | Builtin::StripeKey => b"_",
+            Builtin::SlackToken | Builtin::PrivateKey => b"-",
+            Builtin::SlackWebhook | Builtin::UrlCredentials => b":",
+            Builtin::SignedUrlParameter => b"=",
+            Builtin::Email => b"@",
+            Builtin::IpAddress => b".:",
+        }
+    }
+
     pub fn finder(self) -> Option<Finder> {
         let regex =
             |literals, regex, group, mask| Some(Finder::Regex { literals, regex, group, mask });
@@ -155,7 +176,7 @@ impl Builtin {
                 MASK,
             ),
             Builtin::BearerToken => regex(
-                &["bearer", "basic"],
+                &["Bearer", "bearer", "BEARER", "Basic", "basic", "BASIC"],
                 r"(?i)(?:\bbearer\s+|\bauthorization:\s*basic\s+)([A-Za-z0-9._~+/=-]{8,})",
                 Some(1),
                 MASK,

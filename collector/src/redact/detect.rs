@@ -2,7 +2,9 @@
 //!
 //! Most values cannot hold anything a detector looks for, so they must cost almost nothing: one Aho-Corasick
 //! pass over the value looks for the literal every built-in detector needs (`eyJ` for a JWT, `://` for URL
-//! credentials, `AKIA` for an AWS key…), and only the detectors whose literal is there run their regex.
+//! credentials, `AKIA` for an AWS key…), and only the detectors whose literal is there run their regex. The
+//! pass is case-sensitive and leftmost-first, so that its prefilter can skip through text that holds none of
+//! the literals' rare byte sequences; detectors list the spellings they need.
 //! Payment cards are found by a scan for digit runs ([`super::card`]); custom regexes go through one
 //! `RegexSet` first. Nothing is allocated for a value without a hit.
 
@@ -26,6 +28,9 @@ pub struct Hit {
 /// The compiled value detectors of a rule set.
 #[derive(Debug)]
 pub struct Detectors {
+    /// The bytes one of which every match of a literal-guarded or always-run detector holds
+    /// ([`Builtin::necessary_bytes`]): a value with none of them skips those detectors.
+    gate: [bool; 256],
     /// Over the literals of `by_literal` and the signed URL parameter names; `None` when there are none.
     literals: Option<AhoCorasick>,
     /// What each pattern of `literals` stands for.
@@ -83,7 +88,14 @@ impl Detectors {
         let mut always = Vec::new();
         let mut cards = None;
         let mut signed_parameters = None;
+        let mut gate = [false; 256];
+        gate[0x80..].fill(true);
         for &(builtin, rule) in builtins {
+            if builtin.finder().is_some_and(|finder| !matches!(finder, Finder::Cards)) {
+                for &byte in builtin.necessary_bytes() {
+                    gate[usize::from(byte)] = true;
+                }
+            }
             match builtin.finder() {
                 Some(Finder::Regex { literals: needles, regex, group, mask }) => {
                     let detector = RegexDetector {
@@ -106,8 +118,15 @@ impl Detectors {
                 Some(Finder::Cards) => cards = Some(rule),
                 Some(Finder::SignedParameters) => {
                     signed_parameters = Some(rule);
-                    for name in parameters {
-                        literals.push(format!("{name}="));
+                    let mut spellings: Vec<String> = parameters
+                        .iter()
+                        .flat_map(|name| [name.clone(), name.to_lowercase(), name.to_uppercase()])
+                        .map(|name| format!("{name}="))
+                        .collect();
+                    spellings.sort();
+                    spellings.dedup();
+                    for spelling in spellings {
+                        literals.push(spelling);
                         literal_owners.push(LiteralOwner::Parameter);
                     }
                 }
@@ -119,8 +138,7 @@ impl Detectors {
         } else {
             Some(
                 AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
+                    .match_kind(MatchKind::LeftmostFirst)
                     .build(&literals)
                     .map_err(|e| format!("value detector literals: {e}"))?,
             )
@@ -140,6 +158,7 @@ impl Detectors {
             Some(Custom { set, detectors })
         };
         Ok(Detectors {
+            gate,
             literals,
             literal_owners,
             by_literal,
@@ -154,10 +173,11 @@ impl Detectors {
     /// overlaps removed (the earlier, then the longer hit wins).
     pub fn find(&self, text: &str, active: &[bool], hits: &mut Vec<Hit>) {
         hits.clear();
-        if let Some(literals) = &self.literals {
+        let gated = text.bytes().any(|byte| self.gate[usize::from(byte)]);
+        if gated && let Some(literals) = &self.literals {
             // Which literal-guarded detectors to run: a bit per detector (there are fewer than 64 built-ins).
             let mut triggered = 0u64;
-            for found in literals.find_overlapping_iter(text) {
+            for found in literals.find_iter(text) {
                 match self.literal_owners[found.pattern().as_usize()] {
                     LiteralOwner::Detector(index) => triggered |= 1 << index,
                     LiteralOwner::Parameter => {
@@ -175,8 +195,10 @@ impl Detectors {
                 self.by_literal[index].find(text, active, hits);
             }
         }
-        for detector in &self.always {
-            detector.find(text, active, hits);
+        if gated {
+            for detector in &self.always {
+                detector.find(text, active, hits);
+            }
         }
         if let Some(rule) = self.cards.filter(|rule| active[rule.0]) {
             let mut ranges = Vec::new();

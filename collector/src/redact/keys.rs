@@ -1,11 +1,20 @@
 //! Matching attribute keys against the key rules and allow-lists: every pattern in one `RegexSet`.
 //!
-//! A request repeats the same few keys on every item, so [`KeyCache`] remembers each key's matches for the
-//! length of a request: the set runs once per distinct key, not once per attribute.
+//! Services send the same few keys over and over, so each key's matches are remembered twice: by the
+//! [`KeyMatcher`], shared by every request (behind a lock, taken once per distinct key of a request), and by
+//! each request's [`KeyCache`] (no lock, taken once per attribute). The set itself runs once per key ever
+//! seen, up to a bound, so that a sender of endless unique keys costs time, not memory.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
 
 use regex::RegexSet;
+
+/// Keys → the rules matching them; foldhash is fast on short keys and seeded per process.
+type Matches = HashMap<Box<str>, Box<[RuleId]>, foldhash::fast::RandomState>;
+
+/// How many keys each cache remembers.
+const CACHED_KEYS: usize = 4096;
 
 use super::{KeyPatterns, RuleId};
 
@@ -35,57 +44,69 @@ pub struct KeyMatcher {
     set: Option<RegexSet>,
     /// The rule of each pattern of `set`.
     owners: Vec<RuleId>,
+    seen: RwLock<Matches>,
 }
 
 impl KeyMatcher {
     pub fn new(patterns: &[(String, RuleId)]) -> Result<KeyMatcher, String> {
         if patterns.is_empty() {
-            return Ok(KeyMatcher { set: None, owners: Vec::new() });
+            return Ok(KeyMatcher { set: None, owners: Vec::new(), seen: RwLock::default() });
         }
         for (pattern, _) in patterns {
             regex::Regex::new(pattern).map_err(|e| format!("key pattern {pattern:?}: {e}"))?;
         }
         let set = RegexSet::new(patterns.iter().map(|(pattern, _)| pattern))
             .map_err(|e| e.to_string())?;
-        Ok(KeyMatcher { set: Some(set), owners: patterns.iter().map(|(_, rule)| *rule).collect() })
+        let owners = patterns.iter().map(|(_, rule)| *rule).collect();
+        Ok(KeyMatcher { set: Some(set), owners, seen: RwLock::default() })
     }
 
     /// The rules with a pattern matching `key`, in rule order, each once.
     fn matches(&self, key: &str) -> Box<[RuleId]> {
         let Some(set) = &self.set else { return Box::new([]) };
+        // A poisoned lock only means another request panicked mid-insert; the map is still sound.
+        if let Some(rules) = self.seen.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+            return rules.clone();
+        }
         let mut rules: Vec<RuleId> =
             set.matches(key).iter().map(|index| self.owners[index]).collect();
         rules.sort_unstable();
         rules.dedup();
-        rules.into_boxed_slice()
+        let rules = rules.into_boxed_slice();
+        let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
+        if seen.len() < CACHED_KEYS {
+            seen.insert(key.into(), rules.clone());
+        }
+        rules
     }
 }
 
-/// Keys already matched in this request. Bounded, so that a request of unique keys costs time, not memory.
+/// Keys already matched in this request: each key's matches, by index into `interned` (so that a lookup
+/// hashes the key once and hands back a plain index).
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    matches: HashMap<Box<str>, Box<[RuleId]>>,
+    index: HashMap<Box<str>, usize, foldhash::fast::RandomState>,
+    interned: Vec<Box<[RuleId]>>,
+    /// What a key past the bound matched.
+    uncached: Box<[RuleId]>,
 }
 
-const CACHED_KEYS: usize = 4096;
-
 impl KeyCache {
-    pub fn matches<'c>(
-        &'c mut self,
-        matcher: &KeyMatcher,
-        key: &str,
-    ) -> std::borrow::Cow<'c, [RuleId]> {
+    pub fn matches(&mut self, matcher: &KeyMatcher, key: &str) -> &[RuleId] {
         if matcher.set.is_none() {
-            return std::borrow::Cow::Borrowed(&[]);
+            return &[];
         }
-        if self.matches.contains_key(key) {
-            return std::borrow::Cow::Borrowed(&self.matches[key]);
+        if let Some(&index) = self.index.get(key) {
+            return &self.interned[index];
         }
         let found = matcher.matches(key);
-        if self.matches.len() >= CACHED_KEYS {
-            return std::borrow::Cow::Owned(found.into_vec());
+        if self.interned.len() >= CACHED_KEYS {
+            self.uncached = found;
+            return &self.uncached;
         }
-        std::borrow::Cow::Borrowed(self.matches.entry(key.into()).or_insert(found))
+        self.index.insert(key.into(), self.interned.len());
+        self.interned.push(found);
+        self.interned.last().expect("just pushed")
     }
 }
 
