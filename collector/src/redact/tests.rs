@@ -218,6 +218,18 @@ fn structured_bodies_are_redacted_recursively_keys_and_values() {
 }
 
 #[test]
+fn text_sent_as_bytes_is_redacted_like_text() {
+    let body = |bytes: &[u8]| AnyValue { value: Some(Value::BytesValue(bytes.to_vec())) };
+    let mut request = logs("svc", vec![], body(format!("token {JWT}").as_bytes()));
+    redact_logs(&defaults(), &mut request);
+    assert_eq!(record(&request).body, Some(body(b"token [REDACTED]")));
+    let binary = body(&[0xff, 0xfe, b'e', b'y', b'J']);
+    let mut request = logs("svc", vec![], binary.clone());
+    redact_logs(&defaults(), &mut request);
+    assert_eq!(record(&request).body, Some(binary));
+}
+
+#[test]
 fn sql_literals_become_placeholders_in_query_attributes_only() {
     let query = "SELECT * FROM users WHERE email = 'bob@example.com' AND id = 42";
     let mut request = logs(

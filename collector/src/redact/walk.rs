@@ -396,18 +396,33 @@ impl<R: Recorder> Session<'_, R> {
                 }
             }
             Some(Value::KvlistValue(list)) => self.attributes(&mut list.values, scope, false, path),
+            // Some SDKs send text as bytes (a body read from the wire): text is text, whatever its type.
+            Some(Value::BytesValue(bytes)) => {
+                if let Ok(text) = std::str::from_utf8(bytes)
+                    && let Some(redacted) = self.redact_text(text, scope, path)
+                {
+                    *bytes = redacted.into_bytes();
+                }
+            }
             _ => {}
         }
     }
 
     /// The value detectors over one string: the parts they match are masked or hashed.
     fn string(&mut self, text: &mut String, scope: &Scope, path: &Path<'_>) {
+        if let Some(redacted) = self.redact_text(text, scope, path) {
+            *text = redacted;
+        }
+    }
+
+    /// The text with what the detectors find replaced, or `None` when they find nothing.
+    fn redact_text(&mut self, text: &str, scope: &Scope, path: &Path<'_>) -> Option<String> {
         if text.is_empty() || self.redactor.detectors.is_empty() {
-            return;
+            return None;
         }
         let mut hits = mem::take(&mut self.hits);
         self.redactor.detectors.find(text, &scope.active, &mut hits);
-        if !hits.is_empty() {
+        let redacted = (!hits.is_empty()).then(|| {
             let mut redacted = String::with_capacity(text.len());
             let mut copied = 0;
             for hit in &hits {
@@ -422,9 +437,10 @@ impl<R: Recorder> Session<'_, R> {
                 self.count(hit.rule, path);
             }
             redacted.push_str(&text[copied..]);
-            *text = redacted;
-        }
+            redacted
+        });
         self.hits = hits;
+        redacted
     }
 
     fn sql(&mut self, query: &mut String, scope: &Scope, path: &Path<'_>) {
