@@ -455,27 +455,28 @@ fn rules_limited_to_a_signal_or_service_apply_only_there() {
 
 #[test]
 fn custom_value_rules_mask_their_match_or_first_group() {
+    let rule = |name: &str, regex: &str| ValueRule {
+        name: name.into(),
+        regex: regex.into(),
+        action: Action::Mask,
+        scope: RuleScope::default(),
+    };
     let redactor = redactor(RedactionConfig {
         value_rules: vec![
-            ValueRule {
-                name: "order".into(),
-                regex: r"ORD-\d{6}".into(),
-                action: Action::Mask,
-                scope: RuleScope::default(),
-            },
-            ValueRule {
-                name: "pin".into(),
-                regex: r"pin=(\d+)".into(),
-                action: Action::Mask,
-                scope: RuleScope::default(),
-            },
+            // With a literal prefix (joins the literal search), a capture group, a case-insensitive prefix,
+            // and none at all (goes through the regex set).
+            rule("order", r"ORD-\d{6}"),
+            rule("pin", r"pin=(\d+)"),
+            rule("internal", r"(?i)x-internal-key:\s*(\S+)"),
+            rule("ssn", r"\b\d{3}-\d{2}-\d{4}\b"),
         ],
         ..RedactionConfig::default()
     });
     assert_eq!(
-        body_after(&redactor, "ORD-123456 with pin=9876."),
-        "[REDACTED] with pin=[REDACTED]."
+        body_after(&redactor, "ORD-123456 with pin=9876, X-Internal-Key: abc ssn 123-45-6789."),
+        "[REDACTED] with pin=[REDACTED], X-Internal-Key: [REDACTED] ssn [REDACTED]."
     );
+    assert_eq!(body_after(&redactor, "ord-123456 pin= 1"), "ord-123456 pin= 1");
 }
 
 #[test]
