@@ -5,15 +5,13 @@
 //! credentials, `AKIA` for an AWS key…), and only the detectors whose literal is there run their regex. The
 //! pass is case-sensitive and leftmost-first, so that its prefilter can skip through text that holds none of
 //! the literals' rare byte sequences; detectors list the spellings they need.
-//! Payment cards are found by a scan for digit runs ([`super::card`]). A custom regex whose every match starts
-//! with one of a few literals (`ORD-\d{8}`, `sess_[A-Za-z0-9]{24}`) joins the literal search the same way; the
-//! others go through one `RegexSet`. Nothing is allocated for a value without a hit.
+//! Payment cards are found by a scan for digit runs ([`super::card`]); custom regexes go through one
+//! `RegexSet` first. Nothing is allocated for a value without a hit.
 
 use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use super::builtin::{Builtin, Finder};
 use super::{RuleId, card};
@@ -84,7 +82,7 @@ impl Detectors {
         parameters: &[String],
         custom: &[CustomDetector],
     ) -> Result<Detectors, String> {
-        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut literals: Vec<String> = Vec::new();
         let mut literal_owners = Vec::new();
         let mut by_literal = Vec::new();
         let mut always = Vec::new();
@@ -111,7 +109,7 @@ impl Detectors {
                         always.push(detector);
                     } else {
                         for needle in needles {
-                            literals.push(needle.as_bytes().to_vec());
+                            literals.push((*needle).to_owned());
                             literal_owners.push(LiteralOwner::Detector(by_literal.len()));
                         }
                         by_literal.push(detector);
@@ -128,28 +126,11 @@ impl Detectors {
                     spellings.sort();
                     spellings.dedup();
                     for spelling in spellings {
-                        literals.push(spelling.into_bytes());
+                        literals.push(spelling);
                         literal_owners.push(LiteralOwner::Parameter);
                     }
                 }
                 None => {}
-            }
-        }
-        let mut unprefixed = Vec::new();
-        for detector in custom {
-            let regex = Regex::new(&detector.regex).map_err(|e| e.to_string())?;
-            let group = (regex.captures_len() > 1).then_some(1);
-            let compiled = RegexDetector { rule: detector.rule, regex, group, mask: MASK };
-            match prefixes(&detector.regex) {
-                Some(prefixes) if by_literal.len() < MAX_LITERAL_DETECTORS => {
-                    for prefix in prefixes {
-                        gate[usize::from(prefix[0])] = true;
-                        literals.push(prefix);
-                        literal_owners.push(LiteralOwner::Detector(by_literal.len()));
-                    }
-                    by_literal.push(compiled);
-                }
-                _ => unprefixed.push((detector.regex.as_str(), compiled)),
             }
         }
         let literals = if literals.is_empty() {
@@ -162,15 +143,19 @@ impl Detectors {
                     .map_err(|e| format!("value detector literals: {e}"))?,
             )
         };
-        let custom = if unprefixed.is_empty() {
+        let custom = if custom.is_empty() {
             None
         } else {
-            let set = RegexSet::new(unprefixed.iter().map(|(regex, _)| regex))
-                .map_err(|e| e.to_string())?;
-            Some(Custom {
-                set,
-                detectors: unprefixed.into_iter().map(|(_, detector)| detector).collect(),
-            })
+            let set = RegexSet::new(custom.iter().map(|c| &c.regex)).map_err(|e| e.to_string())?;
+            let detectors = custom
+                .iter()
+                .map(|c| {
+                    let regex = Regex::new(&c.regex).map_err(|e| e.to_string())?;
+                    let group = (regex.captures_len() > 1).then_some(1);
+                    Ok(RegexDetector { rule: c.rule, regex, group, mask: MASK })
+                })
+                .collect::<Result<_, String>>()?;
+            Some(Custom { set, detectors })
         };
         Ok(Detectors {
             gate,
@@ -190,11 +175,11 @@ impl Detectors {
         hits.clear();
         let gated = text.bytes().any(|byte| self.gate[usize::from(byte)]);
         if gated && let Some(literals) = &self.literals {
-            // Which literal-guarded detectors to run, each once: a bit per detector.
-            let mut triggered = [0u64; MAX_LITERAL_DETECTORS / 64];
+            // Which literal-guarded detectors to run: a bit per detector (there are fewer than 64 built-ins).
+            let mut triggered = 0u64;
             for found in literals.find_iter(text) {
                 match self.literal_owners[found.pattern().as_usize()] {
-                    LiteralOwner::Detector(index) => triggered[index / 64] |= 1 << (index % 64),
+                    LiteralOwner::Detector(index) => triggered |= 1 << index,
                     LiteralOwner::Parameter => {
                         if let Some(rule) = self.signed_parameters.filter(|rule| active[rule.0])
                             && let Some(range) = parameter_value(text, found.start(), found.end())
@@ -204,12 +189,10 @@ impl Detectors {
                     }
                 }
             }
-            for (word, mut bits) in triggered.into_iter().enumerate() {
-                while bits != 0 {
-                    let index = word * 64 + bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    self.by_literal[index].find(text, active, hits);
-                }
+            while triggered != 0 {
+                let index = triggered.trailing_zeros() as usize;
+                triggered &= triggered - 1;
+                self.by_literal[index].find(text, active, hits);
             }
         }
         if gated {
@@ -271,24 +254,6 @@ impl RegexDetector {
             }
         }
     }
-}
-
-/// The most literal-guarded detectors (built-in and custom); further custom ones go through the `RegexSet`.
-const MAX_LITERAL_DETECTORS: usize = 256;
-
-/// The literals every match of `regex` starts with, when there are a few and each is at least two bytes long
-/// (a shorter one would trigger the regex on too many values to be worth it).
-fn prefixes(regex: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::parse(regex).ok()?;
-    let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix);
-    let mut sequence = extractor.extract(&hir);
-    sequence.optimize_for_prefix_by_preference();
-    let literals = sequence.literals()?;
-    let useful = !literals.is_empty()
-        && literals.len() <= 16
-        && literals.iter().all(|l| l.as_bytes().len() >= 2);
-    useful.then(|| literals.iter().map(|literal| literal.as_bytes().to_vec()).collect())
 }
 
 /// The value of the URL query parameter whose `name=` spans `name_start..name_end`, if that is a parameter
