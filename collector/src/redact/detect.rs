@@ -1,7 +1,8 @@
 //! Value detectors: secrets and personal data found inside any string value, wherever it sits.
 //!
-//! Most values cannot hold anything a detector looks for, so they must cost almost nothing: one Aho-Corasick
-//! pass over the value looks for the literal every built-in detector needs (`eyJ` for a JWT, `://` for URL
+//! Most values cannot hold anything a detector looks for, so they must cost almost nothing. A byte gate comes
+//! first: every match of a literal-guarded detector holds one of a few bytes ([`Builtin::necessary_bytes`]),
+//! and a value with none of them is done. Then one Aho-Corasick pass over the value looks for the literal every built-in detector needs (`eyJ` for a JWT, `://` for URL
 //! credentials, `AKIA` for an AWS key…), and only the detectors whose literal is there run their regex. The
 //! pass is case-sensitive and leftmost-first, so that its prefilter can skip through text that holds none of
 //! the literals' rare byte sequences; detectors list the spellings they need.

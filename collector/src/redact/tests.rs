@@ -463,8 +463,7 @@ fn custom_value_rules_mask_their_match_or_first_group() {
     };
     let redactor = redactor(RedactionConfig {
         value_rules: vec![
-            // With a literal prefix (joins the literal search), a capture group, a case-insensitive prefix,
-            // and none at all (goes through the regex set).
+            // A literal start, a capture group, a case-insensitive start with a group, and no literal at all.
             rule("order", r"ORD-\d{6}"),
             rule("pin", r"pin=(\d+)"),
             rule("internal", r"(?i)x-internal-key:\s*(\S+)"),
