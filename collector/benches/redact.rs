@@ -1,5 +1,5 @@
-//! The cost of redaction on the ingest benchmark's payloads (512 log records, 512 spans), per core, in CPU
-//! time of the benchmark thread: no rules, the built-in rules (the default), and the built-ins with 20 custom
+//! The cost of redaction on the ingest benchmark's payloads (512 log records, 512 spans) and on 512 metric
+//! data points shaped like the load generator's, per core, in CPU time of the benchmark thread: no rules, the built-in rules (the default), and the built-ins with 20 custom
 //! value regexes. Compare with `ingest`'s `decode_protobuf+convert`. Results: BENCHMARKS.md.
 //!
 //! `cargo bench -p sightline-collector --bench redact`
@@ -12,7 +12,11 @@ mod common;
 
 use criterion::measurement::Measurement;
 use criterion::{BatchSize, Criterion, Throughput};
-use sightline_collector::otlp::Signal;
+use sightline_collector::otlp::common::v1::{AnyValue, KeyValue, any_value};
+use sightline_collector::otlp::metrics::v1::{
+    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
+};
+use sightline_collector::otlp::{ExportMetricsServiceRequest, Signal};
 use sightline_collector::redact::{Action, RedactionConfig, Redactor, RuleScope, ValueRule};
 
 /// Patterns of the kind people add: ids, national numbers, phone numbers, internal hosts.
@@ -96,9 +100,67 @@ fn spans<M: Measurement>(c: &mut Criterion<M>) {
     group.finish();
 }
 
+/// 512 sum points with the 5 attributes of an HTTP server's metrics, as `sightline-loadgen` sends them.
+fn metrics_request() -> ExportMetricsServiceRequest {
+    const ROUTES: [&str; 4] = ["/api/v1/users/{id}/orders", "/api/v1/cart", "/health", "/search"];
+    let text =
+        |text: &str| Some(AnyValue { value: Some(any_value::Value::StringValue(text.to_owned())) });
+    let kv = |key: &str, value| KeyValue { key: key.to_owned(), value, ..Default::default() };
+    let points = (0..512)
+        .map(|n: usize| NumberDataPoint {
+            attributes: vec![
+                kv("http.request.method", text(if n.is_multiple_of(5) { "POST" } else { "GET" })),
+                kv("http.route", text(ROUTES[n % ROUTES.len()])),
+                kv(
+                    "http.response.status_code",
+                    Some(AnyValue { value: Some(any_value::Value::IntValue(200)) }),
+                ),
+                kv("server.address", text("api.example.com")),
+                kv("pod.name", text(&format!("api-{}", n % 8))),
+            ],
+            time_unix_nano: 1_764_000_000_000_000_000,
+            value: Some(number_data_point::Value::AsInt(n as i64)),
+            ..Default::default()
+        })
+        .collect();
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: common::logs_request().resource_logs[0].resource.clone(),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "http.server.requests".to_owned(),
+                    data: Some(metric::Data::Sum(Sum {
+                        data_points: points,
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn metrics<M: Measurement>(c: &mut Criterion<M>) {
+    let request = metrics_request();
+    let mut group = c.benchmark_group("redact_metric_points");
+    group.throughput(Throughput::Elements(512));
+    for (name, redactor) in rule_sets() {
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || request.clone(),
+                |request| redactor.session(Signal::Metrics, ()).metrics(request),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
 criterion::criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(common::thread_cpu_time::ThreadCpuTime);
-    targets = logs, spans
+    targets = logs, spans, metrics
 }
 criterion::criterion_main!(benches);
