@@ -96,22 +96,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(config_path: Option<PathBuf>) -> ExitCode {
-    let config_path = config_path.or_else(|| {
-        std::env::var_os("SIGHTLINE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from)
-    });
-    let config = match config::load(config_path.as_deref()) {
-        Ok(config) => config,
-        Err(errors) => {
-            let source = config_path
-                .as_deref()
-                .map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string());
-            eprintln!("error: invalid configuration ({source}):");
-            for error in errors.iter() {
-                eprintln!("  {error}");
-            }
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(config) = load_config(config_path) else { return ExitCode::FAILURE };
     init_logging(&config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -130,21 +115,30 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// `sightline redact test [--config FILE] < payload.json`.
-fn redact_test(config_path: Option<PathBuf>) -> ExitCode {
+/// The configuration of `--config FILE`, else `$SIGHTLINE_CONFIG`, else the embedded defaults; `None` (every
+/// error printed) when it does not load.
+fn load_config(config_path: Option<PathBuf>) -> Option<config::Config> {
     let config_path = config_path.or_else(|| {
         std::env::var_os("SIGHTLINE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from)
     });
-    let config = match config::load(config_path.as_deref()) {
-        Ok(config) => config,
+    match config::load(config_path.as_deref()) {
+        Ok(config) => Some(config),
         Err(errors) => {
-            eprintln!("error: invalid configuration:");
+            let source = config_path
+                .as_deref()
+                .map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string());
+            eprintln!("error: invalid configuration ({source}):");
             for error in errors.iter() {
                 eprintln!("  {error}");
             }
-            return ExitCode::FAILURE;
+            None
         }
-    };
+    }
+}
+
+/// `sightline redact test [--config FILE] < payload.json`.
+fn redact_test(config_path: Option<PathBuf>) -> ExitCode {
+    let Some(config) = load_config(config_path) else { return ExitCode::FAILURE };
     let mut payload = Vec::new();
     if let Err(error) = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut payload) {
         eprintln!("error: cannot read the payload from stdin: {error}");

@@ -64,17 +64,21 @@ fn rule_sets() -> [(&'static str, Redactor); 3] {
     ]
 }
 
-fn logs<M: Measurement>(c: &mut Criterion<M>) {
-    let request = common::logs_request();
-    let mut group = c.benchmark_group("redact_logs");
-    group.throughput(Throughput::Elements(
-        request.resource_logs[0].scope_logs[0].log_records.len() as u64,
-    ));
-    for (name, redactor) in rule_sets() {
-        group.bench_function(name, |b| {
+/// One group: `redact` run over a fresh copy of `request` under each rule set.
+fn group<M: Measurement, R: Clone>(
+    c: &mut Criterion<M>,
+    name: &str,
+    items: u64,
+    request: &R,
+    redact: impl Fn(&Redactor, &mut R),
+) {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(items));
+    for (rule_set, redactor) in rule_sets() {
+        group.bench_function(rule_set, |b| {
             b.iter_batched_ref(
                 || request.clone(),
-                |request| redactor.session(Signal::Logs, ()).logs(request),
+                |request| redact(&redactor, request),
                 BatchSize::LargeInput,
             )
         });
@@ -82,22 +86,20 @@ fn logs<M: Measurement>(c: &mut Criterion<M>) {
     group.finish();
 }
 
+fn logs<M: Measurement>(c: &mut Criterion<M>) {
+    let request = common::logs_request();
+    let items = request.resource_logs[0].scope_logs[0].log_records.len() as u64;
+    group(c, "redact_logs", items, &request, |redactor, request| {
+        redactor.session(Signal::Logs, ()).logs(request)
+    });
+}
+
 fn spans<M: Measurement>(c: &mut Criterion<M>) {
     let request = common::spans_request();
-    let mut group = c.benchmark_group("redact_spans");
-    group.throughput(Throughput::Elements(
-        request.resource_spans[0].scope_spans[0].spans.len() as u64
-    ));
-    for (name, redactor) in rule_sets() {
-        group.bench_function(name, |b| {
-            b.iter_batched_ref(
-                || request.clone(),
-                |request| redactor.session(Signal::Traces, ()).traces(request),
-                BatchSize::LargeInput,
-            )
-        });
-    }
-    group.finish();
+    let items = request.resource_spans[0].scope_spans[0].spans.len() as u64;
+    group(c, "redact_spans", items, &request, |redactor, request| {
+        redactor.session(Signal::Traces, ()).traces(request)
+    });
 }
 
 /// 512 sum points with the 5 attributes of an HTTP server's metrics, as `sightline-loadgen` sends them.
@@ -143,19 +145,9 @@ fn metrics_request() -> ExportMetricsServiceRequest {
 }
 
 fn metrics<M: Measurement>(c: &mut Criterion<M>) {
-    let request = metrics_request();
-    let mut group = c.benchmark_group("redact_metric_points");
-    group.throughput(Throughput::Elements(512));
-    for (name, redactor) in rule_sets() {
-        group.bench_function(name, |b| {
-            b.iter_batched_ref(
-                || request.clone(),
-                |request| redactor.session(Signal::Metrics, ()).metrics(request),
-                BatchSize::LargeInput,
-            )
-        });
-    }
-    group.finish();
+    group(c, "redact_metric_points", 512, &metrics_request(), |redactor, request| {
+        redactor.session(Signal::Metrics, ()).metrics(request)
+    });
 }
 
 criterion::criterion_group! {

@@ -302,14 +302,7 @@ impl Redactor {
     fn hash(&self, value: &[u8]) -> String {
         let key = self.hash_key.as_ref().expect("rules that hash are refused without a key");
         let tag = hmac::sign(key, value);
-        let mut out = String::with_capacity(5 + 32);
-        out.push_str("hmac:");
-        for byte in &tag.as_ref()[..16] {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 15)]));
-        }
-        out
+        format!("hmac:{}", hex::encode(&tag.as_ref()[..16]))
     }
 }
 
