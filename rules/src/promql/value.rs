@@ -1,0 +1,161 @@
+//! The values PromQL works with: labels, samples, series, instant vectors and range vectors.
+
+use std::fmt;
+
+/// The label that holds a series' metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// Prometheus's stale marker: a NaN with a particular bit pattern, written when a series stops. A selector
+/// never returns it as a value; it only ends the series' lookback early.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// Whether `value` is the stale marker (and not any other NaN).
+pub fn is_stale_marker(value: f64) -> bool {
+    value.to_bits() == STALE_NAN_BITS
+}
+
+/// The stale marker as a value.
+pub fn stale_marker() -> f64 {
+    f64::from_bits(STALE_NAN_BITS)
+}
+
+/// A label set, sorted by name, names unique. Empty values are never stored: in PromQL a label with an
+/// empty value is the same as an absent label.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    /// Builds a label set from pairs in any order; a later pair wins over an earlier one with the same name,
+    /// and pairs with an empty value are left out.
+    pub fn new<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Labels {
+        let mut labels = Labels::default();
+        for (name, value) in pairs {
+            labels.set(name.into(), value.into());
+        }
+        labels
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.position(name).ok().map(|index| self.0[index].1.as_str())
+    }
+
+    /// The value of `name`, or "" when absent (PromQL's reading of a missing label).
+    pub fn value(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
+
+    /// Sets `name` to `value`; an empty value removes the label.
+    pub fn set(&mut self, name: String, value: String) {
+        match (self.position(&name), value.is_empty()) {
+            (Ok(index), false) => self.0[index].1 = value,
+            (Ok(index), true) => {
+                self.0.remove(index);
+            }
+            (Err(index), false) => self.0.insert(index, (name, value)),
+            (Err(_), true) => {}
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        if let Ok(index) = self.position(name) {
+            self.0.remove(index);
+        }
+    }
+
+    pub fn metric_name(&self) -> Option<&str> {
+        self.get(METRIC_NAME)
+    }
+
+    /// The same labels without `__name__`.
+    pub fn without_metric_name(&self) -> Labels {
+        let mut labels = self.clone();
+        labels.remove(METRIC_NAME);
+        labels
+    }
+
+    /// Only the labels whose names are in `names`.
+    pub fn keep_only(&self, names: &[String]) -> Labels {
+        Labels(self.0.iter().filter(|(name, _)| names.contains(name)).cloned().collect())
+    }
+
+    /// All labels except those whose names are in `names`.
+    pub fn drop_names(&self, names: &[String]) -> Labels {
+        Labels(self.0.iter().filter(|(name, _)| !names.contains(name)).cloned().collect())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(candidate, _)| candidate.as_str().cmp(name))
+    }
+}
+
+/// Prometheus's notation for a label set in messages: `{__name__="up", job="node"}`.
+impl fmt::Display for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (index, (name, value)) in self.iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{name}={value:?}")?;
+        }
+        f.write_str("}")
+    }
+}
+
+/// One sample: milliseconds since the Unix epoch and a value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub t: i64,
+    pub v: f64,
+}
+
+/// A series with its samples in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+/// One element of an instant vector. `t` is the time the value belongs to: the evaluation time for
+/// computed values, the sample's own time for a selected one (which `timestamp()` reports).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Element {
+    pub labels: Labels,
+    pub t: i64,
+    pub v: f64,
+}
+
+/// What a PromQL expression evaluates to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Scalar(f64),
+    String(String),
+    Vector(Vec<Element>),
+    Matrix(Vec<Series>),
+}
+
+impl Value {
+    /// The type's name as Prometheus's API reports it in `resultType`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Scalar(_) => "scalar",
+            Value::String(_) => "string",
+            Value::Vector(_) => "vector",
+            Value::Matrix(_) => "matrix",
+        }
+    }
+}

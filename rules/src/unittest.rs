@@ -1,0 +1,3 @@
+//! Rule unit tests in promtool's format (`promtool test rules`).
+
+pub mod series;
