@@ -232,6 +232,12 @@ pub enum RuleFileErrorKind {
     /// `expr` is not PromQL; the parser's message.
     #[error("could not parse expression: {0}")]
     InvalidExpr(String),
+    /// `expr` uses a function or aggregation that Prometheus 3 enables only with
+    /// `--enable-feature=promql-experimental-functions`.
+    #[error(
+        "could not parse expression: function {0:?} is not enabled (an experimental PromQL function, off by default in Prometheus)"
+    )]
+    ExperimentalFunction(String),
     /// A recording rule with `annotations`.
     #[error("invalid field 'annotations' in recording rule")]
     AnnotationsInRecordingRule,

@@ -303,7 +303,7 @@ impl Decoder {
         let first_own = entries.len();
         let mut merges = Vec::new();
         for (key, value) in own {
-            if is_merge_key(&key.node) {
+            if matches!(&key.node.value, Value::Scalar(scalar) if scalar.is_merge_key()) {
                 merges.push((key, value));
                 continue;
             }
@@ -455,22 +455,16 @@ impl Decoder {
         self.visit(value, issues).ok()?;
         let found = match &value.node.value {
             Value::Scalar(scalar) if scalar.is_null() => return None,
-            Value::Scalar(scalar)
-                if scalar.plain
-                    && matches!(scalar.tag.as_deref(), None | Some("!!int" | "!!float")) =>
-            {
-                match resolve_integer(&scalar.text) {
-                    Ok(number) => {
-                        return Some(Field {
-                            key: key.node.position,
-                            at: value.node.position,
-                            value: number,
-                        });
-                    }
-                    Err(found) => found,
+            Value::Scalar(scalar) => match scalar.integer() {
+                Ok(number) => {
+                    return Some(Field {
+                        key: key.node.position,
+                        at: value.node.position,
+                        value: number,
+                    });
                 }
-            }
-            Value::Scalar(_) => "a string",
+                Err(found) => found,
+            },
             _ => value.node.kind_name(),
         };
         issues.push(Issue {
@@ -534,19 +528,20 @@ impl Decoder {
         issues: &mut Vec<Issue>,
     ) -> Option<String> {
         match &value.node.value {
-            // go-yaml decodes `!!binary` into raw bytes; a rule file has no use for them.
-            Value::Scalar(scalar) if scalar.tag.as_deref() == Some("!!binary") => {
-                issues.push(Issue {
-                    position: value.node.position,
-                    kind: RuleFileErrorKind::WrongType {
-                        what: what.to_owned(),
-                        expected,
-                        found: "a !!binary value",
-                    },
-                });
-                None
-            }
-            Value::Scalar(scalar) => Some(scalar.text.clone()),
+            Value::Scalar(scalar) => match scalar.string() {
+                Ok(text) => Some(text),
+                Err(found) => {
+                    issues.push(Issue {
+                        position: value.node.position,
+                        kind: RuleFileErrorKind::WrongType {
+                            what: what.to_owned(),
+                            expected,
+                            found,
+                        },
+                    });
+                    None
+                }
+            },
             _ => {
                 issues.push(wrong_type(&value.node, what, expected));
                 None
@@ -580,12 +575,6 @@ fn allowed_alias_ratio(visits: u64) -> f64 {
     }
 }
 
-/// A merge key: a plain `<<` without a tag other than `!!merge`.
-fn is_merge_key(node: &Node) -> bool {
-    matches!(&node.value, Value::Scalar(scalar)
-        if scalar.plain && scalar.text == "<<" && matches!(scalar.tag.as_deref(), None | Some("!" | "!!merge")))
-}
-
 fn scalar_text(node: &Node) -> Option<&str> {
     match &node.value {
         Value::Scalar(scalar) => Some(&scalar.text),
@@ -596,73 +585,4 @@ fn scalar_text(node: &Node) -> Option<&str> {
 /// Whether two keys are the same for go-yaml's repeated-key check: both scalars with the same text.
 fn same_scalar_key(a: &Node, b: &Node) -> bool {
     matches!((scalar_text(a), scalar_text(b)), (Some(a), Some(b)) if a == b)
-}
-
-/// Reads a plain scalar as go-yaml reads it into an `int`; on failure, what it was instead.
-fn resolve_integer(text: &str) -> Result<i64, &'static str> {
-    let plain: String = text.chars().filter(|&c| c != '_').collect();
-    let (negative, unsigned) = match plain.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
-    };
-    let radix_digits = [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)]
-        .iter()
-        .find_map(|(prefix, radix)| unsigned.strip_prefix(prefix).map(|digits| (*radix, digits)));
-    let (radix, digits) = match radix_digits {
-        Some(found) => found,
-        // Go's base-0 parsing reads a leading 0 as octal.
-        None if unsigned.len() > 1 && unsigned.starts_with('0') => (8, &unsigned[1..]),
-        None => (10, unsigned),
-    };
-    let is_integer = !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix));
-    if is_integer {
-        let magnitude =
-            u64::from_str_radix(digits, radix).map_err(|_| "an integer out of range")?;
-        let value = if negative {
-            0i64.checked_sub_unsigned(magnitude)
-        } else {
-            i64::try_from(magnitude).ok()
-        };
-        return value.ok_or("an integer out of range");
-    }
-    if is_yaml_float(&plain) {
-        let float: f64 = plain.parse().map_err(|_| "a string")?;
-        // Within Go's int64 range the float is truncated, as go-yaml converts it.
-        return if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&float) {
-            Ok(float.trunc() as i64)
-        } else {
-            Err("a float out of range")
-        };
-    }
-    match plain.as_str() {
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => Err("a float out of range"),
-        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => Err("a boolean"),
-        _ => Err("a string"),
-    }
-}
-
-/// go-yaml's float syntax: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
-fn is_yaml_float(text: &str) -> bool {
-    let text = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(at) => (&text[..at], Some(&text[at + 1..])),
-        None => (text, None),
-    };
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some(("", fraction)) => {
-            !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit())
-        }
-        Some((whole, fraction)) => {
-            !whole.is_empty()
-                && whole.bytes().all(|b| b.is_ascii_digit())
-                && fraction.bytes().all(|b| b.is_ascii_digit())
-        }
-        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
-    };
-    let exponent_ok = exponent.is_none_or(|exponent| {
-        let digits = exponent.strip_prefix(['-', '+']).unwrap_or(exponent);
-        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-    });
-    mantissa_ok && exponent_ok
 }

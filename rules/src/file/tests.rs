@@ -347,6 +347,65 @@ fn anchors_aliases_and_merge_keys_work_as_in_go_yaml() {
 }
 
 #[test]
+fn yaml_forms_that_go_yaml_accepts_are_accepted() {
+    // Each was checked with promtool: flow style, explicit document markers and directives, a byte-order mark,
+    // CRLF line ends, comments, folded and quoted multi-line expressions, quoted and explicit (`?`) keys, tags,
+    // and a base64 `!!binary` value.
+    let texts = [
+        "{groups: [{name: g, rules: [{alert: A, expr: up}]}]}\n",
+        "%YAML 1.1\n---\ngroups:\n  - name: g\n    rules: [{alert: A, expr: up}]\n...\n",
+        "\u{feff}groups:\n  - name: g\n    rules: [{alert: A, expr: up}]\n",
+        "groups:\r\n  - name: g\r\n    rules:\r\n      - alert: A\r\n        expr: up\r\n",
+        "groups: # c\n  - name: g # c\n    rules:\n      - alert: A # c\n        expr: up # c\n",
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: >-\n          up\n          == 0\n",
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: \"up\\n == 0\"\n",
+        "groups:\n  - \"name\": g\n    rules:\n      - ? alert\n        : A\n        expr: up\n",
+        "groups: !!seq\n  - name: g\n    rules:\n      - alert: !!str A\n        expr: up\n        for: !!str 5m\n",
+    ];
+    for text in texts {
+        let file = parse(text);
+        assert_eq!(file.groups[0].rules[0].name(), "A", "text {text:?}");
+    }
+    let binary = parse(
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels: {a: !!binary aGVsbG8=}\n",
+    );
+    assert_eq!(binary.groups[0].rules[0].labels, map(&[("a", "hello")]));
+}
+
+#[test]
+fn yaml_forms_that_go_yaml_rejects_are_rejected() {
+    assert_eq!(
+        errors("groups:\n\t- name: g\n"),
+        ["rules.yaml: 2:2: yaml: tabs disallowed within this context (block indentation)"]
+    );
+    // A quoted `<<` is an ordinary key, not a merge.
+    assert_eq!(
+        errors(
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        \"<<\": {for: 5m}\n"
+        ),
+        [
+            r#"rules.yaml: 6:9: group "g", rule 1, "A": field "<<" not found in rule (the fields are: record, alert, expr, sql, for, keep_firing_for, labels, annotations)"#
+        ]
+    );
+    assert_eq!(
+        errors(
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        <<: 5\n"
+        ),
+        [
+            r#"rules.yaml: 6:13: group "g", rule 1, "A": yaml: map merge requires map or sequence of maps as the value"#
+        ]
+    );
+    assert_eq!(
+        errors(
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        labels: {a: !!binary '%'}\n"
+        ),
+        [
+            r#"rules.yaml: 6:21: group "g", rule 1, "A": label "a": expected a string, found a !!binary value that is not base64"#
+        ]
+    );
+}
+
+#[test]
 fn group_limits_read_as_go_yaml_reads_an_int() {
     let limit = |value: &str| {
         parse(&format!("groups:\n  - name: g\n    limit: {value}\n    rules: []\n")).groups[0].limit
@@ -452,6 +511,31 @@ fn an_expression_that_is_not_promql_is_an_error_at_the_expression() {
         errors("groups:\n  - name: g\n    rules:\n      - record: r\n        expr: rate(up)\n"),
         [
             r#"rules.yaml: 5:15: group "g", rule 1, "r": could not parse expression: expected type matrix in call to function 'rate', got vector"#
+        ]
+    );
+}
+
+#[test]
+fn experimental_promql_functions_are_errors_as_in_prometheus_by_default() {
+    assert_eq!(
+        errors(
+            r#"groups:
+  - name: g
+    rules:
+      - record: a
+        expr: sort_by_label(up, "job")
+      - record: b
+        expr: sum(limitk(2, up))
+      - record: c
+        expr: 1 + abs(mad_over_time(x[5m]))
+      - record: d
+        expr: rate(x[5m:1m] @ start())
+"#
+        ),
+        [
+            r#"rules.yaml: 5:15: group "g", rule 1, "a": could not parse expression: function "sort_by_label" is not enabled (an experimental PromQL function, off by default in Prometheus)"#,
+            r#"rules.yaml: 7:15: group "g", rule 2, "b": could not parse expression: function "limitk" is not enabled (an experimental PromQL function, off by default in Prometheus)"#,
+            r#"rules.yaml: 9:15: group "g", rule 3, "c": could not parse expression: function "mad_over_time" is not enabled (an experimental PromQL function, off by default in Prometheus)"#,
         ]
     );
 }

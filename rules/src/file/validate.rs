@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
 
+use promql_parser::parser::Expr;
+
 use super::decode::{Entry, Field, Issue, RawFile, RawGroup, RawRule};
 use super::{Query, Rule, RuleFile, RuleFileError, RuleFileErrorKind, RuleGroup, RuleKind};
 
@@ -129,16 +131,20 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
             issues.push(Issue { position: sql.key, kind: RuleFileErrorKind::ExprAndSql });
             None
         }
-        (Some(expr), None) => match promql_parser::parser::parse(&expr.value) {
-            Ok(parsed) => Some(Query::PromQl { text: expr.value, expr: parsed }),
-            Err(message) => {
-                issues.push(Issue {
-                    position: expr.at,
-                    kind: RuleFileErrorKind::InvalidExpr(message),
-                });
-                None
+        (Some(expr), None) => {
+            match promql_parser::parser::parse(&expr.value)
+                .map_err(RuleFileErrorKind::InvalidExpr)
+                .and_then(|parsed| match experimental_function(&parsed) {
+                    Some(name) => Err(RuleFileErrorKind::ExperimentalFunction(name)),
+                    None => Ok(parsed),
+                }) {
+                Ok(parsed) => Some(Query::PromQl { text: expr.value, expr: parsed }),
+                Err(kind) => {
+                    issues.push(Issue { position: expr.at, kind });
+                    None
+                }
             }
-        },
+        }
         (None, Some(sql)) => Some(Query::Sql { text: sql.value }),
     };
 
@@ -204,6 +210,40 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
         _ => None,
     };
     (rule_name, rule, issues)
+}
+
+/// The first function or aggregation of `expr` that Prometheus 3 parses only with
+/// `--enable-feature=promql-experimental-functions`, which is off by default (`sort_by_label`, `limitk`, …): the
+/// PromQL parser accepts them all, Prometheus's default does not.
+fn experimental_function(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Aggregate(aggregate) => {
+            let operator = aggregate.op.to_string();
+            if matches!(operator.as_str(), "limitk" | "limit_ratio") {
+                return Some(operator);
+            }
+            aggregate
+                .param
+                .as_deref()
+                .and_then(experimental_function)
+                .or_else(|| experimental_function(&aggregate.expr))
+        }
+        Expr::Call(call) if call.func.experimental => Some(call.func.name.to_owned()),
+        Expr::Call(call) => {
+            call.args.args.iter().find_map(|argument| experimental_function(argument))
+        }
+        Expr::Unary(unary) => experimental_function(&unary.expr),
+        Expr::Binary(binary) => {
+            experimental_function(&binary.lhs).or_else(|| experimental_function(&binary.rhs))
+        }
+        Expr::Paren(paren) => experimental_function(&paren.expr),
+        Expr::Subquery(subquery) => experimental_function(&subquery.expr),
+        Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::VectorSelector(_)
+        | Expr::MatrixSelector(_)
+        | Expr::Extension(_) => None,
+    }
 }
 
 /// Label names must be valid under UTF-8 validation (any non-empty name) and not `__name__`, which would rename

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::Position;
@@ -51,6 +53,41 @@ impl Scalar {
             Some("!!null") => true,
             Some(_) => false,
             None => self.plain && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL"),
+        }
+    }
+}
+
+impl Scalar {
+    /// Whether this is a merge key: a plain `<<` without a tag other than `!!merge`. A quoted `"<<"` is an
+    /// ordinary key.
+    pub(super) fn is_merge_key(&self) -> bool {
+        self.plain
+            && self.text == "<<"
+            && matches!(self.tag.as_deref(), None | Some("!" | "!!merge"))
+    }
+
+    /// The scalar as go-yaml decodes it into a Go string: the text as written, except that `!!binary` is base64
+    /// (line breaks ignored) for the bytes it holds. On failure, what the scalar is instead, for messages.
+    pub(super) fn string(&self) -> Result<String, &'static str> {
+        if self.tag.as_deref() != Some("!!binary") {
+            return Ok(self.text.clone());
+        }
+        let encoded: String = self.text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+        match STANDARD.decode(encoded).map(String::from_utf8) {
+            Ok(Ok(text)) => Ok(text),
+            Ok(Err(_)) => Err("a !!binary value that is not UTF-8"),
+            Err(_) => Err("a !!binary value that is not base64"),
+        }
+    }
+
+    /// The scalar as go-yaml decodes it into a Go `int`: a plain (or `!!int`/`!!float`-tagged) integer in decimal,
+    /// `0x`, `0o`, `0b` or legacy-octal `0` form, underscores ignored, or a float within range, truncated. A
+    /// quoted `"5"` is a string, not an integer. On failure, what the scalar is instead, for messages.
+    pub(super) fn integer(&self) -> Result<i64, &'static str> {
+        if self.plain && matches!(self.tag.as_deref(), None | Some("!!int" | "!!float")) {
+            resolve_integer(&self.text)
+        } else {
+            Err("a string")
         }
     }
 }
@@ -241,4 +278,73 @@ impl TreeBuilder {
         }
         None
     }
+}
+
+/// Reads a plain scalar's text as go-yaml reads it into an `int`; on failure, what it is instead.
+fn resolve_integer(text: &str) -> Result<i64, &'static str> {
+    let plain: String = text.chars().filter(|&c| c != '_').collect();
+    let (negative, unsigned) = match plain.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
+    };
+    let radix_digits = [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)]
+        .iter()
+        .find_map(|(prefix, radix)| unsigned.strip_prefix(prefix).map(|digits| (*radix, digits)));
+    let (radix, digits) = match radix_digits {
+        Some(found) => found,
+        // Go's base-0 parsing reads a leading 0 as octal.
+        None if unsigned.len() > 1 && unsigned.starts_with('0') => (8, &unsigned[1..]),
+        None => (10, unsigned),
+    };
+    let is_integer = !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix));
+    if is_integer {
+        let magnitude =
+            u64::from_str_radix(digits, radix).map_err(|_| "an integer out of range")?;
+        let value = if negative {
+            0i64.checked_sub_unsigned(magnitude)
+        } else {
+            i64::try_from(magnitude).ok()
+        };
+        return value.ok_or("an integer out of range");
+    }
+    if is_yaml_float(&plain) {
+        let float: f64 = plain.parse().map_err(|_| "a string")?;
+        // Within Go's int64 range the float is truncated, as go-yaml converts it.
+        return if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&float) {
+            Ok(float.trunc() as i64)
+        } else {
+            Err("a float out of range")
+        };
+    }
+    match plain.as_str() {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => Err("a float out of range"),
+        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => Err("a boolean"),
+        _ => Err("a string"),
+    }
+}
+
+/// go-yaml's float syntax: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
+fn is_yaml_float(text: &str) -> bool {
+    let text = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", fraction)) => {
+            !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit())
+        }
+        Some((whole, fraction)) => {
+            !whole.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|exponent| {
+        let digits = exponent.strip_prefix(['-', '+']).unwrap_or(exponent);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
 }
