@@ -2,13 +2,14 @@
 //! `promtool check rules`), plus sightline's one extension, `sql:` in place of `expr:`.
 //!
 //! A file is read in three steps: the YAML text becomes a tree of nodes that know their line and column
-//! ([`yaml`]); the tree is decoded into the fields of groups and rules, refusing unknown fields, repeated keys and
-//! values of the wrong kind ([`decode`]); the decoded fields are checked as `rulefmt` checks them and become the
-//! model below ([`validate`]). Every step goes on after a problem, so all the errors of a file are reported at
+//! (`yaml`, on `saphyr-parser`'s events: serde can give no positions); the tree is decoded into the fields of
+//! groups and rules, refusing unknown fields, repeated keys and values of the wrong kind, as go-yaml does for
+//! Prometheus (`decode`); the decoded fields are checked as `rulefmt` checks them and become the model below
+//! (`validate`). Every step goes on after a problem, so all the errors of a file are reported at
 //! once, each with its file, line, column, group and rule.
 //!
 //! What Prometheus 3 does that this module does not: check the Go templates of alerting rules' labels and
-//! annotations. That needs `crate::template`; [`validate::template_errors`] is where it plugs in.
+//! annotations. That needs `crate::template`; `validate::template_errors` is where it plugs in.
 
 mod decode;
 mod duration;
@@ -30,6 +31,7 @@ pub use load::{LoadedRuleFile, LoadedRuleFiles, load_rule_files};
 /// A rule file: its groups, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleFile {
+    /// The groups, in file order.
     pub groups: Vec<RuleGroup>,
 }
 
@@ -49,6 +51,7 @@ pub struct RuleGroup {
     pub limit: Option<NonZeroUsize>,
     /// Labels added to every rule of the group (a rule's own label of the same name wins).
     pub labels: BTreeMap<String, String>,
+    /// The rules, in evaluation order.
     pub rules: Vec<Rule>,
     /// The line of the group in its file (1-based).
     pub line: usize,
@@ -57,13 +60,15 @@ pub struct RuleGroup {
 /// An alerting or recording rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// Alerting or recording, with the name and the fields of that kind.
     pub kind: RuleKind,
+    /// What the rule evaluates.
     pub query: Query,
     /// Labels set on the alerts or recorded series; templates for alerting rules.
     pub labels: BTreeMap<String, String>,
     /// Templates rendered for each alert; always empty for a recording rule.
     pub annotations: BTreeMap<String, String>,
-    /// The line of the rule in its file (1-based).
+    /// The line of the rule in its file (1-based); for a rule written as an alias (`- *name`), the anchored rule's.
     pub line: usize,
 }
 
@@ -87,7 +92,8 @@ pub enum RuleKind {
 pub enum Query {
     /// `expr:` — PromQL, parsed once here so that evaluation never parses it again.
     ///
-    /// Like Prometheus, loading accepts any expression that parses, whatever its type: a string or range-vector
+    /// Like Prometheus, loading accepts any expression that parses (experimental functions aside, which
+    /// Prometheus also refuses by default), whatever its type: a string or range-vector
     /// result (`"text"`, `up[5m]`) is an error only when the rule is evaluated ("rule result is not a vector or
     /// scalar"); a scalar becomes a one-sample vector without labels.
     PromQl { text: String, expr: Expr },
@@ -117,7 +123,9 @@ impl Query {
 /// A place in a file: line and column, both 1-based, the column counted in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
+    /// 1-based.
     pub line: usize,
+    /// 1-based, in characters.
     pub column: usize,
 }
 
@@ -132,12 +140,13 @@ pub struct Position {
 pub struct RuleFileError {
     /// The file as named to the loader (or to [`parse_rule_file`]).
     pub file: String,
+    /// Where in the file; `None` for errors about the whole file (it cannot be read, a pattern matches nothing).
     pub position: Option<Position>,
     /// The group's name (empty when it has none), when the error is inside a group.
     pub group: Option<String>,
     /// The rule's 1-based index in its group and its alert or record name, when the error is inside a rule.
     pub rule: Option<(usize, String)>,
-    #[source]
+    /// What is wrong (its message is part of this error's).
     pub kind: RuleFileErrorKind,
 }
 
@@ -176,7 +185,7 @@ pub enum RuleFileErrorKind {
     NoSuchFile,
     /// The file could not be read.
     #[error("could not read the file: {0}")]
-    Read(#[source] std::io::Error),
+    Read(std::io::Error),
     /// The file is not UTF-8 (Prometheus also reads UTF-16 with a byte-order mark; sightline does not).
     #[error("the file is not valid UTF-8")]
     NotUtf8,
@@ -206,11 +215,7 @@ pub enum RuleFileErrorKind {
     InvalidMerge,
     /// `for`, `keep_firing_for`, `interval` or `query_offset` is not a Prometheus duration.
     #[error("field {field:?}: {error}")]
-    InvalidDuration {
-        field: &'static str,
-        #[source]
-        error: DurationError,
-    },
+    InvalidDuration { field: &'static str, error: DurationError },
     /// A group without a name.
     #[error("groupname must not be empty")]
     GroupNameEmpty,

@@ -334,14 +334,18 @@ impl Decoder {
                 });
             }
         }
-        let Some((_, merged)) = merges.first() else {
+        let Some(&(_, merged)) = merges.first() else {
             return;
         };
+        // go-yaml takes a mapping, an alias of one, or a list written in place of mappings or their aliases; not
+        // an alias of a list.
+        let aliased_list = merged.via_alias;
         let merged = under(child, merged);
         let sources: Vec<Child> = match &merged.node.value {
             Value::Mapping(_) => vec![merged.clone()],
             Value::Sequence(items)
-                if items.iter().all(|item| matches!(item.node.value, Value::Mapping(_))) =>
+                if !aliased_list
+                    && items.iter().all(|item| matches!(item.node.value, Value::Mapping(_))) =>
             {
                 items.iter().map(|item| under(&merged, item)).collect()
             }
