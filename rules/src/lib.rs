@@ -1,9 +1,11 @@
 //! Alert rules: Prometheus rule files (and the `sql:` extension), their evaluation, the persisted alert state
 //! machine, and the notification pipeline (routing, grouping, silences, inhibition, durable delivery).
 //!
-//! Not built yet: this crate is laid down by the foundation so that the workspace already has the shape of
-//! DESIGN.md. It will depend on `sightline-storage` for queries and must never reach into the collector.
+//! Built so far: rule files ([`file`]), the PromQL engine ([`promql`]), the alerting state machine
+//! ([`alerting`]) and promtool-format unit tests ([`unittest`]). The crate depends on nothing of the
+//! collector; the daemon gives the engine its series through [`promql::SeriesSource`].
 
 pub mod alerting;
+pub mod file;
 pub mod promql;
 pub mod unittest;
