@@ -341,3 +341,87 @@ fn deriv_and_predict_linear_fit_a_line() {
     // At 10m the fitted line is at 80 and falls 2 per minute: 20 more in 10 minutes.
     assert_close(one(&data, "predict_linear(disk_free[5m], 600)", 10 * MINUTE), 60.0);
 }
+
+/// Every `.yml` file under `dir`.
+fn yaml_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, found);
+        } else if path.extension().is_some_and(|extension| extension == "yml") {
+            found.push(path);
+        }
+    }
+}
+
+/// The selectors of an expression.
+fn selectors<'e>(expr: &'e Expr, found: &mut Vec<&'e promql_parser::parser::VectorSelector>) {
+    match expr {
+        Expr::VectorSelector(selector) => found.push(selector),
+        Expr::MatrixSelector(matrix) => found.push(&matrix.vs),
+        Expr::Subquery(subquery) => selectors(&subquery.expr, found),
+        Expr::Aggregate(aggregate) => {
+            selectors(&aggregate.expr, found);
+            if let Some(param) = &aggregate.param {
+                selectors(param, found);
+            }
+        }
+        Expr::Unary(unary) => selectors(&unary.expr, found),
+        Expr::Binary(binary) => {
+            selectors(&binary.lhs, found);
+            selectors(&binary.rhs, found);
+        }
+        Expr::Paren(paren) => selectors(&paren.expr, found),
+        Expr::Call(call) => call.args.args.iter().for_each(|arg| selectors(arg, found)),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// A series for each selector: its name and the values its equality matchers ask for, a sample every
+/// 15 s for an hour, rising (so counters, rates and ratios all have something to compute).
+fn synthetic_source(expr: &Expr) -> MemorySource {
+    let mut found = Vec::new();
+    selectors(expr, &mut found);
+    let mut source = MemorySource::default();
+    for selector in found {
+        let mut labels = Labels::new([("instance", "host-1:9100"), ("job", "node")]);
+        if let Some(name) = &selector.name {
+            labels.set(METRIC_NAME.into(), name.clone());
+        }
+        for matcher in &selector.matchers.matchers {
+            if matches!(matcher.op, promql_parser::label::MatchOp::Equal) {
+                labels.set(matcher.name.clone(), matcher.value.clone());
+            }
+        }
+        let samples = (0..240).map(|i| Sample { t: i * 15_000, v: (i * 7 % 100 + i) as f64 });
+        source.add(labels, samples);
+    }
+    source
+}
+
+#[test]
+fn every_rule_of_the_awesome_prometheus_alerts_corpus_evaluates_over_empty_and_synthetic_data() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/rule-corpus/awesome-prometheus-alerts");
+    let mut files = Vec::new();
+    yaml_files(&corpus, &mut files);
+    let mut evaluated = 0;
+    let mut failures = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = crate::file::parse_rule_file(&path.display().to_string(), &text).unwrap();
+        for rule in file.groups.iter().flat_map(|group| &group.rules) {
+            let crate::file::Query::PromQl { expr, text } = &rule.query else {
+                panic!("{}: the corpus has PromQL rules only", rule.name());
+            };
+            for source in [MemorySource::default(), synthetic_source(expr)] {
+                if let Err(error) = Engine::default().instant(&source, expr, 3_600_000) {
+                    failures.push(format!("{} ({text}): {error}", rule.name()));
+                }
+            }
+            evaluated += 1;
+        }
+    }
+    assert_eq!(failures, Vec::<String>::new());
+    assert_eq!(evaluated, 954);
+}
