@@ -3,3 +3,5 @@
 //!
 //! Not built yet: this crate is laid down by the foundation so that the workspace already has the shape of
 //! DESIGN.md. It will depend on `sightline-storage` for queries and must never reach into the collector.
+
+pub mod template;
