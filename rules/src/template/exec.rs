@@ -15,9 +15,10 @@ use super::value::Value;
 
 mod eval;
 
-/// How deep `{{template}}` calls may nest. Go allows 100000; the walk recurses on the thread's stack, so the
-/// limit is lower, and only runaway recursion reaches it.
-const MAX_EXEC_DEPTH: usize = 100;
+/// How deeply lists may nest in execution: bodies of `if`, `range`, `with` and called templates. Go limits
+/// only template calls, to 100000; the walk here recurses on the thread's stack, so the limit is lower, and
+/// only runaway `{{template}}` recursion reaches it.
+const MAX_EXEC_DEPTH: usize = 300;
 
 /// The node execution is at, for error messages.
 #[derive(Debug, Clone, Copy)]
@@ -158,14 +159,20 @@ impl<'t> State<'t, '_> {
     }
 
     fn walk_list(&mut self, dot: &Value, list: &'t List) -> Result<Flow> {
+        if self.depth >= MAX_EXEC_DEPTH {
+            return Err(self.error(format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})")));
+        }
+        self.depth += 1;
         self.at = Some(At::List(list));
+        let mut flow = Flow::Normal;
         for node in &list.nodes {
-            let flow = self.walk(dot, node)?;
+            flow = self.walk(dot, node)?;
             if flow != Flow::Normal {
-                return Ok(flow);
+                break;
             }
         }
-        Ok(Flow::Normal)
+        self.depth -= 1;
+        Ok(flow)
     }
 
     fn walk(&mut self, dot: &Value, node: &'t Node) -> Result<Flow> {
@@ -305,9 +312,6 @@ impl<'t> State<'t, '_> {
         let Some((name, list)) = self.tree.defined.get_key_value(name) else {
             return Err(self.error(format!("template {} not defined", quote(name, false))));
         };
-        if self.depth >= MAX_EXEC_DEPTH {
-            return Err(self.error(format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})")));
-        }
         // Variables declared by the pipeline persist; the called template sees none of them.
         let dot = match pipe {
             Some(pipe) => self.eval_pipeline(dot, pipe)?,
@@ -315,9 +319,7 @@ impl<'t> State<'t, '_> {
         };
         let vars = std::mem::replace(&mut self.vars, vec![("$".to_owned(), dot.clone())]);
         let caller = std::mem::replace(&mut self.name, name);
-        self.depth += 1;
         let result = self.walk_list(&dot, list);
-        self.depth -= 1;
         self.name = caller;
         self.vars = vars;
         result.map(|_| Flow::Normal)

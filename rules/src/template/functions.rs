@@ -2,7 +2,6 @@
 //! (template.go's `funcMap`), with their Go signatures, since argument checking and its messages
 //! (`wrong type for value; expected string; got float64`) follow from them.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use regex::Regex;
@@ -309,12 +308,7 @@ fn query(ctx: &CallContext<'_>, expr: &str) -> Result<Value, String> {
     Ok(Value::Samples(Rc::new(
         samples
             .into_iter()
-            .map(|s| {
-                Rc::new(Sample {
-                    labels: Rc::new(s.labels.into_iter().collect::<BTreeMap<_, _>>()),
-                    value: s.value,
-                })
-            })
+            .map(|s| Rc::new(Sample { labels: Rc::new(s.labels), value: s.value }))
             .collect(),
     )))
 }

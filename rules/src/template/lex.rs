@@ -570,8 +570,7 @@ impl Lexer<'_> {
             return self
                 .errorf(format!("bad number syntax: {}", super::strconv::quote(&text, false)));
         }
-        if let Some(sign @ ('+' | '-')) = self.peek() {
-            let _ = sign;
+        if matches!(self.peek(), Some('+' | '-')) {
             // A complex constant such as 1+2i: no spaces, ends in 'i'.
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let text = self.input[self.start..self.pos].to_owned();

@@ -9,9 +9,10 @@ use super::functions::Func;
 use super::lex::{Kind, Token, lex};
 use super::strconv::{self, NumError};
 
-/// Nesting limit for parenthesized pipelines. Go allows 10000; recursion here uses the thread's stack, so
+/// Nesting limit for parenthesized pipelines and for `if`, `range`, `with` and `define` bodies. Go limits
+/// parentheses to 10000 and bodies not at all; parsing and execution here recurse on the thread's stack, so
 /// the limit is lower, and far above what any real template nests.
-const MAX_PAREN_DEPTH: usize = 200;
+const MAX_NESTING: usize = 100;
 
 /// A parse error: the line it was found on and Go's message for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,7 @@ struct Parser<'a> {
     vars: Vec<String>,
     action_line: usize,
     range_depth: usize,
-    paren_depth: usize,
+    nesting: usize,
     defined: HashMap<String, List>,
 }
 
@@ -62,7 +63,7 @@ pub(crate) fn parse(name: &str, text: &str) -> Result<Tree> {
         vars: vec!["$".to_owned()],
         action_line: 0,
         range_depth: 0,
-        paren_depth: 0,
+        nesting: 0,
         defined: HashMap::new(),
     };
     let root = parser.parse_top()?;
@@ -182,7 +183,7 @@ impl Parser<'_> {
     fn in_new_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let vars = std::mem::replace(&mut self.vars, vec!["$".to_owned()]);
         let range_depth = std::mem::take(&mut self.range_depth);
-        let result = f(self);
+        let result = self.nested(f);
         self.vars = vars;
         self.range_depth = range_depth;
         result
@@ -276,7 +277,22 @@ impl Parser<'_> {
         Ok(Item::Else { pos: token.pos })
     }
 
+    /// Runs `f` one nesting level deeper, failing past [`MAX_NESTING`].
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.nesting >= MAX_NESTING {
+            return Err(self.error("max expression depth exceeded"));
+        }
+        self.nesting += 1;
+        let result = f(self);
+        self.nesting -= 1;
+        result
+    }
+
     fn branch_control(&mut self, context: &str) -> Result<Branch> {
+        self.nested(|p| p.branch_body(context))
+    }
+
+    fn branch_body(&mut self, context: &str) -> Result<Branch> {
         let vars = self.vars.len();
         let pipe = self.pipeline(context, Kind::RightDelim)?;
         if context == "range" {
@@ -507,13 +523,9 @@ impl Parser<'_> {
                 Arg::Number { pos, number }
             }
             Kind::LeftParen => {
-                if self.paren_depth >= MAX_PAREN_DEPTH {
-                    return Err(self.error("max expression depth exceeded"));
-                }
-                self.paren_depth += 1;
-                let pipe = self.pipeline("parenthesized pipeline", Kind::RightParen);
-                self.paren_depth -= 1;
-                Arg::Pipe(Box::new(pipe?))
+                let pipe =
+                    self.nested(|p| p.pipeline("parenthesized pipeline", Kind::RightParen))?;
+                Arg::Pipe(Box::new(pipe))
             }
             Kind::String | Kind::RawString => {
                 let text = self.unquote(&token.val)?;

@@ -74,14 +74,23 @@ fn parse_error_displays_as_prometheus_wraps_it() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
-    let deep = format!("{}1{}", "(".repeat(300), ")".repeat(300));
-    let (_, message) = parse_error(&format!("{{{{ {deep} }}}}"));
-    assert_eq!(message, "template: __alert_X:1: max expression depth exceeded");
-    let nested = format!("{}1{}", "(".repeat(150), ")".repeat(150));
-    assert_eq!(ok(&format!("{{{{ {nested} }}}}")), "1");
+    let parens = |n: usize| format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n));
+    let ifs = |n: usize| format!("{}x{}", "{{ if 1 }}".repeat(n), "{{ end }}".repeat(n));
+    let too_deep = "template: __alert_X:1: max expression depth exceeded";
+    assert_eq!(parse_error(&parens(101)).1, too_deep);
+    assert_eq!(parse_error(&ifs(101)).1, too_deep);
+    assert_eq!(ok(&parens(100)), "1");
+    assert_eq!(ok(&ifs(100)), "x");
+    // Runaway recursion, also through nested bodies, stops at the execution depth limit.
     let recursive =
         exec_error("{{ define \"r\" }}{{ template \"r\" }}{{ end }}{{ template \"r\" }}");
-    assert!(recursive.ends_with("exceeded maximum template depth (100)"), "{recursive}");
+    assert!(recursive.ends_with("exceeded maximum template depth (300)"), "{recursive}");
+    let nested_recursion = format!(
+        "{{{{ define \"r\" }}}}{}{{{{ template \"r\" ((((((((1)))))))) }}}}{}{{{{ end }}}}{{{{ template \"r\" }}}}",
+        "{{ with 1 }}".repeat(90),
+        "{{ end }}".repeat(90)
+    );
+    assert!(exec_error(&nested_recursion).ends_with("exceeded maximum template depth (300)"));
 }
 
 #[test]
