@@ -1,11 +1,13 @@
 //! Alert rules: Prometheus rule files (and the `sql:` extension), their evaluation, the persisted alert state
 //! machine, and the notification pipeline (routing, grouping, silences, inhibition, durable delivery).
 //!
-//! Built so far: rule files ([`file`]), the PromQL engine ([`promql`]), the alerting state machine
-//! ([`alerting`]) and promtool-format unit tests ([`unittest`]). The crate depends on nothing of the
-//! collector; the daemon gives the engine its series through [`promql::SeriesSource`].
+//! Built so far: rule files ([`file`]), the PromQL engine ([`promql`]), the template language of alert
+//! labels and annotations ([`template`]), the alerting state machine ([`alerting`]) and promtool-format unit
+//! tests ([`unittest`]). The crate depends on nothing of the collector; the daemon gives the engine its
+//! series through [`promql::SeriesSource`].
 
 pub mod alerting;
 pub mod file;
 pub mod promql;
+pub mod template;
 pub mod unittest;
