@@ -6,6 +6,7 @@
 mod config;
 mod query;
 mod redact;
+mod rules;
 mod serve;
 
 // The system allocator, on purpose: mimalloc decoded requests faster in a microbenchmark, but in the daemon it
@@ -43,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: RedactCommand,
     },
+    /// Check and test Prometheus rule files
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Run SQL on a running daemon (POST /api/v1/sql) and print the result as a table
     Query {
         /// One read-only SQL statement, e.g. "SELECT service_name, count(*) FROM logs GROUP BY 1"
@@ -68,6 +74,20 @@ enum RedactCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Load and validate rule files as `promtool check rules` does; print every error with its place
+    Check {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run unit-test files in `promtool test rules` format
+    Test {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Load and validate a configuration file; print every error, one per line
     Check {
@@ -82,6 +102,15 @@ fn main() -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Config { command: ConfigCommand::Check { file } } => check_config(&file),
         Command::Redact { command: RedactCommand::Test { config } } => redact_test(config),
+        Command::Rules { command } => {
+            let mut out = String::new();
+            let passed = match command {
+                RulesCommand::Check { files } => rules::check(&files, &mut out),
+                RulesCommand::Test { files } => rules::test(&files, &mut out),
+            };
+            let _ = write!(std::io::stdout().lock(), "{out}");
+            if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
         Command::Query { sql, url, token } => {
             let token = token.or_else(|| {
                 std::env::var("SIGHTLINE_ADMIN_TOKEN").ok().filter(|token| !token.is_empty())

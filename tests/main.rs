@@ -13,6 +13,7 @@ mod overload;
 mod payloads;
 mod query_cli;
 mod redaction;
+mod rules_cli;
 mod s3;
 mod sql;
 mod support;

@@ -808,10 +808,10 @@ fn template_errors_are_those_of_alerting_rules_labels_then_annotations() {
       - alert: A
         expr: up == 0
         labels:
-          severity: "{{ bad"
+          severity: "bad"
           team: ok
         annotations:
-          summary: "{{ also bad"
+          summary: "also bad"
       - record: r
         expr: up
         labels:
@@ -833,9 +833,21 @@ fn template_errors_are_those_of_alerting_rules_labels_then_annotations() {
     assert_eq!(
         messages,
         [
-            r#"label "severity": template: unclosed action in "{{ bad""#,
-            r#"annotation "summary": template: unclosed action in "{{ also bad""#,
+            r#"label "severity": template: unclosed action in "bad""#,
+            r#"annotation "summary": template: unclosed action in "also bad""#,
         ]
     );
     assert!(validate::template_errors(&rules[1], parse_template).is_empty());
+}
+
+#[test]
+fn a_template_that_does_not_parse_is_an_error_of_its_rule() {
+    let text = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations:\n          summary: '{{ $labels.instance '\n        labels:\n          team: '{{ humanise $value }}'\n";
+    assert_eq!(
+        errors(text),
+        [
+            "rules.yaml: 4:9: group \"g\", rule 1, \"A\": label \"team\": error parsing template __alert_A: template: __alert_A:1: function \"humanise\" not defined",
+            "rules.yaml: 4:9: group \"g\", rule 1, \"A\": annotation \"summary\": error parsing template __alert_A: template: __alert_A:1: unclosed action",
+        ]
+    );
 }

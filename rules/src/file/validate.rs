@@ -8,6 +8,7 @@ use promql_parser::parser::Expr;
 
 use super::decode::{Entry, Field, Issue, RawFile, RawGroup, RawRule};
 use super::{Query, Rule, RuleFile, RuleFileError, RuleFileErrorKind, RuleGroup, RuleKind};
+use crate::template::Template;
 
 /// Checks the decoded file, adding every error, with its group and rule, to `errors`. The returned file holds the
 /// groups and rules that passed; it is the file only when `errors` stays empty.
@@ -209,6 +210,17 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
         }),
         _ => None,
     };
+    let template_issues = rule.as_ref().map(|rule| {
+        template_errors(rule, |text| {
+            Template::parse(&format!("__alert_{rule_name}"), text)
+                .map(drop)
+                .map_err(|error| error.to_string())
+        })
+    });
+    if let Some(kinds) = template_issues.filter(|kinds| !kinds.is_empty()) {
+        issues.extend(kinds.into_iter().map(|kind| Issue { position: raw.position, kind }));
+        return (rule_name, None, issues);
+    }
     (rule_name, rule, issues)
 }
 
@@ -269,13 +281,8 @@ fn into_map(entries: Vec<Entry>) -> BTreeMap<String, String> {
 /// each text behind `{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL :=
 /// .ExternalURL}}{{$value := .Value}}`, so these variables are defined.
 ///
-/// This is the one place where template checking joins rule-file validation. It is not called yet: the template
-/// parser (`crate::template`) is being written separately. Once it lands, `validate_rule` calls this with it, on a
-/// rule without other issues, and reports what it returns at the rule's position.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "wired in once crate::template exists; see the doc comment")
-)]
+/// `validate_rule` calls this with [`Template::parse`] on a rule without other issues, and reports what it returns
+/// at the rule's position.
 pub(super) fn template_errors(
     rule: &Rule,
     parse: impl Fn(&str) -> Result<(), String>,
