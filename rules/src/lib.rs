@@ -9,5 +9,6 @@
 pub mod alerting;
 pub mod file;
 pub mod promql;
+pub mod stored;
 pub mod template;
 pub mod unittest;

@@ -1,0 +1,287 @@
+//! The stored OTLP metrics as Prometheus series: what the PromQL engine reads in the daemon.
+//!
+//! Each gauge or sum point is a sample of the series named by [`naming::metric_name`], labelled with its
+//! attributes (keys through [`naming::label_name`]) plus `job` (`service.namespace/service.name`, or
+//! `service.name`) and `instance` (`service.instance.id`), as Prometheus's own OTLP receiver does. An
+//! explicit-bucket histogram point is the samples of `_bucket{le}` (cumulative counts), `_sum` and `_count`.
+//! Delta sums and histograms are accumulated into running totals from the first point of the window read,
+//! so `rate` and `increase` read them as counters (their increase within the window is exact; the total
+//! itself counts from that first point).
+//!
+//! Staleness: OTLP has no stale markers, so a series that stops being exported drops out of instant
+//! selectors once its last sample is older than the lookback (5 minutes), as with Prometheus's OTLP
+//! receiver.
+
+pub mod naming;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
+use arrow_array::{Array, MapArray, RecordBatch};
+use sightline_storage::QueryEngine;
+
+use crate::promql::{Labels, METRIC_NAME, Sample, Selection, Series, SeriesSource};
+use naming::{MetricKind, label_name, metric_name};
+
+/// The PromQL engine's view of the store. Its queries run on `runtime`: call [`SeriesSource::select`]
+/// from a blocking thread (`spawn_blocking`), never from async code.
+#[derive(Debug)]
+pub struct StoredMetrics {
+    engine: Arc<QueryEngine>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl StoredMetrics {
+    pub fn new(engine: Arc<QueryEngine>, runtime: tokio::runtime::Handle) -> StoredMetrics {
+        StoredMetrics { engine, runtime }
+    }
+
+    fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, String> {
+        let output = self.runtime.block_on(self.engine.sql(sql)).map_err(|e| e.to_string())?;
+        if output.truncated {
+            return Err("the query selects more samples than a query may hold".into());
+        }
+        Ok(output.batches)
+    }
+
+    /// The stored metrics of a table in the window whose Prometheus names `wanted` accepts.
+    fn names_in(
+        &self,
+        table: &str,
+        window: &str,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        let is_histogram = table == "metrics_histogram";
+        let monotonic = if is_histogram { "false" } else { "is_monotonic" };
+        let batches = self.sql(&format!(
+            "SELECT DISTINCT metric_name, unit, metric_type, {monotonic} AS is_monotonic \
+             FROM {table} WHERE {window}"
+        ))?;
+        let mut names = Vec::new();
+        for batch in &batches {
+            let (name, unit) = (string_column(batch, 0)?, string_column(batch, 1)?);
+            let (kind, monotonic) = (string_column(batch, 2)?, batch.column(3).as_boolean_opt());
+            for row in 0..batch.num_rows() {
+                let kind = metric_kind(kind[row].as_str(), monotonic.is_some_and(|m| m.value(row)));
+                let prometheus = metric_name(&name[row], &unit[row], kind);
+                let matches = if is_histogram {
+                    ["_bucket", "_sum", "_count"].iter().any(|s| wanted(&format!("{prometheus}{s}")))
+                } else {
+                    wanted(&prometheus)
+                };
+                if matches {
+                    names.push(name[row].clone());
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    fn points(&self, table: &str, window: &str, names: &[String]) -> Result<Vec<RecordBatch>, String> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = names.iter().map(|name| quote(name)).collect();
+        let specific = if table == "metrics_histogram" {
+            "false AS is_monotonic, CAST(count AS DOUBLE) AS count, sum, explicit_bounds, bucket_counts"
+        } else {
+            "is_monotonic, value"
+        };
+        self.sql(&format!(
+            "SELECT metric_name, unit, metric_type, temporality, service_name, attributes, \
+             resource_attributes, CAST(timestamp AS BIGINT) AS t, {specific} \
+             FROM {table} WHERE {window} AND metric_name IN ({}) ORDER BY t",
+            list.join(", ")
+        ))
+    }
+}
+
+impl SeriesSource for StoredMetrics {
+    fn select(
+        &self,
+        selection: Selection<'_>,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<Series>, String> {
+        let window = format!(
+            "timestamp > {} AND timestamp <= {}",
+            timestamp_literal(start_ms),
+            timestamp_literal(end_ms)
+        );
+        let wanted = |name: &str| match selection.required_metric_name() {
+            Some(required) => required == name,
+            None => true,
+        };
+        let mut builder = SeriesBuilder::default();
+        for table in ["metrics", "metrics_histogram"] {
+            let names = self.names_in(table, &window, &wanted)?;
+            for batch in self.points(table, &window, &names)? {
+                builder.add_batch(&batch, table == "metrics_histogram")?;
+            }
+        }
+        Ok(builder.finish().into_iter().filter(|series| selection.matches(&series.labels)).collect())
+    }
+}
+
+/// Collects samples by series, remembering which series hold deltas.
+#[derive(Default)]
+struct SeriesBuilder {
+    series: Vec<(Series, bool)>,
+    index_of: HashMap<Labels, usize>,
+}
+
+impl SeriesBuilder {
+    fn push(&mut self, labels: Labels, sample: Sample, delta: bool) {
+        let index = *self.index_of.entry(labels.clone()).or_insert_with(|| {
+            self.series.push((Series { labels, samples: Vec::new() }, delta));
+            self.series.len() - 1
+        });
+        self.series[index].0.samples.push(sample);
+    }
+
+    fn add_batch(&mut self, batch: &RecordBatch, histogram: bool) -> Result<(), String> {
+        let name = string_column(batch, 0)?;
+        let unit = string_column(batch, 1)?;
+        let kind = string_column(batch, 2)?;
+        let temporality = string_column(batch, 3)?;
+        let service = string_column(batch, 4)?;
+        let attributes = map_column(batch, 5)?;
+        let resource = map_column(batch, 6)?;
+        let t = batch.column(7).as_primitive_opt::<Int64Type>().ok_or("t is not BIGINT")?;
+        let monotonic = batch.column(8).as_boolean_opt().ok_or("is_monotonic is not boolean")?;
+        for row in 0..batch.num_rows() {
+            let kind = metric_kind(&kind[row], monotonic.is_valid(row) && monotonic.value(row));
+            let delta = temporality[row] == "delta";
+            let t_ms = t.value(row).div_euclid(1_000_000);
+            let mut labels = series_labels(&attributes, &resource, &service[row], row);
+            let name = metric_name(&name[row], &unit[row], kind);
+            if !histogram {
+                let value = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("value")?;
+                labels.set(METRIC_NAME.to_owned(), name);
+                self.push(labels, Sample { t: t_ms, v: value.value(row) }, delta);
+                continue;
+            }
+            let count = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("count")?;
+            let sum = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("sum")?;
+            let bounds = batch.column(11).as_list_opt::<i32>().ok_or("explicit_bounds")?;
+            let counts = batch.column(12).as_list_opt::<i32>().ok_or("bucket_counts")?;
+            let bounds = bounds.value(row);
+            let bounds = bounds.as_primitive_opt::<Float64Type>().ok_or("bounds")?;
+            let counts = counts.value(row);
+            let counts = counts.as_primitive_opt::<UInt64Type>().ok_or("bucket counts")?;
+            let mut cumulative = 0.0;
+            for (index, bucket_count) in counts.values().iter().enumerate() {
+                cumulative += *bucket_count as f64;
+                let le = match bounds.values().get(index) {
+                    Some(bound) => format_bound(*bound),
+                    None => "+Inf".to_owned(),
+                };
+                let mut bucket = labels.clone();
+                bucket.set(METRIC_NAME.to_owned(), format!("{name}_bucket"));
+                bucket.set("le".to_owned(), le);
+                self.push(bucket, Sample { t: t_ms, v: cumulative }, delta);
+            }
+            if sum.is_valid(row) {
+                let mut sum_labels = labels.clone();
+                sum_labels.set(METRIC_NAME.to_owned(), format!("{name}_sum"));
+                self.push(sum_labels, Sample { t: t_ms, v: sum.value(row) }, delta);
+            }
+            labels.set(METRIC_NAME.to_owned(), format!("{name}_count"));
+            self.push(labels, Sample { t: t_ms, v: count.value(row) }, delta);
+        }
+        Ok(())
+    }
+
+    /// The series in label order, samples in time order, deltas turned into running totals.
+    fn finish(self) -> Vec<Series> {
+        let mut out: Vec<Series> = self
+            .series
+            .into_iter()
+            .map(|(mut series, delta)| {
+                series.samples.sort_by_key(|sample| sample.t);
+                if delta {
+                    let mut total = 0.0;
+                    for sample in &mut series.samples {
+                        total += sample.v;
+                        sample.v = total;
+                    }
+                }
+                series
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+}
+
+fn metric_kind(metric_type: &str, monotonic: bool) -> MetricKind {
+    match metric_type {
+        "sum" if monotonic => MetricKind::Counter,
+        "sum" => MetricKind::UpDownCounter,
+        "histogram" => MetricKind::Histogram,
+        _ => MetricKind::Gauge,
+    }
+}
+
+/// The labels of a point: its attributes, `job` and `instance`.
+fn series_labels(attributes: &MapArray, resource: &MapArray, service: &str, row: usize) -> Labels {
+    let mut labels = Labels::default();
+    for (key, value) in map_entries(attributes, row) {
+        labels.set(label_name(&key), value);
+    }
+    let resource: HashMap<String, String> = map_entries(resource, row).collect();
+    let job = match resource.get("service.namespace") {
+        Some(namespace) if !namespace.is_empty() => format!("{namespace}/{service}"),
+        _ => service.to_owned(),
+    };
+    labels.set("job".to_owned(), job);
+    if let Some(instance) = resource.get("service.instance.id") {
+        labels.set("instance".to_owned(), instance.clone());
+    }
+    labels
+}
+
+fn map_entries(map: &MapArray, row: usize) -> impl Iterator<Item = (String, String)> + '_ {
+    let entries = map.value(row);
+    let keys = entries.column(0).as_string_opt::<i32>().cloned();
+    let values = entries.column(1).as_string_opt::<i32>().cloned();
+    (0..entries.len()).filter_map(move |index| {
+        let (keys, values) = (keys.as_ref()?, values.as_ref()?);
+        values.is_valid(index).then(|| (keys.value(index).to_owned(), values.value(index).to_owned()))
+    })
+}
+
+/// A string column as owned values ("" for nulls), whatever string encoding the engine chose.
+fn string_column(batch: &RecordBatch, index: usize) -> Result<Vec<String>, String> {
+    let column = arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Utf8)
+        .map_err(|e| format!("column {index}: {e}"))?;
+    let strings = column.as_string::<i32>();
+    Ok((0..strings.len())
+        .map(|row| if strings.is_valid(row) { strings.value(row).to_owned() } else { String::new() })
+        .collect())
+}
+
+fn map_column(batch: &RecordBatch, index: usize) -> Result<MapArray, String> {
+    batch.column(index).as_map_opt().cloned().ok_or_else(|| format!("column {index} is not a map"))
+}
+
+/// A bucket bound as Prometheus's OTLP receiver writes `le` (Go's `FormatFloat(bound, 'f', -1, 64)`: the
+/// shortest digits, never an exponent), which is how Rust displays an `f64`.
+fn format_bound(bound: f64) -> String {
+    if bound == f64::INFINITY {
+        "+Inf".to_owned()
+    } else {
+        format!("{bound}")
+    }
+}
+
+fn timestamp_literal(ms: i64) -> String {
+    let nanos = ms.saturating_mul(1_000_000);
+    format!("arrow_cast({nanos}, 'Timestamp(Nanosecond, Some(\"UTC\"))')")
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
