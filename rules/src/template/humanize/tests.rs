@@ -72,7 +72,7 @@ fn percentage_and_timestamps_match_prometheus() {
 #[test]
 fn parse_duration_follows_prometheus_syntax() {
     assert_eq!(parse_duration("1h2m10ms"), Ok(3720.01));
-    assert_eq!(parse_duration("-1m"), Ok(-60.0));
+    assert_eq!(parse_duration("-1m"), Err("not a valid duration string: \"-1m\"".to_owned()));
     assert_eq!(parse_duration("0"), Ok(0.0));
     assert_eq!(parse_duration("1w1d"), Ok(691200.0));
     assert_eq!(parse_duration("1m1h"), Err("not a valid duration string: \"1m1h\"".to_owned()));
