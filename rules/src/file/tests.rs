@@ -834,47 +834,14 @@ fn errors_carry_their_parts_apart_from_the_message() {
     assert!(matches!(error.kind, RuleFileErrorKind::NoQuery));
 }
 
-// --- The template hook ------------------------------------------------------------------------------------------
+// --- Templates ----------------------------------------------------------------------------------------------
 
 #[test]
-fn template_errors_are_those_of_alerting_rules_labels_then_annotations() {
+fn the_labels_of_recording_rules_are_not_templates() {
     let file = parse(
-        r#"groups:
-  - name: g
-    rules:
-      - alert: A
-        expr: up == 0
-        labels:
-          severity: "bad"
-          team: ok
-        annotations:
-          summary: "also bad"
-      - record: r
-        expr: up
-        labels:
-          source: "{{ not a template here"
-"#,
+        "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n        labels:\n          source: '{{ not a template'\n",
     );
-    let rules = &file.groups[0].rules;
-    let parse_template = |text: &str| {
-        if text.contains("bad") || text.contains("not a template") {
-            Err(format!("template: unclosed action in {text:?}"))
-        } else {
-            Ok(())
-        }
-    };
-    let messages: Vec<String> = validate::template_errors(&rules[0], parse_template)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    assert_eq!(
-        messages,
-        [
-            r#"label "severity": template: unclosed action in "bad""#,
-            r#"annotation "summary": template: unclosed action in "also bad""#,
-        ]
-    );
-    assert!(validate::template_errors(&rules[1], parse_template).is_empty());
+    assert_eq!(file.groups[0].rules[0].labels, map(&[("source", "{{ not a template")]));
 }
 
 #[test]
