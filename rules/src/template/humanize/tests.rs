@@ -81,34 +81,6 @@ fn parse_duration_follows_prometheus_syntax() {
 }
 
 #[test]
-fn host_helpers_match_prometheus_tests() {
-    let port = [
-        ("foo.example.com", "foo.example.com"),
-        ("foo.example.com:12345", "foo.example.com"),
-        ("192.0.2.1", "192.0.2.1"),
-        ("192.0.2.1:12345", "192.0.2.1"),
-        ("2001:0DB8::1", "2001:0DB8::1"),
-        ("[2001:0DB8::1]:12345", "2001:0DB8::1"),
-        ("[2001:0DB8::1]::12345", "[2001:0DB8::1]::12345"),
-    ];
-    for (input, want) in port {
-        assert_eq!(strip_port(input), want, "stripPort {input}");
-    }
-    let domain = [
-        ("foo.example.com", "foo"),
-        ("foo.example.com:12345", "foo:12345"),
-        ("192.0.2.1", "192.0.2.1"),
-        ("192.0.2.1:12345", "192.0.2.1:12345"),
-        ("2001:0DB8::1", "2001:0DB8::1"),
-        ("[2001:0DB8::1]:12345", "[2001:0DB8::1]:12345"),
-        ("[2001:0DB8::1]::12345", "[2001:0DB8::1]::12345"),
-    ];
-    for (input, want) in domain {
-        assert_eq!(strip_domain(input), want, "stripDomain {input}");
-    }
-}
-
-#[test]
 fn strings_and_urls() {
     assert_eq!(title("aa bb CC"), "Aa Bb CC");
     assert_eq!(title("foo-bar o'neil hello_world"), "Foo-Bar O'neil Hello_world");
