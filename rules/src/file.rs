@@ -6,10 +6,8 @@
 //! groups and rules, refusing unknown fields, repeated keys and values of the wrong kind, as go-yaml does for
 //! Prometheus (`decode`); the decoded fields are checked as `rulefmt` checks them and become the model below
 //! (`validate`). Every step goes on after a problem, so all the errors of a file are reported at
-//! once, each with its file, line, column, group and rule.
-//!
-//! What Prometheus 3 does that this module does not: check the Go templates of alerting rules' labels and
-//! annotations. That needs `crate::template`; `validate::template_errors` is where it plugs in.
+//! once, each with its file, line, column, group and rule. Like Prometheus 3, validation also parses the Go
+//! templates of alerting rules' labels and annotations (`crate::template`).
 
 mod decode;
 mod duration;
@@ -273,8 +271,6 @@ pub enum RuleFileErrorKind {
 
 /// Parses and validates one rule file. `file` names it in the errors. Returns every error of the file, in the
 /// order of their positions.
-///
-/// Label and annotation templates are not checked yet (see the module documentation).
 pub fn parse_rule_file(file: &str, text: &str) -> Result<RuleFile, Vec<RuleFileError>> {
     let (root, problems) = yaml::parse(text);
     let mut errors: Vec<RuleFileError> = problems

@@ -130,6 +130,9 @@ struct Decoder {
     aborted: bool,
 }
 
+/// How many mappings may be merged into one another, each merging the next.
+const MAX_MERGE_DEPTH: usize = 1_000;
+
 /// Decoding stopped: the document aliases too much.
 struct Aborted;
 
@@ -280,7 +283,7 @@ impl Decoder {
         match &child.node.value {
             Value::Mapping(_) => {
                 let mut entries = Vec::new();
-                self.flatten(child, &mut entries, issues);
+                self.flatten(child, &mut entries, 0, issues);
                 Some(entries)
             }
             _ if child.node.is_null() => None,
@@ -291,15 +294,28 @@ impl Decoder {
         }
     }
 
+    /// Appends the entries of the mapping `child` to `entries`, merges applied; `merge_depth` counts the
+    /// mappings merged into one another on the way here.
     fn flatten(
         &mut self,
         child: &Child,
         entries: &mut Vec<(Child, Child)>,
+        merge_depth: usize,
         issues: &mut Vec<Issue>,
     ) {
         let Value::Mapping(own) = &child.node.value else {
             return;
         };
+        // Merging recurses, and a long chain of anchors each merging the one before would overflow the stack.
+        // go-yaml, on Go's growable stack, has no such limit; no real file comes near it.
+        if merge_depth > MAX_MERGE_DEPTH {
+            self.aborted = true;
+            issues.push(Issue {
+                position: child.node.position,
+                kind: RuleFileErrorKind::ExcessiveAliasing,
+            });
+            return;
+        }
         let first_own = entries.len();
         let mut merges = Vec::new();
         for (key, value) in own {
@@ -362,7 +378,7 @@ impl Decoder {
                 return;
             }
             let mut inherited = Vec::new();
-            self.flatten(&source, &mut inherited, issues);
+            self.flatten(&source, &mut inherited, merge_depth + 1, issues);
             for (key, value) in inherited {
                 let present = entries[first_own..]
                     .iter()

@@ -210,15 +210,10 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
         }),
         _ => None,
     };
-    let template_issues = rule.as_ref().map(|rule| {
-        template_errors(rule, |text| {
-            Template::parse(&format!("__alert_{rule_name}"), text)
-                .map(drop)
-                .map_err(|error| error.to_string())
-        })
-    });
-    if let Some(kinds) = template_issues.filter(|kinds| !kinds.is_empty()) {
-        issues.extend(kinds.into_iter().map(|kind| Issue { position: raw.position, kind }));
+    let template_issues = rule.as_ref().map(template_errors).unwrap_or_default();
+    if !template_issues.is_empty() {
+        issues
+            .extend(template_issues.into_iter().map(|kind| Issue { position: raw.position, kind }));
         return (rule_name, None, issues);
     }
     (rule_name, rule, issues)
@@ -276,29 +271,24 @@ fn into_map(entries: Vec<Entry>) -> BTreeMap<String, String> {
 }
 
 /// rulefmt's `testTemplateParsing`: the errors of the Go templates in an alerting rule's labels and annotations,
-/// `label "severity": …` / `annotation "summary": …`, labels first. Recording rules' labels are not templates and
-/// are not checked. `parse` is the template parser: a template's text in, its parse error out; Prometheus parses
-/// each text behind `{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL :=
-/// .ExternalURL}}{{$value := .Value}}`, so these variables are defined.
-///
-/// `validate_rule` calls this with [`Template::parse`] on a rule without other issues, and reports what it returns
-/// at the rule's position.
-pub(super) fn template_errors(
-    rule: &Rule,
-    parse: impl Fn(&str) -> Result<(), String>,
-) -> Vec<RuleFileErrorKind> {
-    if !matches!(rule.kind, RuleKind::Alerting { .. }) {
+/// `label "severity": …` / `annotation "summary": …`, labels first, each parsed as Prometheus parses it, named
+/// `__alert_<name>` and behind the variable definitions of [`Template::parse`]. Recording rules' labels are not
+/// templates and are not checked.
+fn template_errors(rule: &Rule) -> Vec<RuleFileErrorKind> {
+    let RuleKind::Alerting { name, .. } = &rule.kind else {
         return Vec::new();
-    }
+    };
+    let template_name = format!("__alert_{name}");
     let labels = rule.labels.iter().map(|(name, text)| ("label", name, text));
     let annotations = rule.annotations.iter().map(|(name, text)| ("annotation", name, text));
     labels
         .chain(annotations)
         .filter_map(|(field, name, text)| {
-            parse(text).err().map(|message| RuleFileErrorKind::InvalidTemplate {
+            let error = Template::parse(&template_name, text).err()?;
+            Some(RuleFileErrorKind::InvalidTemplate {
                 field,
                 name: name.clone(),
-                message,
+                message: error.to_string(),
             })
         })
         .collect()

@@ -45,6 +45,29 @@ pub(super) struct Child {
     pub(super) via_alias: bool,
 }
 
+impl Drop for Node {
+    /// Drops the tree without recursion: a document nested thousands deep, or a chain of aliases each in the
+    /// next, would otherwise overflow the stack.
+    fn drop(&mut self) {
+        let mut pending = take_children(&mut self.value);
+        while let Some(child) = pending.pop() {
+            if let Ok(mut node) = Rc::try_unwrap(child.node) {
+                pending.extend(take_children(&mut node.value));
+            }
+        }
+    }
+}
+
+fn take_children(value: &mut Value) -> Vec<Child> {
+    match value {
+        Value::Scalar(_) => Vec::new(),
+        Value::Sequence(items) => std::mem::take(items),
+        Value::Mapping(entries) => {
+            std::mem::take(entries).into_iter().flat_map(|(key, value)| [key, value]).collect()
+        }
+    }
+}
+
 impl Scalar {
     /// Whether go-yaml v3 resolves this scalar to null: an explicit `!!null`, or an untagged plain `~`, `null`,
     /// `Null`, `NULL` or nothing at all.
@@ -55,9 +78,7 @@ impl Scalar {
             None => self.plain && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL"),
         }
     }
-}
 
-impl Scalar {
     /// Whether this is a merge key: a plain `<<` without a tag other than `!!merge`. A quoted `"<<"` is an
     /// ordinary key.
     pub(super) fn is_merge_key(&self) -> bool {

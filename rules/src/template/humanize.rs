@@ -142,71 +142,11 @@ pub(crate) fn to_duration(v: f64) -> i64 {
     (v * 1e9) as i64
 }
 
-/// `parseDuration`: a Prometheus duration (`1h30m`, optionally negative) in seconds.
+/// `parseDuration`: a Prometheus duration (`1h30m`) in seconds. Prometheus parses it with `model.ParseDuration`,
+/// as rule files' durations, so negative durations are refused.
 pub(crate) fn parse_duration(s: &str) -> Result<f64, String> {
-    let (negative, body) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let nanos = parse_prometheus_duration(body)?;
-    let seconds = nanos as f64 / 1e9;
-    Ok(if negative { -seconds } else { seconds })
-}
-
-/// Prometheus's `model.ParseDuration`, in nanoseconds: units `y w d h m s ms`, each at most once, largest
-/// first.
-fn parse_prometheus_duration(s: &str) -> Result<i64, String> {
-    match s {
-        "0" => return Ok(0),
-        "" => return Err("empty duration string".to_owned()),
-        _ => {}
-    }
-    let invalid = || format!("not a valid duration string: {}", super::strconv::quote(s, false));
-    const UNITS: [(&str, u64, u32); 7] = [
-        ("y", 365 * 24 * 3_600_000_000_000, 1),
-        ("w", 7 * 24 * 3_600_000_000_000, 2),
-        ("d", 24 * 3_600_000_000_000, 3),
-        ("h", 3_600_000_000_000, 4),
-        ("m", 60_000_000_000, 5),
-        ("s", 1_000_000_000, 6),
-        ("ms", 1_000_000, 7),
-    ];
-    let mut rest = s;
-    let mut total: u64 = 0;
-    let mut last_pos = 0;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(invalid());
-        }
-        let value: u64 = rest[..digits].parse().map_err(|_| invalid())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        if unit_len == 0 {
-            return Err(invalid());
-        }
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let Some(&(_, mult, pos)) = UNITS.iter().find(|(name, _, _)| *name == unit) else {
-            return Err(format!(
-                "unknown unit {} in duration {}",
-                super::strconv::quote(unit, false),
-                super::strconv::quote(s, false)
-            ));
-        };
-        if pos <= last_pos {
-            return Err(invalid());
-        }
-        last_pos = pos;
-        if value > (1u64 << 63) / mult {
-            return Err("duration out of range".to_owned());
-        }
-        total += value * mult;
-        if total > i64::MAX as u64 {
-            return Err("duration out of range".to_owned());
-        }
-    }
-    Ok(i64::try_from(total).unwrap_or(i64::MAX))
+    let duration = crate::file::parse_duration(s).map_err(|error| error.to_string())?;
+    Ok(duration.as_nanos() as f64 / 1e9)
 }
 
 /// Go's `net.SplitHostPort`.

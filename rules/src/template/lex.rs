@@ -485,7 +485,8 @@ impl Lexer<'_> {
         Some(State::InsideAction)
     }
 
-    fn lex_identifier(&mut self) -> Option<State> {
+    /// Reads a run of alphanumeric characters, which must end at a terminator; on success the caller emits it.
+    fn scan_word(&mut self) -> Result<(), Option<State>> {
         let stop = loop {
             match self.next() {
                 Some(c) if is_alphanumeric(c) => {}
@@ -495,8 +496,16 @@ impl Lexer<'_> {
                 }
             }
         };
-        if !self.at_terminator() {
-            return self.bad_character(stop);
+        if self.at_terminator() {
+            return Ok(());
+        }
+        let shown = stop.map_or_else(|| "U+FFFFFFFFFFFFFFFF".to_owned(), unicode_notation);
+        Err(self.errorf(format!("bad character {shown}")))
+    }
+
+    fn lex_identifier(&mut self) -> Option<State> {
+        if let Err(state) = self.scan_word() {
+            return state;
         }
         let word = &self.input[self.start..self.pos];
         let kind = if let Some(keyword) = Kind::keyword(word) {
@@ -510,27 +519,13 @@ impl Lexer<'_> {
         Some(State::InsideAction)
     }
 
-    fn bad_character(&mut self, c: Option<char>) -> Option<State> {
-        let shown = c.map_or_else(|| "U+FFFFFFFFFFFFFFFF".to_owned(), unicode_notation);
-        self.errorf(format!("bad character {shown}"))
-    }
-
     fn lex_field_or_variable(&mut self, kind: Kind) -> Option<State> {
         if self.at_terminator() {
             self.emit(if kind == Kind::Variable { Kind::Variable } else { Kind::Dot });
             return Some(State::InsideAction);
         }
-        let stop = loop {
-            match self.next() {
-                Some(c) if is_alphanumeric(c) => {}
-                other => {
-                    self.backup();
-                    break other;
-                }
-            }
-        };
-        if !self.at_terminator() {
-            return self.bad_character(stop);
+        if let Err(state) = self.scan_word() {
+            return state;
         }
         self.emit(kind);
         Some(State::InsideAction)
@@ -585,12 +580,14 @@ impl Lexer<'_> {
     }
 
     fn scan_number(&mut self) -> bool {
+        const DECIMAL: &str = "0123456789_";
+        const HEX: &str = "0123456789abcdefABCDEF_";
         self.accept("+-");
-        let mut digits = "0123456789_";
+        let mut digits = DECIMAL;
         if self.accept("0") {
             // A leading 0 does not mean octal in floats.
             if self.accept("xX") {
-                digits = "0123456789abcdefABCDEF_";
+                digits = HEX;
             } else if self.accept("oO") {
                 digits = "01234567_";
             } else if self.accept("bB") {
@@ -601,13 +598,13 @@ impl Lexer<'_> {
         if self.accept(".") {
             self.accept_run(digits);
         }
-        if digits.len() == 11 && self.accept("eE") {
+        if digits == DECIMAL && self.accept("eE") {
             self.accept("+-");
-            self.accept_run("0123456789_");
+            self.accept_run(DECIMAL);
         }
-        if digits.len() == 23 && self.accept("pP") {
+        if digits == HEX && self.accept("pP") {
             self.accept("+-");
-            self.accept_run("0123456789_");
+            self.accept_run(DECIMAL);
         }
         self.accept("i");
         if self.peek().is_some_and(is_alphanumeric) {

@@ -221,21 +221,20 @@ pub(crate) fn parse_int_literal(s: &str, unsigned: bool) -> Result<i128, NumErro
         return Err(NumError::Syntax);
     }
     let lower = body.to_ascii_lowercase();
-    let (base, digits, prefixed) = if lower.starts_with("0x") {
-        (16, &body[2..], true)
+    let (base, digits) = if lower.starts_with("0x") {
+        (16, &body[2..])
     } else if lower.starts_with("0o") {
-        (8, &body[2..], true)
+        (8, &body[2..])
     } else if lower.starts_with("0b") {
-        (2, &body[2..], true)
+        (2, &body[2..])
     } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..], true)
+        (8, &body[1..])
     } else {
-        (10, body, false)
+        (10, body)
     };
     if digits.contains('_') && !underscore_ok(body) {
         return Err(NumError::Syntax);
     }
-    let _ = prefixed;
     let mut value: i128 = 0;
     let mut any = false;
     for c in digits.chars() {

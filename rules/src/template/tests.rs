@@ -269,7 +269,7 @@ fn prometheus_functions() {
         "Tue, 23 Jun 2015 13:19:44 UTC 0"
     );
     assert_eq!(ok("{{ toTime \"1435065584.5\" }}"), "2015-06-23 13:19:44.5 +0000 UTC");
-    assert_eq!(ok("{{ parseDuration \"-1h30m\" }} {{ \"5m\" | parseDuration }}"), "-5400 300");
+    assert_eq!(ok("{{ parseDuration \"1h30m\" }} {{ \"5m\" | parseDuration }}"), "5400 300");
     assert_eq!(
         ok(
             "{{ safeHtml \"<b>\" }} {{ args 1 \"x\" }} {{ \"foo.example.com:9100\" | stripDomain }}"

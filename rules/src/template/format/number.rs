@@ -28,8 +28,10 @@ impl Printer {
                 self.pad(&quoted);
             }
             'U' => {
-                let prec = self.f.prec.unwrap_or(4).max(4);
-                let mut s = format!("U+{i:0prec$X}");
+                // Padded by hand: Rust's formatter panics on widths past `u16::MAX`, Go allows up to 1e6.
+                let hex = format!("{i:X}");
+                let zeros = self.f.prec.unwrap_or(4).max(4).saturating_sub(hex.len());
+                let mut s = format!("U+{}{hex}", "0".repeat(zeros));
                 if self.f.sharp
                     && let Some(c) =
                         u32::try_from(i).ok().and_then(char::from_u32).filter(|&c| is_print(c))

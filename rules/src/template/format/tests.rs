@@ -62,6 +62,10 @@ fn integer_and_string_verbs_follow_go() {
         "A 'A' U+0041 U+00E9 'é'"
     );
     assert_eq!(f("%.3d %+d", &[Value::Int(7), Value::Int(7)]), "007 +7");
+    assert_eq!(f("%.2U %.6U", &[Value::Int(65), Value::Int(65)]), "U+0041 U+000041");
+    // Go allows precisions up to 1e6; Rust's formatter alone would panic past 65535.
+    assert_eq!(f("%.70000U", &[Value::Int(65)]).len(), 70_002);
+    assert_eq!(f("%.70000f", &[Value::Float(1.5)]).len(), 70_002);
     let s = Value::str("héllo");
     assert_eq!(
         f(

@@ -5,6 +5,12 @@
 
 use std::fmt::Write as _;
 
+/// How many digits Rust's formatter is asked for at most. Every f64 is a multiple of 2^-1074, so its exact
+/// decimal expansion has no digit past the 1074th after the point (and at most 767 significant ones): the digits
+/// of a larger precision (Go allows up to 1e6) are zeros, written here, while Rust's formatter panics on
+/// precisions past `u16::MAX`.
+const EXACT_DIGITS: usize = 1100;
+
 /// The decimal digits of a finite, non-negative float: `0.d1d2d3… × 10^dp`, without trailing zeros.
 /// Zero has no digits and `dp == 0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +41,7 @@ impl Digits {
 
     /// `count` significant digits, correctly rounded.
     fn significant(v: f64, count: usize) -> Digits {
-        let count = count.max(1);
+        let count = count.clamp(1, EXACT_DIGITS);
         Digits::from_exponent_form(&format!("{v:.*e}", count - 1))
     }
 
@@ -67,7 +73,10 @@ pub(crate) fn format_float(v: f64, fmt: u8, prec: i32) -> String {
                 let prec = (digits.len() - digits.dp).max(0);
                 format_f(&mut out, &digits, prec);
             } else {
-                let _ = write!(out, "{abs:.*}", usize::try_from(prec).unwrap_or(0));
+                let prec = usize::try_from(prec).unwrap_or(0);
+                let exact = prec.min(EXACT_DIGITS);
+                let _ = write!(out, "{abs:.exact$}");
+                out.extend(std::iter::repeat_n('0', prec - exact));
             }
         }
         b'e' | b'E' => {

@@ -51,6 +51,21 @@ fn e_and_f_use_six_digits_by_default_and_two_digit_exponents() {
 }
 
 #[test]
+fn precisions_past_the_exact_digits_of_a_float_are_zeros() {
+    let f = format_float(0.5, b'f', 100_000);
+    assert_eq!(f.len(), 100_002);
+    assert!(f.starts_with("0.5000") && f.ends_with("0000"));
+    let e = format_float(0.5, b'e', 100_000);
+    assert_eq!(e.len(), 100_006);
+    assert!(e.starts_with("5.000") && e.ends_with("0e-01"));
+    // 2^-1074, the smallest float: its exact expansion ends at the 1074th digit after the point.
+    let tiny = format_float(f64::from_bits(1), b'f', 2_000);
+    assert!(tiny.starts_with("0.000"));
+    assert_eq!(tiny.trim_end_matches('0').len(), 2 + 1074);
+    assert!(tiny.trim_end_matches('0').ends_with("625"));
+}
+
+#[test]
 fn parse_float_accepts_go_syntax_and_reports_go_errors() {
     assert_eq!(parse_float("1.5"), Ok(1.5));
     assert_eq!(parse_float(".12"), Ok(0.12));
