@@ -11,6 +11,7 @@ mod otlp_grpc;
 mod otlp_http;
 mod overload;
 mod payloads;
+mod promql_api;
 mod query_cli;
 mod redaction;
 mod rules_cli;

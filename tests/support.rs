@@ -97,6 +97,11 @@ impl Daemon {
         format!("http://{}{path}", self.http)
     }
 
+    /// A URL of the API listener (`/api/v1/…`, `/metrics`).
+    pub fn api_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.api)
+    }
+
     pub fn grpc_url(&self) -> String {
         format!("http://{}", self.grpc)
     }

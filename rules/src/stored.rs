@@ -31,15 +31,24 @@ use naming::{MetricKind, label_name, metric_name};
 pub struct StoredMetrics {
     engine: Arc<QueryEngine>,
     runtime: tokio::runtime::Handle,
+    /// The most rows one read may return: the PromQL engine's sample budget.
+    max_rows: usize,
 }
 
 impl StoredMetrics {
-    pub fn new(engine: Arc<QueryEngine>, runtime: tokio::runtime::Handle) -> StoredMetrics {
-        StoredMetrics { engine, runtime }
+    pub fn new(
+        engine: Arc<QueryEngine>,
+        runtime: tokio::runtime::Handle,
+        max_rows: usize,
+    ) -> StoredMetrics {
+        StoredMetrics { engine, runtime, max_rows }
     }
 
     fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, String> {
-        let output = self.runtime.block_on(self.engine.sql(sql)).map_err(|e| e.to_string())?;
+        let output = self
+            .runtime
+            .block_on(self.engine.sql_with_max_rows(sql, self.max_rows))
+            .map_err(|e| e.to_string())?;
         if output.truncated {
             return Err("the query selects more samples than a query may hold".into());
         }
@@ -67,7 +76,9 @@ impl StoredMetrics {
                 let kind = metric_kind(kind[row].as_str(), monotonic.is_some_and(|m| m.value(row)));
                 let prometheus = metric_name(&name[row], &unit[row], kind);
                 let matches = if is_histogram {
-                    ["_bucket", "_sum", "_count"].iter().any(|s| wanted(&format!("{prometheus}{s}")))
+                    ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .any(|s| wanted(&format!("{prometheus}{s}")))
                 } else {
                     wanted(&prometheus)
                 };
@@ -79,7 +90,12 @@ impl StoredMetrics {
         Ok(names)
     }
 
-    fn points(&self, table: &str, window: &str, names: &[String]) -> Result<Vec<RecordBatch>, String> {
+    fn points(
+        &self,
+        table: &str,
+        window: &str,
+        names: &[String],
+    ) -> Result<Vec<RecordBatch>, String> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
@@ -121,7 +137,11 @@ impl SeriesSource for StoredMetrics {
                 builder.add_batch(&batch, table == "metrics_histogram")?;
             }
         }
-        Ok(builder.finish().into_iter().filter(|series| selection.matches(&series.labels)).collect())
+        Ok(builder
+            .finish()
+            .into_iter()
+            .filter(|series| selection.matches(&series.labels))
+            .collect())
     }
 }
 
@@ -249,7 +269,9 @@ fn map_entries(map: &MapArray, row: usize) -> impl Iterator<Item = (String, Stri
     let values = entries.column(1).as_string_opt::<i32>().cloned();
     (0..entries.len()).filter_map(move |index| {
         let (keys, values) = (keys.as_ref()?, values.as_ref()?);
-        values.is_valid(index).then(|| (keys.value(index).to_owned(), values.value(index).to_owned()))
+        values
+            .is_valid(index)
+            .then(|| (keys.value(index).to_owned(), values.value(index).to_owned()))
     })
 }
 
@@ -259,7 +281,9 @@ fn string_column(batch: &RecordBatch, index: usize) -> Result<Vec<String>, Strin
         .map_err(|e| format!("column {index}: {e}"))?;
     let strings = column.as_string::<i32>();
     Ok((0..strings.len())
-        .map(|row| if strings.is_valid(row) { strings.value(row).to_owned() } else { String::new() })
+        .map(
+            |row| if strings.is_valid(row) { strings.value(row).to_owned() } else { String::new() },
+        )
         .collect())
 }
 
@@ -270,11 +294,7 @@ fn map_column(batch: &RecordBatch, index: usize) -> Result<MapArray, String> {
 /// A bucket bound as Prometheus's OTLP receiver writes `le` (Go's `FormatFloat(bound, 'f', -1, 64)`: the
 /// shortest digits, never an exponent), which is how Rust displays an `f64`.
 fn format_bound(bound: f64) -> String {
-    if bound == f64::INFINITY {
-        "+Inf".to_owned()
-    } else {
-        format!("{bound}")
-    }
+    if bound == f64::INFINITY { "+Inf".to_owned() } else { format!("{bound}") }
 }
 
 fn timestamp_literal(ms: i64) -> String {

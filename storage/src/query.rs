@@ -116,14 +116,23 @@ impl QueryEngine {
 
     /// Plans and runs one statement, which must only read.
     pub async fn sql(&self, sql: &str) -> Result<QueryOutput, QueryError> {
-        match tokio::time::timeout(self.limits.timeout, self.run(sql)).await {
+        self.sql_with_max_rows(sql, self.limits.max_rows).await
+    }
+
+    /// [`QueryEngine::sql`] with another row cap: the PromQL engine reads every sample of its window.
+    pub async fn sql_with_max_rows(
+        &self,
+        sql: &str,
+        max_rows: usize,
+    ) -> Result<QueryOutput, QueryError> {
+        match tokio::time::timeout(self.limits.timeout, self.run(sql, max_rows)).await {
             Ok(result) => result.map_err(|e| self.classify(e)),
             // Dropping the stream cancels the query's tasks.
             Err(_elapsed) => Err(QueryError::Timeout),
         }
     }
 
-    async fn run(&self, sql: &str) -> Result<QueryOutput, Failure> {
+    async fn run(&self, sql: &str, max_rows: usize) -> Result<QueryOutput, Failure> {
         let state = self.ctx.state();
         let plan = state.create_logical_plan(sql).await?;
         if let Some(reason) = read_only::refusal(&plan) {
@@ -132,7 +141,6 @@ impl QueryEngine {
         let frame = self.ctx.execute_logical_plan(plan).await?;
         let mut stream = frame.execute_stream().await?;
         let schema = stream.schema();
-        let max_rows = self.limits.max_rows;
         let (mut batches, mut rows, mut truncated) = (Vec::new(), 0usize, false);
         while let Some(batch) = stream.next().await {
             let batch = batch?;

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, the admin-token check, and the one error body every endpoint answers with. Query
 //! results come from [`sightline_storage::QueryEngine`]; this module knows nothing about files.
 
+mod prometheus;
 mod sql;
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use sightline_storage::{QueryEngine, QueryError};
 use subtle::ConstantTimeEq;
 
@@ -28,6 +29,8 @@ pub fn router(engine: Arc<QueryEngine>, admin_token: Option<String>) -> Router {
     let state = ApiState { engine, admin_token };
     Router::new()
         .route("/api/v1/sql", post(sql::handle))
+        .route("/api/v1/query", get(prometheus::query).post(prometheus::query))
+        .route("/api/v1/query_range", get(prometheus::query_range).post(prometheus::query_range))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .with_state(state)
 }

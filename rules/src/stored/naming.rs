@@ -144,15 +144,35 @@ mod tests {
     #[test]
     fn metric_names_follow_prometheus_otlp_translation() {
         let cases = [
-            ("http.server.request.duration", "s", MetricKind::Histogram, "http_server_request_duration_seconds"),
-            ("http.server.requests", "{request}", MetricKind::Counter, "http_server_requests_total"),
+            (
+                "http.server.request.duration",
+                "s",
+                MetricKind::Histogram,
+                "http_server_request_duration_seconds",
+            ),
+            (
+                "http.server.requests",
+                "{request}",
+                MetricKind::Counter,
+                "http_server_requests_total",
+            ),
             ("process.cpu.time", "s", MetricKind::Counter, "process_cpu_time_seconds_total"),
-            ("system.memory.utilization", "1", MetricKind::Gauge, "system_memory_utilization_ratio"),
+            (
+                "system.memory.utilization",
+                "1",
+                MetricKind::Gauge,
+                "system_memory_utilization_ratio",
+            ),
             ("queue.depth", "", MetricKind::UpDownCounter, "queue_depth"),
             ("network.io", "By/s", MetricKind::Gauge, "network_io_bytes_per_second"),
             ("jobs_total", "", MetricKind::Counter, "jobs_total"),
             ("latency_seconds", "s", MetricKind::Gauge, "latency_seconds"),
-            ("kafka.consumer_group.lag", "{message}", MetricKind::Gauge, "kafka_consumer_group_lag"),
+            (
+                "kafka.consumer_group.lag",
+                "{message}",
+                MetricKind::Gauge,
+                "kafka_consumer_group_lag",
+            ),
             ("2xx.responses", "", MetricKind::Counter, "_2xx_responses_total"),
             ("http_requests_total", "", MetricKind::Counter, "http_requests_total"),
         ];

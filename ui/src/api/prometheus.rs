@@ -1,0 +1,245 @@
+//! Prometheus's query API over the stored metrics, so that Grafana and other Prometheus clients can use
+//! sightline as a Prometheus data source: `/api/v1/query` and `/api/v1/query_range`, GET or POST (form),
+//! with Prometheus's response shapes and error body
+//! (`{"status": "error", "errorType": "bad_data", "error": "…"}`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+use sightline_rules::file::parse_duration;
+use sightline_rules::promql::{self, Engine, Labels, QueryError, Series, Value};
+use sightline_rules::stored::StoredMetrics;
+
+use super::ApiState;
+
+/// Prometheus refuses range queries with more points per series than this.
+const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct InstantParams {
+    query: String,
+    time: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RangeParams {
+    query: String,
+    start: String,
+    end: String,
+    step: String,
+}
+
+pub(super) async fn query(
+    State(state): State<ApiState>,
+    Form(params): Form<InstantParams>,
+) -> Result<Response, PromError> {
+    let time_ms = match &params.time {
+        Some(time) => parse_time(time)
+            .map_err(|e| PromError::bad_data(format!("invalid parameter \"time\": {e}")))?,
+        None => now_ms(),
+    };
+    let expr = promql::parse(&params.query).map_err(|e| PromError::bad_data(e.to_string()))?;
+    let value =
+        evaluate(&state, move |engine, source| engine.instant(source, &expr, time_ms)).await?;
+    let (result_type, result) = match value {
+        Value::Scalar(v) => ("scalar", sample(time_ms, v)),
+        Value::String(text) => ("string", json!([seconds(time_ms), text])),
+        Value::Vector(elements) => (
+            "vector",
+            Json::Array(
+                elements
+                    .into_iter()
+                    .map(|element| json!({ "metric": metric(&element.labels), "value": sample(time_ms, element.v) }))
+                    .collect(),
+            ),
+        ),
+        Value::Matrix(series) => ("matrix", matrix(series)),
+    };
+    Ok(success(result_type, result))
+}
+
+pub(super) async fn query_range(
+    State(state): State<ApiState>,
+    Form(params): Form<RangeParams>,
+) -> Result<Response, PromError> {
+    let invalid =
+        |name: &str, e: String| PromError::bad_data(format!("invalid parameter \"{name}\": {e}"));
+    let start = parse_time(&params.start).map_err(|e| invalid("start", e))?;
+    let end = parse_time(&params.end).map_err(|e| invalid("end", e))?;
+    let step = parse_step(&params.step).map_err(|e| invalid("step", e))?;
+    if end < start {
+        return Err(PromError::bad_data("end timestamp must not be before start time".into()));
+    }
+    if step <= 0 {
+        return Err(PromError::bad_data(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                .into(),
+        ));
+    }
+    if (end - start) / step > MAX_POINTS_PER_SERIES {
+        return Err(PromError::bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
+                .into(),
+        ));
+    }
+    let expr = promql::parse(&params.query).map_err(|e| PromError::bad_data(e.to_string()))?;
+    let series =
+        evaluate(&state, move |engine, source| engine.range(source, &expr, start, end, step))
+            .await?;
+    Ok(success("matrix", matrix(series)))
+}
+
+/// Runs an evaluation on a blocking thread: the engine is synchronous and reads the store through the
+/// runtime.
+async fn evaluate<T: Send + 'static>(
+    state: &ApiState,
+    run: impl FnOnce(&Engine, &StoredMetrics) -> Result<T, QueryError> + Send + 'static,
+) -> Result<T, PromError> {
+    let query_engine = Arc::clone(&state.engine);
+    let runtime = tokio::runtime::Handle::current();
+    let engine = Engine::default();
+    let joined = tokio::task::spawn_blocking(move || {
+        let source = StoredMetrics::new(query_engine, runtime, engine.max_samples);
+        run(&engine, &source)
+    })
+    .await;
+    match joined {
+        Ok(result) => result.map_err(PromError::from),
+        Err(error) => Err(PromError::internal(&error)),
+    }
+}
+
+fn success(result_type: &str, result: Json) -> Response {
+    let body =
+        json!({ "status": "success", "data": { "resultType": result_type, "result": result } });
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn matrix(series: Vec<Series>) -> Json {
+    Json::Array(
+        series
+            .into_iter()
+            .map(|series| {
+                let values: Vec<Json> =
+                    series.samples.iter().map(|sample| self::sample(sample.t, sample.v)).collect();
+                json!({ "metric": metric(&series.labels), "values": values })
+            })
+            .collect(),
+    )
+}
+
+fn metric(labels: &Labels) -> Json {
+    Json::Object(labels.iter().map(|(name, value)| (name.to_owned(), Json::from(value))).collect())
+}
+
+/// `[<seconds>, "<value>"]`, the value as Go's `FormatFloat(v, 'f', -1, 64)` writes it.
+fn sample(t_ms: i64, v: f64) -> Json {
+    json!([seconds(t_ms), format_value(v)])
+}
+
+fn seconds(t_ms: i64) -> Json {
+    json!(t_ms as f64 / 1000.0)
+}
+
+fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A time as Prometheus's API takes it: Unix seconds (fractions allowed) or RFC 3339.
+fn parse_time(text: &str) -> Result<i64, String> {
+    if let Some(ms) = seconds_as_ms(text) {
+        return Ok(ms);
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|time| time.timestamp_millis())
+        .map_err(|_| format!("cannot parse {text:?} to a valid timestamp"))
+}
+
+/// A step: seconds (fractions allowed) or a Prometheus duration (`15s`, `1m`).
+fn parse_step(text: &str) -> Result<i64, String> {
+    if let Some(ms) = seconds_as_ms(text) {
+        return Ok(ms);
+    }
+    parse_duration(text)
+        .map(|duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
+        .map_err(|_| format!("cannot parse {text:?} to a valid duration"))
+}
+
+/// A number of seconds (`1435781451.781`) in milliseconds.
+fn seconds_as_ms(text: &str) -> Option<i64> {
+    let seconds = text.parse::<f64>().ok().filter(|seconds| seconds.is_finite())?;
+    Some((seconds * 1000.0).round() as i64)
+}
+
+fn now_ms() -> i64 {
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// An error in Prometheus's shape. `bad_data` is the client's fault (400), `execution` the query's (422),
+/// `internal` 500 (details logged, not sent).
+#[derive(Debug)]
+pub(super) struct PromError {
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+}
+
+impl PromError {
+    fn bad_data(message: String) -> PromError {
+        PromError { status: StatusCode::BAD_REQUEST, error_type: "bad_data", message }
+    }
+
+    fn internal(detail: &dyn std::fmt::Display) -> PromError {
+        tracing::error!(error = %detail, "promql query failed");
+        PromError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error_type: "internal",
+            message: "internal error".into(),
+        }
+    }
+}
+
+impl From<QueryError> for PromError {
+    fn from(error: QueryError) -> PromError {
+        match error {
+            QueryError::Parse(message) => PromError::bad_data(message),
+            QueryError::Execution(message) => PromError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                error_type: "execution",
+                message,
+            },
+            // Too many samples, or the store could not be read (a timeout, the memory limit): the
+            // message says which.
+            QueryError::TooManySamples | QueryError::Source(_) => PromError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                error_type: "execution",
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for PromError {
+    fn into_response(self) -> Response {
+        let body =
+            json!({ "status": "error", "errorType": self.error_type, "error": self.message });
+        (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string())
+            .into_response()
+    }
+}
