@@ -34,6 +34,29 @@ fn metrics_payload(base_ms: i64, minutes: i64) -> Value {
             })
         })
         .collect();
+    // A histogram over [0.1, 0.5, 1]: each minute adds 1, 2, 1 and 0 observations to the four buckets.
+    let histogram: Vec<Value> = (0..=minutes)
+        .map(|i| {
+            json!({
+                "startTimeUnixNano": nanos(base_ms - MINUTE_MS),
+                "timeUnixNano": nanos(base_ms + i * MINUTE_MS),
+                "count": (4 * i).to_string(),
+                "sum": (i as f64) * 1.5,
+                "explicitBounds": [0.1, 0.5, 1.0],
+                "bucketCounts": [i.to_string(), (2 * i).to_string(), i.to_string(), "0"],
+            })
+        })
+        .collect();
+    // A delta sum: 10 jobs each minute.
+    let deltas: Vec<Value> = (0..=minutes)
+        .map(|i| {
+            json!({
+                "startTimeUnixNano": nanos(base_ms + (i - 1) * MINUTE_MS),
+                "timeUnixNano": nanos(base_ms + i * MINUTE_MS),
+                "asInt": "10",
+            })
+        })
+        .collect();
     json!({ "resourceMetrics": [{
         "resource": { "attributes": [
             { "key": "service.name", "value": { "stringValue": "payments" } },
@@ -43,6 +66,10 @@ fn metrics_payload(base_ms: i64, minutes: i64) -> Value {
             { "name": "http.server.requests", "unit": "{request}",
               "sum": { "aggregationTemporality": 2, "isMonotonic": true, "dataPoints": counter } },
             { "name": "queue.depth", "unit": "{job}", "gauge": { "dataPoints": gauge } },
+            { "name": "http.server.request.duration", "unit": "s",
+              "histogram": { "aggregationTemporality": 2, "dataPoints": histogram } },
+            { "name": "jobs.done", "unit": "{job}",
+              "sum": { "aggregationTemporality": 1, "isMonotonic": true, "dataPoints": deltas } },
         ] }],
     }] })
 }
@@ -105,6 +132,28 @@ async fn query_range_over_otlp_metrics_gives_the_numbers_rules_test_gives() {
             "value": [((base + 20 * MINUTE_MS) / 1000) as f64, "5"],
         }] } })
     );
+
+    // Histograms are classic `_bucket` series; a delta counter reads as a running total.
+    let at_ten_thirty = format!("{}", (base + 10 * MINUTE_MS + 30_000) as f64 / 1000.0);
+    for (query, expected) in [
+        ("http_server_request_duration_seconds_bucket{le=\"0.5\"}", "30"),
+        ("http_server_request_duration_seconds_count", "40"),
+        // Rank 2 of every 4 falls halfway through (0.1, 0.5]: 0.3, as floating point computes it.
+        (
+            "histogram_quantile(0.5, rate(http_server_request_duration_seconds_bucket[5m]))",
+            "0.29999999999999993",
+        ),
+        ("increase(jobs_done_total[5m])", "50"),
+    ] {
+        let (status, answer) = prometheus_api(
+            &daemon,
+            "/api/v1/query",
+            &[("query", query.into()), ("time", at_ten_thirty.clone())],
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["data"]["result"][0]["value"][1], expected, "{query}: {answer}");
+    }
 
     // A range query between the samples, so that the window edges never sit on a sample.
     let expression = "sum by (job) (rate(http_server_requests_total[5m])) * 60 + on(job) group_left sum by (job) (queue_depth)";
