@@ -55,12 +55,12 @@ pub struct TemplateInput<'a> {
 /// Renders the rule's templates: `(which, input)` where `which` says whether a label or an annotation is
 /// rendered and its name. Failures are rendered into the text, as Prometheus does.
 pub trait Expander {
-    fn expand(&mut self, template: Template<'_>, input: TemplateInput<'_>) -> String;
+    fn expand(&mut self, template: TemplateField<'_>, input: TemplateInput<'_>) -> String;
 }
 
 /// A template of a rule, by where it sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Template<'a> {
+pub enum TemplateField<'a> {
     Label(&'a str),
     Annotation(&'a str),
 }
@@ -130,14 +130,14 @@ impl AlertingRule {
             let input = TemplateInput { labels: &element.labels, value: element.v };
             let mut labels = element.labels.without_metric_name();
             for name in &self.label_names {
-                let value = expander.expand(Template::Label(name), input);
+                let value = expander.expand(TemplateField::Label(name), input);
                 labels.set(name.clone(), value);
             }
             labels.set(ALERT_NAME_LABEL.to_owned(), self.name.clone());
             let annotations = self
                 .annotation_names
                 .iter()
-                .map(|name| (name.clone(), expander.expand(Template::Annotation(name), input)))
+                .map(|name| (name.clone(), expander.expand(TemplateField::Annotation(name), input)))
                 .collect();
             let alert = Alert {
                 labels: labels.clone(),

@@ -26,7 +26,8 @@ use promql_parser::parser::Expr;
 
 pub use source::{MemorySource, Selection, SeriesSource};
 pub use value::{
-    Element, Labels, METRIC_NAME, Sample, Series, Value, is_stale_marker, stale_marker,
+    Element, Labels, METRIC_NAME, Sample, Series, Value, format_value, is_stale_marker,
+    stale_marker,
 };
 
 /// Why a query failed. The messages follow Prometheus's, so that users can search for them.
@@ -78,13 +79,9 @@ impl Engine {
         expr: &Expr,
         time_ms: i64,
     ) -> Result<Value, QueryError> {
-        let mut evaluator = eval::Evaluator::new(self, source, expr, time_ms, time_ms, 1)?;
-        let value = evaluator.eval(expr, time_ms)?;
-        Ok(match value {
-            // An instant query of a range selector returns the raw samples of its window.
-            eval::Evaluated::Matrix(series) => Value::Matrix(series),
-            other => other.into_value(time_ms),
-        })
+        let mut evaluator = eval::Evaluator::new(self, source, expr, time_ms, time_ms)?;
+        // An instant query of a range selector returns the raw samples of its window.
+        Ok(evaluator.eval(expr, time_ms)?.into_value())
     }
 
     /// Evaluates `expr` at every `step` from `start_ms` to `end_ms` (both included) and returns one series per
@@ -102,7 +99,7 @@ impl Engine {
                 "zero or negative query resolution step widths are not accepted".into(),
             ));
         }
-        let mut evaluator = eval::Evaluator::new(self, source, expr, start_ms, end_ms, step_ms)?;
+        let mut evaluator = eval::Evaluator::new(self, source, expr, start_ms, end_ms)?;
         let mut series: Vec<Series> = Vec::new();
         let mut index_of: std::collections::HashMap<Labels, usize> =
             std::collections::HashMap::new();

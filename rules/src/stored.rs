@@ -22,7 +22,7 @@ use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, MapArray, RecordBatch};
 use sightline_storage::QueryEngine;
 
-use crate::promql::{Labels, METRIC_NAME, Sample, Selection, Series, SeriesSource};
+use crate::promql::{Labels, METRIC_NAME, Sample, Selection, Series, SeriesSource, format_value};
 use naming::{MetricKind, label_name, metric_name};
 
 /// The PromQL engine's view of the store. Its queries run on `runtime`: call [`SeriesSource::select`]
@@ -195,7 +195,8 @@ impl SeriesBuilder {
             for (index, bucket_count) in counts.values().iter().enumerate() {
                 cumulative += *bucket_count as f64;
                 let le = match bounds.values().get(index) {
-                    Some(bound) => format_bound(*bound),
+                    // Prometheus's OTLP receiver writes bounds as Go's `FormatFloat(bound, 'f', -1, 64)`.
+                    Some(bound) => format_value(*bound),
                     None => "+Inf".to_owned(),
                 };
                 let mut bucket = labels.clone();
@@ -289,12 +290,6 @@ fn string_column(batch: &RecordBatch, index: usize) -> Result<Vec<String>, Strin
 
 fn map_column(batch: &RecordBatch, index: usize) -> Result<MapArray, String> {
     batch.column(index).as_map_opt().cloned().ok_or_else(|| format!("column {index} is not a map"))
-}
-
-/// A bucket bound as Prometheus's OTLP receiver writes `le` (Go's `FormatFloat(bound, 'f', -1, 64)`: the
-/// shortest digits, never an exponent), which is how Rust displays an `f64`.
-fn format_bound(bound: f64) -> String {
-    if bound == f64::INFINITY { "+Inf".to_owned() } else { format!("{bound}") }
 }
 
 fn timestamp_literal(ms: i64) -> String {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::alerting::{AlertState, AlertingRule, Expander, Template, TemplateInput};
+use crate::alerting::{AlertState, AlertingRule, Expander, TemplateField, TemplateInput};
 use crate::file::{self, Query, Rule, RuleKind};
 use crate::promql::{
     self, Element, Engine, Labels, METRIC_NAME, MemorySource, Sample, Value, stale_marker,
@@ -159,7 +159,9 @@ struct LoadedGroup {
 
 struct LoadedRule {
     rule: Rule,
-    templates: HashMap<(bool, String), template::Template>,
+    /// The parsed templates of an alerting rule's labels and annotations, by name.
+    label_templates: HashMap<String, template::Template>,
+    annotation_templates: HashMap<String, template::Template>,
 }
 
 /// Loads and checks the rule files (globs, relative to the test file), ordered by `group_eval_order`
@@ -176,21 +178,22 @@ fn load_rules(
         for group in rule_file.rules.groups {
             let mut rules = Vec::with_capacity(group.rules.len());
             for rule in group.rules {
-                let mut templates = HashMap::new();
-                let sources = rule
-                    .labels
-                    .iter()
-                    .map(|(name, text)| (true, name, text))
-                    .chain(rule.annotations.iter().map(|(name, text)| (false, name, text)));
-                for (is_label, name, text) in sources {
-                    if matches!(rule.kind, RuleKind::Alerting { .. }) {
-                        let parsed =
-                            template::Template::parse(&format!("__alert_{}", rule.name()), text)
+                let is_alerting = matches!(rule.kind, RuleKind::Alerting { .. });
+                let parse_all = |texts: &BTreeMap<String, String>| {
+                    let mut parsed = HashMap::new();
+                    if is_alerting {
+                        for (name, text) in texts {
+                            let template_name = format!("__alert_{}", rule.name());
+                            let template = template::Template::parse(&template_name, text)
                                 .map_err(|error| vec![error.to_string()])?;
-                        templates.insert((is_label, name.clone()), parsed);
+                            parsed.insert(name.clone(), template);
+                        }
                     }
-                }
-                rules.push(LoadedRule { rule, templates });
+                    Ok::<_, Vec<String>>(parsed)
+                };
+                let label_templates = parse_all(&rule.labels)?;
+                let annotation_templates = parse_all(&rule.annotations)?;
+                rules.push(LoadedRule { rule, label_templates, annotation_templates });
             }
             groups.push(LoadedGroup { name: group.name, rules });
         }
@@ -369,7 +372,7 @@ impl Run<'_> {
                             )
                         });
                         let mut expander = TestExpander {
-                            templates: &loaded.templates,
+                            rule: loaded,
                             external_labels: &self.external_labels,
                             external_url: &self.external_url,
                             engine: &self.engine,
@@ -498,7 +501,7 @@ fn describe_alerts(alerts: &[(Labels, BTreeMap<String, String>)]) -> String {
 
 /// Renders an alerting rule's templates for the test runner; `query` runs against the test's data.
 struct TestExpander<'a> {
-    templates: &'a HashMap<(bool, String), template::Template>,
+    rule: &'a LoadedRule,
     external_labels: &'a Labels,
     external_url: &'a str,
     engine: &'a Engine,
@@ -507,12 +510,12 @@ struct TestExpander<'a> {
 }
 
 impl Expander for TestExpander<'_> {
-    fn expand(&mut self, which: Template<'_>, input: TemplateInput<'_>) -> String {
-        let key = match which {
-            Template::Label(name) => (true, name.to_owned()),
-            Template::Annotation(name) => (false, name.to_owned()),
+    fn expand(&mut self, which: TemplateField<'_>, input: TemplateInput<'_>) -> String {
+        let parsed = match which {
+            TemplateField::Label(name) => self.rule.label_templates.get(name),
+            TemplateField::Annotation(name) => self.rule.annotation_templates.get(name),
         };
-        let Some(parsed) = self.templates.get(&key) else {
+        let Some(parsed) = parsed else {
             return String::new();
         };
         let data = TemplateData {

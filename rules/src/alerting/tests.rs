@@ -8,10 +8,10 @@ const MINUTE: i64 = 60_000;
 struct Echo;
 
 impl Expander for Echo {
-    fn expand(&mut self, template: Template<'_>, input: TemplateInput<'_>) -> String {
+    fn expand(&mut self, template: TemplateField<'_>, input: TemplateInput<'_>) -> String {
         match template {
-            Template::Label(name) => format!("{name}:{}", input.labels.value("instance")),
-            Template::Annotation(name) => format!("{name}={}", input.value),
+            TemplateField::Label(name) => format!("{name}:{}", input.labels.value("instance")),
+            TemplateField::Annotation(name) => format!("{name}={}", input.value),
         }
     }
 }

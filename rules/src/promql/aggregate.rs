@@ -11,8 +11,8 @@ use promql_parser::parser::{AggregateExpr, LabelModifier};
 
 use super::QueryError;
 use super::eval::{Evaluated, Evaluator};
-use super::functions::{KahanSum, mean, quantile, variance};
-use super::value::{Element, Labels, METRIC_NAME};
+use super::functions::{KahanSum, mean, quantile, sort_by_value, variance};
+use super::value::{Element, Labels, METRIC_NAME, format_value};
 
 pub(super) fn eval<'e>(
     ev: &mut Evaluator<'e>,
@@ -147,7 +147,7 @@ fn extreme(values: impl Iterator<Item = f64>, better: impl Fn(f64, f64) -> bool)
 }
 
 /// `topk`/`bottomk`: the `k` largest or smallest elements, with their own labels; NaN ranks last.
-fn select_k(mut members: Vec<Element>, k: f64, largest: bool) -> Result<Vec<Element>, QueryError> {
+fn select_k(members: Vec<Element>, k: f64, largest: bool) -> Result<Vec<Element>, QueryError> {
     if k.is_nan() || k.is_infinite() || k.abs() >= 9.223_372_036_854_776e18 {
         return Err(QueryError::Execution(format!("Scalar value {k} overflows int64")));
     }
@@ -155,17 +155,9 @@ fn select_k(mut members: Vec<Element>, k: f64, largest: bool) -> Result<Vec<Elem
     if k < 1 {
         return Ok(Vec::new());
     }
-    members.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        (false, false) => {
-            let order = a.v.partial_cmp(&b.v).unwrap_or(std::cmp::Ordering::Equal);
-            if largest { order.reverse() } else { order }
-        }
-    });
-    members.truncate(usize::try_from(k).unwrap_or(usize::MAX));
-    Ok(members)
+    let mut selected = sort_by_value(members, largest);
+    selected.truncate(usize::try_from(k).unwrap_or(usize::MAX));
+    Ok(selected)
 }
 
 /// `count_values("label", v)`: how many elements of the group have each value, the value in `label`.
@@ -194,18 +186,4 @@ fn count_values(
             Element { labels, t, v: count }
         })
         .collect())
-}
-
-/// A value as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it.
-fn format_value(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_owned()
-    } else if value == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if value == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        // Rust's shortest round-trip digits, never in exponent form, as Go's 'f' with precision -1.
-        format!("{value}")
-    }
 }

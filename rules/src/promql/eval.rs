@@ -22,7 +22,7 @@ pub(super) enum Evaluated {
 }
 
 impl Evaluated {
-    pub fn into_value(self, _t: i64) -> Value {
+    pub fn into_value(self) -> Value {
         match self {
             Evaluated::Scalar(v) => Value::Scalar(v),
             Evaluated::String(s) => Value::String(s),
@@ -56,7 +56,6 @@ impl<'e> Evaluator<'e> {
         expr: &'e Expr,
         start: i64,
         end: i64,
-        _step: i64,
     ) -> Result<Evaluator<'e>, QueryError> {
         let mut planner = Planner {
             lookback_ms: millis(engine.lookback),
@@ -82,10 +81,6 @@ impl<'e> Evaluator<'e> {
             selected.insert(id, series);
         }
         Ok(Evaluator { engine, query_start: start, query_end: end, selected })
-    }
-
-    pub fn default_subquery_step_ms(&self) -> i64 {
-        millis(self.engine.default_subquery_step)
     }
 
     pub fn eval(&mut self, expr: &'e Expr, t: i64) -> Result<Evaluated, QueryError> {
@@ -204,7 +199,7 @@ impl<'e> Evaluator<'e> {
         let start = end - range_ms;
         let step = match subquery.step {
             Some(step) if !step.is_zero() => millis(step),
-            _ => self.default_subquery_step_ms(),
+            _ => millis(self.engine.default_subquery_step),
         };
         let mut series: Vec<Series> = Vec::new();
         let mut index_of: HashMap<Labels, usize> = HashMap::new();

@@ -209,8 +209,8 @@ fn absent(present: bool, arg: &Expr, t: i64) -> Vec<Element> {
     vec![Element { labels, t, v: 1.0 }]
 }
 
-/// `sort` and `sort_desc`: by value, NaN last either way.
-fn sort_by_value(mut vector: Vec<Element>, descending: bool) -> Vec<Element> {
+/// `sort` and `sort_desc` (and `topk`/`bottomk`): by value, NaN last either way.
+pub(super) fn sort_by_value(mut vector: Vec<Element>, descending: bool) -> Vec<Element> {
     vector.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
         (true, true) => std::cmp::Ordering::Equal,
         (true, false) => std::cmp::Ordering::Greater,

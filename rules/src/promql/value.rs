@@ -116,6 +116,21 @@ impl fmt::Display for Labels {
     }
 }
 
+/// A value as Prometheus writes it in label values and API answers (Go's `FormatFloat(v, 'f', -1, 64)`: the
+/// shortest digits that read back the same, never an exponent), with `NaN`, `+Inf` and `-Inf`.
+pub fn format_value(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".to_owned()
+    } else if value == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if value == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        // Rust's `Display` of an f64 is exactly that: shortest round-trip digits, no exponent.
+        format!("{value}")
+    }
+}
+
 /// One sample: milliseconds since the Unix epoch and a value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {

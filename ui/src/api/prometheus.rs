@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sightline_rules::file::parse_duration;
-use sightline_rules::promql::{self, Engine, Labels, QueryError, Series, Value};
+use sightline_rules::promql::{self, Engine, Labels, QueryError, Series, Value, format_value};
 use sightline_rules::stored::StoredMetrics;
 
 use super::ApiState;
@@ -145,18 +145,6 @@ fn sample(t_ms: i64, v: f64) -> Json {
 
 fn seconds(t_ms: i64) -> Json {
     json!(t_ms as f64 / 1000.0)
-}
-
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        format!("{v}")
-    }
 }
 
 /// A time as Prometheus's API takes it: Unix seconds (fractions allowed) or RFC 3339.
