@@ -133,6 +133,30 @@ async fn query_range_over_otlp_metrics_gives_the_numbers_rules_test_gives() {
         }] } })
     );
 
+    // The label endpoints Grafana's query editor uses (the last hour, by default).
+    let (status, answer) = prometheus_api(&daemon, "/api/v1/label/__name__/values", &[]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["data"],
+        json!([
+            "http_server_request_duration_seconds_bucket",
+            "http_server_request_duration_seconds_count",
+            "http_server_request_duration_seconds_sum",
+            "http_server_requests_total",
+            "jobs_done_total",
+            "queue_depth",
+        ])
+    );
+    let (_, answer) = prometheus_api(&daemon, "/api/v1/labels", &[]).await;
+    assert_eq!(answer["data"], json!(["__name__", "http_route", "instance", "job", "le", "queue"]));
+    let (_, answer) =
+        prometheus_api(&daemon, "/api/v1/series", &[("match[]", "{queue=\"emails\"}".into())])
+            .await;
+    assert_eq!(
+        answer["data"],
+        json!([{ "__name__": "queue_depth", "instance": "pod-1", "job": "payments", "queue": "emails" }])
+    );
+
     // Histograms are classic `_bucket` series; a delta counter reads as a running total.
     let at_ten_thirty = format!("{}", (base + 10 * MINUTE_MS + 30_000) as f64 / 1000.0);
     for (query, expected) in [

@@ -1,25 +1,33 @@
 //! Prometheus's query API over the stored metrics, so that Grafana and other Prometheus clients can use
-//! sightline as a Prometheus data source: `/api/v1/query` and `/api/v1/query_range`, GET or POST (form),
-//! with Prometheus's response shapes and error body
+//! sightline as a Prometheus data source: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/series`,
+//! `/api/v1/labels` and `/api/v1/label/<name>/values`, GET or POST (form), with Prometheus's response
+//! shapes and error body
 //! (`{"status": "error", "errorType": "bad_data", "error": "…"}`).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use promql_parser::label::Matchers;
+use promql_parser::parser::Expr;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sightline_rules::file::parse_duration;
-use sightline_rules::promql::{self, Engine, Labels, QueryError, Series, Value, format_value};
+use sightline_rules::promql::{
+    self, Engine, Labels, QueryError, Selection, Series, SeriesSource, Value, format_value,
+};
 use sightline_rules::stored::StoredMetrics;
 
 use super::ApiState;
 
 /// Prometheus refuses range queries with more points per series than this.
 const MAX_POINTS_PER_SERIES: i64 = 11_000;
+/// The range `/api/v1/series` and the label endpoints look at when the request gives no `start`.
+const DEFAULT_SERIES_RANGE_MS: i64 = 60 * 60 * 1000;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct InstantParams {
@@ -33,6 +41,107 @@ pub(super) struct RangeParams {
     start: String,
     end: String,
     step: String,
+}
+
+/// `match[]` selectors and a time range, as `/api/v1/series` and the label endpoints take them.
+#[derive(Debug, Default)]
+pub(super) struct SeriesParams {
+    matches: Vec<String>,
+    start: Option<String>,
+    end: Option<String>,
+}
+
+impl SeriesParams {
+    /// Reads the form or query string by hand: `match[]` repeats, which serde's form decoding cannot hold.
+    fn parse(pairs: Vec<(String, String)>) -> SeriesParams {
+        let mut params = SeriesParams::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "match[]" => params.matches.push(value),
+                "start" => params.start = Some(value),
+                "end" => params.end = Some(value),
+                _ => {}
+            }
+        }
+        params
+    }
+}
+
+/// The label sets of the series the `match[]` selectors select in `[start, end]` (the last hour when not
+/// given); every series when there is no selector.
+async fn series_in(state: &ApiState, params: SeriesParams) -> Result<Vec<Labels>, PromError> {
+    let invalid =
+        |name: &str, e: String| PromError::bad_data(format!("invalid parameter \"{name}\": {e}"));
+    let end = match &params.end {
+        Some(end) => parse_time(end).map_err(|e| invalid("end", e))?,
+        None => now_ms(),
+    };
+    let start = match &params.start {
+        Some(start) => parse_time(start).map_err(|e| invalid("start", e))?,
+        None => end - DEFAULT_SERIES_RANGE_MS,
+    };
+    let mut selectors = Vec::with_capacity(params.matches.len().max(1));
+    for text in &params.matches {
+        match promql::parse(text).map_err(|e| invalid("match[]", e.to_string()))? {
+            Expr::VectorSelector(selector) => selectors.push(selector),
+            _ => return Err(invalid("match[]", format!("{text:?} is not a series selector"))),
+        }
+    }
+    let all = selectors.is_empty();
+    evaluate(state, move |_, source| {
+        let everything = Matchers::empty();
+        let mut found = BTreeSet::new();
+        let selections: Vec<Selection<'_>> = if all {
+            vec![Selection { metric_name: None, matchers: &everything }]
+        } else {
+            selectors
+                .iter()
+                .map(|selector| Selection {
+                    metric_name: selector.name.as_deref(),
+                    matchers: &selector.matchers,
+                })
+                .collect()
+        };
+        for selection in selections {
+            // `select` reads `(start, end]`; the API's range includes its start.
+            let series = source.select(selection, start - 1, end).map_err(QueryError::Source)?;
+            found.extend(series.into_iter().map(|series| series.labels));
+        }
+        Ok(found.into_iter().collect())
+    })
+    .await
+}
+
+pub(super) async fn series(
+    State(state): State<ApiState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PromError> {
+    let params = SeriesParams::parse(pairs);
+    if params.matches.is_empty() {
+        return Err(PromError::bad_data("no match[] parameter provided".into()));
+    }
+    let series = series_in(&state, params).await?;
+    Ok(success_data(Json::Array(series.iter().map(metric).collect())))
+}
+
+pub(super) async fn labels(
+    State(state): State<ApiState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PromError> {
+    let series = series_in(&state, SeriesParams::parse(pairs)).await?;
+    let names: BTreeSet<&str> =
+        series.iter().flat_map(|labels| labels.iter().map(|(name, _)| name)).collect();
+    Ok(success_data(Json::from(names.into_iter().collect::<Vec<_>>())))
+}
+
+pub(super) async fn label_values(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PromError> {
+    let series = series_in(&state, SeriesParams::parse(pairs)).await?;
+    let values: BTreeSet<&str> = series.iter().filter_map(|labels| labels.get(&name)).collect();
+    Ok(success_data(Json::from(values.into_iter().collect::<Vec<_>>())))
 }
 
 pub(super) async fn query(
@@ -116,8 +225,11 @@ async fn evaluate<T: Send + 'static>(
 }
 
 fn success(result_type: &str, result: Json) -> Response {
-    let body =
-        json!({ "status": "success", "data": { "resultType": result_type, "result": result } });
+    success_data(json!({ "resultType": result_type, "result": result }))
+}
+
+fn success_data(data: Json) -> Response {
+    let body = json!({ "status": "success", "data": data });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
