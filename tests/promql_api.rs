@@ -89,6 +89,17 @@ async fn prometheus_api(daemon: &Daemon, path: &str, form: &[(&str, String)]) ->
     (status, response.json().await.expect("a json answer"))
 }
 
+async fn sightline_get(daemon: &Daemon, path_and_query: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(daemon.api_url(path_and_query))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("query request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a json answer"))
+}
+
 /// `application/x-www-form-urlencoded` encoding of a value.
 fn percent_encode(value: &str) -> String {
     value
@@ -155,6 +166,14 @@ async fn query_range_over_otlp_metrics_gives_the_numbers_rules_test_gives() {
     assert_eq!(
         answer["data"],
         json!([{ "__name__": "queue_depth", "instance": "pod-1", "job": "payments", "queue": "emails" }])
+    );
+
+    let (status, answer) =
+        sightline_get(&daemon, "/api/v1/metadata?metric=http_server_requests_total").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["data"],
+        json!({ "http_server_requests_total": [{ "type": "counter", "help": "", "unit": "{request}" }] })
     );
 
     // Histograms are classic `_bucket` series; a delta counter reads as a running total.

@@ -114,6 +114,53 @@ impl StoredMetrics {
     }
 }
 
+/// What `/api/v1/metadata` tells of one metric: its Prometheus type, its description as help, its OTLP unit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MetricMetadata {
+    pub name: String,
+    pub kind: &'static str,
+    pub help: String,
+    pub unit: String,
+}
+
+impl StoredMetrics {
+    /// The metadata of every metric with points in `(start_ms, end_ms]`, by Prometheus name.
+    pub fn metadata(&self, start_ms: i64, end_ms: i64) -> Result<Vec<MetricMetadata>, String> {
+        let window = format!(
+            "timestamp > {} AND timestamp <= {}",
+            timestamp_literal(start_ms),
+            timestamp_literal(end_ms)
+        );
+        let mut found = std::collections::BTreeSet::new();
+        for (table, monotonic) in [("metrics", "is_monotonic"), ("metrics_histogram", "false")] {
+            let batches = self.sql(&format!(
+                "SELECT DISTINCT metric_name, unit, metric_type, {monotonic} AS is_monotonic, \
+                 metric_description FROM {table} WHERE {window}"
+            ))?;
+            for batch in &batches {
+                let (name, unit) = (string_column(batch, 0)?, string_column(batch, 1)?);
+                let (kind, help) = (string_column(batch, 2)?, string_column(batch, 4)?);
+                let monotonic = batch.column(3).as_boolean_opt();
+                for row in 0..batch.num_rows() {
+                    let monotonic = monotonic.is_some_and(|m| m.is_valid(row) && m.value(row));
+                    let metric_kind = metric_kind(&kind[row], monotonic);
+                    found.insert(MetricMetadata {
+                        name: metric_name(&name[row], &unit[row], metric_kind),
+                        kind: match metric_kind {
+                            MetricKind::Counter => "counter",
+                            MetricKind::Histogram => "histogram",
+                            MetricKind::Gauge | MetricKind::UpDownCounter => "gauge",
+                        },
+                        help: help[row].clone(),
+                        unit: unit[row].clone(),
+                    });
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+}
+
 impl SeriesSource for StoredMetrics {
     fn select(
         &self,

@@ -177,7 +177,11 @@ fn load_rules(
     for rule_file in loaded.files {
         for group in rule_file.rules.groups {
             let mut rules = Vec::with_capacity(group.rules.len());
-            for rule in group.rules {
+            for mut rule in group.rules {
+                // A group's labels apply to each of its rules; a rule's own label of the same name wins.
+                for (name, value) in &group.labels {
+                    rule.labels.entry(name.clone()).or_insert_with(|| value.clone());
+                }
                 let is_alerting = matches!(rule.kind, RuleKind::Alerting { .. });
                 let parse_all = |texts: &BTreeMap<String, String>| {
                     let mut parsed = HashMap::new();

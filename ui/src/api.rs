@@ -33,6 +33,7 @@ pub fn router(engine: Arc<QueryEngine>, admin_token: Option<String>) -> Router {
         .route("/api/v1/query_range", get(prometheus::query_range).post(prometheus::query_range))
         .route("/api/v1/series", get(prometheus::series).post(prometheus::series))
         .route("/api/v1/labels", get(prometheus::labels).post(prometheus::labels))
+        .route("/api/v1/metadata", get(prometheus::metadata))
         .route(
             "/api/v1/label/{name}/values",
             get(prometheus::label_values).post(prometheus::label_values),

@@ -75,3 +75,24 @@ tests:
         ]
     );
 }
+
+#[test]
+fn group_labels_apply_to_every_rule_of_the_group_unless_the_rule_sets_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = "groups:\n  - name: g\n    labels: {team: core, tier: backend}\n    rules:\n      - record: r\n        expr: up\n        labels: {tier: frontend}\n";
+    std::fs::write(dir.path().join("g.rules.yaml"), rules).unwrap();
+    let text = r#"
+rule_files: [g.rules.yaml]
+tests:
+  - input_series:
+      - series: 'up{job="a"}'
+        values: '1 1'
+    promql_expr_test:
+      - expr: r
+        eval_time: 1m
+        exp_samples:
+          - labels: 'r{job="a", team="core", tier="frontend"}'
+            value: 1
+"#;
+    assert_eq!(run(text, dir.path()), Vec::<String>::new());
+}

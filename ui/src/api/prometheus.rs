@@ -1,6 +1,7 @@
 //! Prometheus's query API over the stored metrics, so that Grafana and other Prometheus clients can use
 //! sightline as a Prometheus data source: `/api/v1/query`, `/api/v1/query_range`, `/api/v1/series`,
-//! `/api/v1/labels` and `/api/v1/label/<name>/values`, GET or POST (form), with Prometheus's response
+//! `/api/v1/labels`, `/api/v1/label/<name>/values` and `/api/v1/metadata`, GET or POST (form), with
+//! Prometheus's response
 //! shapes and error body
 //! (`{"status": "error", "errorType": "bad_data", "error": "…"}`).
 
@@ -142,6 +143,37 @@ pub(super) async fn label_values(
     let series = series_in(&state, SeriesParams::parse(pairs)).await?;
     let values: BTreeSet<&str> = series.iter().filter_map(|labels| labels.get(&name)).collect();
     Ok(success_data(Json::from(values.into_iter().collect::<Vec<_>>())))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MetadataParams {
+    metric: Option<String>,
+}
+
+/// `/api/v1/metadata`: type, help and unit per metric name, for the metrics with points in the last hour.
+pub(super) async fn metadata(
+    State(state): State<ApiState>,
+    Form(params): Form<MetadataParams>,
+) -> Result<Response, PromError> {
+    let end = now_ms();
+    let found = evaluate(&state, move |_, source| {
+        source.metadata(end - DEFAULT_SERIES_RANGE_MS, end).map_err(QueryError::Source)
+    })
+    .await?;
+    let mut data = serde_json::Map::new();
+    for metadata in found {
+        if params.metric.as_ref().is_some_and(|wanted| *wanted != metadata.name) {
+            continue;
+        }
+        let entry = json!({ "type": metadata.kind, "help": metadata.help, "unit": metadata.unit });
+        match data.get_mut(&metadata.name) {
+            Some(Json::Array(entries)) => entries.push(entry),
+            _ => {
+                data.insert(metadata.name, Json::Array(vec![entry]));
+            }
+        }
+    }
+    Ok(success_data(Json::Object(data)))
 }
 
 pub(super) async fn query(
