@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use promql_parser::parser::Expr;
 
+pub(crate) use plan::millis;
 pub use source::{MemorySource, Selection, SeriesSource};
 pub use value::{
     Element, Labels, METRIC_NAME, Sample, Series, Value, format_value, is_stale_marker,

@@ -20,10 +20,19 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, MapArray, RecordBatch};
-use sightline_storage::QueryEngine;
+use sightline_storage::{QueryEngine, Table};
 
 use crate::promql::{Labels, METRIC_NAME, Sample, Selection, Series, SeriesSource, format_value};
 use naming::{MetricKind, label_name, metric_name};
+
+/// One metric the store holds in a window.
+struct CatalogEntry {
+    otel_name: String,
+    prometheus_name: String,
+    kind: MetricKind,
+    help: String,
+    unit: String,
+}
 
 /// The PromQL engine's view of the store. Its queries run on `runtime`: call [`SeriesSource::select`]
 /// from a blocking thread (`spawn_blocking`), never from async code.
@@ -55,44 +64,60 @@ impl StoredMetrics {
         Ok(output.batches)
     }
 
-    /// The stored metrics of a table in the window whose Prometheus names `wanted` accepts.
+    /// The distinct metrics of `table` with points in `window`, with their Prometheus names.
+    fn catalog(&self, table: Table, window: &str) -> Result<Vec<CatalogEntry>, String> {
+        let histogram = table == Table::MetricsHistogram;
+        let table = table.name();
+        let monotonic = if histogram { "false" } else { "is_monotonic" };
+        let batches = self.sql(&format!(
+            "SELECT DISTINCT metric_name, unit, metric_type, {monotonic} AS is_monotonic, \
+             metric_description FROM {table} WHERE {window}"
+        ))?;
+        let mut entries = Vec::new();
+        for batch in &batches {
+            let (name, unit) = (string_column(batch, 0)?, string_column(batch, 1)?);
+            let (kind, help) = (string_column(batch, 2)?, string_column(batch, 4)?);
+            let monotonic = batch.column(3).as_boolean_opt();
+            for row in 0..batch.num_rows() {
+                let monotonic = monotonic.is_some_and(|m| m.is_valid(row) && m.value(row));
+                let kind = metric_kind(&kind[row], monotonic);
+                entries.push(CatalogEntry {
+                    prometheus_name: metric_name(&name[row], &unit[row], kind),
+                    otel_name: name[row].clone(),
+                    kind,
+                    help: help[row].clone(),
+                    unit: unit[row].clone(),
+                });
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The stored metrics of a table in the window whose Prometheus names `wanted` accepts (any of the
+    /// `_bucket`, `_sum` and `_count` series for a histogram).
     fn names_in(
         &self,
-        table: &str,
+        table: Table,
         window: &str,
         wanted: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<String>, String> {
-        let is_histogram = table == "metrics_histogram";
-        let monotonic = if is_histogram { "false" } else { "is_monotonic" };
-        let batches = self.sql(&format!(
-            "SELECT DISTINCT metric_name, unit, metric_type, {monotonic} AS is_monotonic \
-             FROM {table} WHERE {window}"
-        ))?;
-        let mut names = Vec::new();
-        for batch in &batches {
-            let (name, unit) = (string_column(batch, 0)?, string_column(batch, 1)?);
-            let (kind, monotonic) = (string_column(batch, 2)?, batch.column(3).as_boolean_opt());
-            for row in 0..batch.num_rows() {
-                let kind = metric_kind(kind[row].as_str(), monotonic.is_some_and(|m| m.value(row)));
-                let prometheus = metric_name(&name[row], &unit[row], kind);
-                let matches = if is_histogram {
-                    ["_bucket", "_sum", "_count"]
-                        .iter()
-                        .any(|s| wanted(&format!("{prometheus}{s}")))
-                } else {
-                    wanted(&prometheus)
-                };
-                if matches {
-                    names.push(name[row].clone());
-                }
-            }
-        }
-        Ok(names)
+        let names: std::collections::BTreeSet<String> = self
+            .catalog(table, window)?
+            .into_iter()
+            .filter(|entry| match entry.kind {
+                MetricKind::Histogram => ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|suffix| wanted(&format!("{}{suffix}", entry.prometheus_name))),
+                _ => wanted(&entry.prometheus_name),
+            })
+            .map(|entry| entry.otel_name)
+            .collect();
+        Ok(names.into_iter().collect())
     }
 
     fn points(
         &self,
-        table: &str,
+        table: Table,
         window: &str,
         names: &[String],
     ) -> Result<Vec<RecordBatch>, String> {
@@ -100,7 +125,7 @@ impl StoredMetrics {
             return Ok(Vec::new());
         }
         let list: Vec<String> = names.iter().map(|name| quote(name)).collect();
-        let specific = if table == "metrics_histogram" {
+        let specific = if table == Table::MetricsHistogram {
             "false AS is_monotonic, CAST(count AS DOUBLE) AS count, sum, explicit_bounds, bucket_counts"
         } else {
             "is_monotonic, value"
@@ -108,7 +133,8 @@ impl StoredMetrics {
         self.sql(&format!(
             "SELECT metric_name, unit, metric_type, temporality, service_name, attributes, \
              resource_attributes, CAST(timestamp AS BIGINT) AS t, {specific} \
-             FROM {table} WHERE {window} AND metric_name IN ({}) ORDER BY t",
+             FROM {} WHERE {window} AND metric_name IN ({}) ORDER BY t",
+            table.name(),
             list.join(", ")
         ))
     }
@@ -126,35 +152,20 @@ pub struct MetricMetadata {
 impl StoredMetrics {
     /// The metadata of every metric with points in `(start_ms, end_ms]`, by Prometheus name.
     pub fn metadata(&self, start_ms: i64, end_ms: i64) -> Result<Vec<MetricMetadata>, String> {
-        let window = format!(
-            "timestamp > {} AND timestamp <= {}",
-            timestamp_literal(start_ms),
-            timestamp_literal(end_ms)
-        );
+        let window = window(start_ms, end_ms);
         let mut found = std::collections::BTreeSet::new();
-        for (table, monotonic) in [("metrics", "is_monotonic"), ("metrics_histogram", "false")] {
-            let batches = self.sql(&format!(
-                "SELECT DISTINCT metric_name, unit, metric_type, {monotonic} AS is_monotonic, \
-                 metric_description FROM {table} WHERE {window}"
-            ))?;
-            for batch in &batches {
-                let (name, unit) = (string_column(batch, 0)?, string_column(batch, 1)?);
-                let (kind, help) = (string_column(batch, 2)?, string_column(batch, 4)?);
-                let monotonic = batch.column(3).as_boolean_opt();
-                for row in 0..batch.num_rows() {
-                    let monotonic = monotonic.is_some_and(|m| m.is_valid(row) && m.value(row));
-                    let metric_kind = metric_kind(&kind[row], monotonic);
-                    found.insert(MetricMetadata {
-                        name: metric_name(&name[row], &unit[row], metric_kind),
-                        kind: match metric_kind {
-                            MetricKind::Counter => "counter",
-                            MetricKind::Histogram => "histogram",
-                            MetricKind::Gauge | MetricKind::UpDownCounter => "gauge",
-                        },
-                        help: help[row].clone(),
-                        unit: unit[row].clone(),
-                    });
-                }
+        for table in [Table::Metrics, Table::MetricsHistogram] {
+            for entry in self.catalog(table, &window)? {
+                found.insert(MetricMetadata {
+                    name: entry.prometheus_name,
+                    kind: match entry.kind {
+                        MetricKind::Counter => "counter",
+                        MetricKind::Histogram => "histogram",
+                        MetricKind::Gauge | MetricKind::UpDownCounter => "gauge",
+                    },
+                    help: entry.help,
+                    unit: entry.unit,
+                });
             }
         }
         Ok(found.into_iter().collect())
@@ -168,20 +179,16 @@ impl SeriesSource for StoredMetrics {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<Series>, String> {
-        let window = format!(
-            "timestamp > {} AND timestamp <= {}",
-            timestamp_literal(start_ms),
-            timestamp_literal(end_ms)
-        );
+        let window = window(start_ms, end_ms);
         let wanted = |name: &str| match selection.required_metric_name() {
             Some(required) => required == name,
             None => true,
         };
         let mut builder = SeriesBuilder::default();
-        for table in ["metrics", "metrics_histogram"] {
+        for table in [Table::Metrics, Table::MetricsHistogram] {
             let names = self.names_in(table, &window, &wanted)?;
             for batch in self.points(table, &window, &names)? {
-                builder.add_batch(&batch, table == "metrics_histogram")?;
+                builder.add_batch(&batch, table == Table::MetricsHistogram)?;
             }
         }
         Ok(builder
@@ -337,6 +344,15 @@ fn string_column(batch: &RecordBatch, index: usize) -> Result<Vec<String>, Strin
 
 fn map_column(batch: &RecordBatch, index: usize) -> Result<MapArray, String> {
     batch.column(index).as_map_opt().cloned().ok_or_else(|| format!("column {index} is not a map"))
+}
+
+/// The SQL condition for points in `(start_ms, end_ms]`.
+fn window(start_ms: i64, end_ms: i64) -> String {
+    format!(
+        "timestamp > {} AND timestamp <= {}",
+        timestamp_literal(start_ms),
+        timestamp_literal(end_ms)
+    )
 }
 
 fn timestamp_literal(ms: i64) -> String {

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::alerting::{AlertState, AlertingRule, Expander, TemplateField, TemplateInput};
 use crate::file::{self, Query, Rule, RuleKind};
 use crate::promql::{
-    self, Element, Engine, Labels, METRIC_NAME, MemorySource, Sample, Value, stale_marker,
+    self, Element, Engine, Labels, METRIC_NAME, MemorySource, Sample, Value, millis, stale_marker,
 };
 use crate::template::{self, TemplateData};
 use series::Step;
@@ -226,12 +226,8 @@ fn duration(text: Option<&str>, default: i64) -> Result<i64, String> {
     }
 }
 
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// A series selector with equality matchers only, as the labels of one series.
-fn series_labels(text: &str) -> Result<Labels, String> {
+pub(crate) fn series_labels(text: &str) -> Result<Labels, String> {
     // `{}` is a series without labels to promtool; the PromQL parser refuses it as a selector.
     if matches!(text.trim(), "" | "{}") {
         return Ok(Labels::default());

@@ -12,19 +12,7 @@ const MINUTE: i64 = 60_000;
 fn source(series: &[(&str, &str)]) -> MemorySource {
     let mut source = MemorySource::default();
     for (selector, values) in series {
-        let labels = match parse(selector).unwrap() {
-            Expr::VectorSelector(selector) => {
-                let mut labels = Labels::default();
-                if let Some(name) = &selector.name {
-                    labels.set(METRIC_NAME.into(), name.clone());
-                }
-                for matcher in &selector.matchers.matchers {
-                    labels.set(matcher.name.clone(), matcher.value.clone());
-                }
-                labels
-            }
-            other => panic!("not a series: {other:?}"),
-        };
+        let labels = crate::unittest::series_labels(selector).unwrap();
         let samples =
             expand(values).unwrap().into_iter().enumerate().filter_map(|(i, step)| match step {
                 Step::Missing => None,
