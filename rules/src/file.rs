@@ -66,6 +66,13 @@ pub struct Rule {
     pub labels: BTreeMap<String, String>,
     /// Templates rendered for each alert; always empty for a recording rule.
     pub annotations: BTreeMap<String, String>,
+    /// sightline's extension `resolve_expr:` (alerting rules): a firing alert resolves only once this PromQL
+    /// returns a series whose labels it has, so that an alert does not flap around its threshold.
+    pub resolve_expr: Option<Expr>,
+    /// sightline's extension `on_error:` — what a failed evaluation does to the rule's alerts.
+    pub on_error: FailurePolicy,
+    /// sightline's extension `on_no_data:` — what an evaluation does whose query read no series at all.
+    pub on_no_data: FailurePolicy,
     /// The line of the rule in its file (1-based); for a rule written as an alias (`- *name`), the anchored rule's.
     pub line: usize,
 }
@@ -83,6 +90,40 @@ pub enum RuleKind {
     },
     /// `record:` — series recorded under the metric name `name`.
     Recording { name: String },
+}
+
+/// What an alerting rule does when its evaluation fails or reads no data: never a silent recovery unless asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// `keep_last` (the default): every alert keeps the state it had, pending timers included.
+    #[default]
+    KeepLast,
+    /// `alerting`: the condition is taken to hold — the last result is evaluated again (or one alert with
+    /// the rule's own labels when there was none), so alerts go pending and fire after `for`.
+    Alerting,
+    /// `ok`: an empty result, as Prometheus treats it — alerts resolve.
+    Ok,
+}
+
+impl FailurePolicy {
+    pub const NAMES: &str = "keep_last, alerting, ok";
+
+    pub fn parse(text: &str) -> Option<FailurePolicy> {
+        match text {
+            "keep_last" => Some(FailurePolicy::KeepLast),
+            "alerting" => Some(FailurePolicy::Alerting),
+            "ok" => Some(FailurePolicy::Ok),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FailurePolicy::KeepLast => "keep_last",
+            FailurePolicy::Alerting => "alerting",
+            FailurePolicy::Ok => "ok",
+        }
+    }
 }
 
 /// The query a rule evaluates.
@@ -241,6 +282,15 @@ pub enum RuleFileErrorKind {
         "could not parse expression: function {0:?} is not enabled (an experimental PromQL function, off by default in Prometheus)"
     )]
     ExperimentalFunction(String),
+    /// `on_error` or `on_no_data` is not a policy.
+    #[error("field {field:?}: {value:?} is not a policy (the policies are: {})", FailurePolicy::NAMES)]
+    InvalidPolicy { field: &'static str, value: String },
+    /// `resolve_expr`, `on_error` or `on_no_data` on a recording rule, which has no alerts.
+    #[error("invalid field '{0}' in recording rule")]
+    AlertingFieldInRecordingRule(&'static str),
+    /// `resolve_expr` on a rule whose query is SQL.
+    #[error("field 'resolve_expr' needs a PromQL 'expr'")]
+    ResolveExprWithSql,
     /// A recording rule with `annotations`.
     #[error("invalid field 'annotations' in recording rule")]
     AnnotationsInRecordingRule,

@@ -66,6 +66,9 @@ pub(super) struct RawRule {
     pub(super) keep_firing_for: Option<Field<Duration>>,
     pub(super) labels: Option<Field<Vec<Entry>>>,
     pub(super) annotations: Option<Field<Vec<Entry>>>,
+    pub(super) resolve_expr: Option<Field<String>>,
+    pub(super) on_error: Option<Field<String>>,
+    pub(super) on_no_data: Option<Field<String>>,
     /// Fields present but unusable (reported): their absence is not a further error.
     pub(super) malformed: Vec<String>,
     pub(super) issues: Vec<Issue>,
@@ -73,7 +76,7 @@ pub(super) struct RawRule {
 
 const FILE_FIELDS: &str = "groups";
 const GROUP_FIELDS: &str = "name, interval, query_offset, limit, labels, rules";
-const RULE_FIELDS: &str = "record, alert, expr, sql, for, keep_firing_for, labels, annotations";
+const RULE_FIELDS: &str = "record, alert, expr, sql, for, keep_firing_for, labels, annotations, resolve_expr, on_error, on_no_data";
 
 /// Decodes a document's root (`None`: no document) into groups and rules.
 pub(super) fn decode_file(root: Option<&Rc<Node>>) -> RawFile {
@@ -235,6 +238,9 @@ impl Decoder {
             keep_firing_for: None,
             labels: None,
             annotations: None,
+            resolve_expr: None,
+            on_error: None,
+            on_no_data: None,
             malformed: Vec::new(),
             issues: Vec::new(),
         };
@@ -259,6 +265,11 @@ impl Decoder {
                     rule.annotations =
                         self.string_map(&key, &value, "annotations", "annotation", issues);
                 }
+                "resolve_expr" => {
+                    rule.resolve_expr = self.string(&key, &value, "resolve_expr", issues)
+                }
+                "on_error" => rule.on_error = self.string(&key, &value, "on_error", issues),
+                "on_no_data" => rule.on_no_data = self.string(&key, &value, "on_no_data", issues),
                 _ => issues.push(unknown_field(&key, name.clone(), "rule", RULE_FIELDS)),
             }
             if rule.issues.len() > issues_before {

@@ -113,6 +113,7 @@ fn a_complete_file_becomes_the_model_with_every_field() {
           summary: "High error rate on {{ $labels.job }}"
       - alert: QueueLag
         sql: SELECT queue, max(lag) AS value FROM queues GROUP BY queue
+        on_error: alerting
   - name: defaults
     interval: 0s
     query_offset: 0
@@ -134,6 +135,9 @@ fn a_complete_file_becomes_the_model_with_every_field() {
                         query: promql("sum by (job) (rate(http_requests_total[5m]))"),
                         labels: map(&[("source", "recording")]),
                         annotations: BTreeMap::new(),
+                        resolve_expr: None,
+                        on_error: FailurePolicy::KeepLast,
+                        on_no_data: FailurePolicy::KeepLast,
                         line: 9,
                     },
                     Rule {
@@ -145,6 +149,9 @@ fn a_complete_file_becomes_the_model_with_every_field() {
                         query: promql("job:http_requests:rate5m > 100\n"),
                         labels: map(&[("severity", "page")]),
                         annotations: map(&[("summary", "High error rate on {{ $labels.job }}")]),
+                        resolve_expr: None,
+                        on_error: FailurePolicy::KeepLast,
+                        on_no_data: FailurePolicy::KeepLast,
                         line: 13,
                     },
                     Rule {
@@ -159,6 +166,9 @@ fn a_complete_file_becomes_the_model_with_every_field() {
                         },
                         labels: BTreeMap::new(),
                         annotations: BTreeMap::new(),
+                        resolve_expr: None,
+                        on_error: FailurePolicy::Alerting,
+                        on_no_data: FailurePolicy::KeepLast,
                         line: 22,
                     },
                 ],
@@ -173,7 +183,7 @@ fn a_complete_file_becomes_the_model_with_every_field() {
                 limit: None,
                 labels: BTreeMap::new(),
                 rules: Vec::new(),
-                line: 24,
+                line: 25,
             },
         ],
     };
@@ -384,7 +394,7 @@ fn yaml_forms_that_go_yaml_rejects_are_rejected() {
             "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        \"<<\": {for: 5m}\n"
         ),
         [
-            r#"rules.yaml: 6:9: group "g", rule 1, "A": field "<<" not found in rule (the fields are: record, alert, expr, sql, for, keep_firing_for, labels, annotations)"#
+            r#"rules.yaml: 6:9: group "g", rule 1, "A": field "<<" not found in rule (the fields are: record, alert, expr, sql, for, keep_firing_for, labels, annotations, resolve_expr, on_error, on_no_data)"#
         ]
     );
     assert_eq!(
@@ -626,7 +636,7 @@ namespace: x
         ),
         [
             r#"rules.yaml: 3:5: group "g": field "evaluation_interval" not found in group (the fields are: name, interval, query_offset, limit, labels, rules)"#,
-            r#"rules.yaml: 7:9: group "g", rule 1, "A": field "annotation" not found in rule (the fields are: record, alert, expr, sql, for, keep_firing_for, labels, annotations)"#,
+            r#"rules.yaml: 7:9: group "g", rule 1, "A": field "annotation" not found in rule (the fields are: record, alert, expr, sql, for, keep_firing_for, labels, annotations, resolve_expr, on_error, on_no_data)"#,
             r#"rules.yaml: 9:1: field "namespace" not found in the rule file (the fields are: groups)"#,
         ]
     );
@@ -812,7 +822,7 @@ fn all_errors_of_a_file_are_reported_in_order_of_position() {
         ),
         [
             r#"rules.yaml: 5:15: group "first", rule 1, "A": could not parse expression: invalid promql query"#,
-            r#"rules.yaml: 6:9: group "first", rule 1, "A": field "bogus" not found in rule (the fields are: record, alert, expr, sql, for, keep_firing_for, labels, annotations)"#,
+            r#"rules.yaml: 6:9: group "first", rule 1, "A": field "bogus" not found in rule (the fields are: record, alert, expr, sql, for, keep_firing_for, labels, annotations, resolve_expr, on_error, on_no_data)"#,
             r#"rules.yaml: 9:9: group "first", rule 2, "r": invalid field 'for' in recording rule"#,
             r#"rules.yaml: 10:5: group "first": groupname is repeated in the same file (first at line 2)"#,
             r#"rules.yaml: 12:9: group "first", rule 1, "B": field 'expr' (or 'sql') must be set in rule"#,
@@ -854,4 +864,28 @@ fn a_template_that_does_not_parse_is_an_error_of_its_rule() {
             "rules.yaml: 4:9: group \"g\", rule 1, \"A\": annotation \"summary\": error parsing template __alert_A: template: __alert_A:1: unclosed action",
         ]
     );
+}
+
+#[test]
+fn the_alerting_extension_fields_are_checked_and_refused_on_recording_rules() {
+    let text = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up > 1\n        resolve_expr: up <\n        on_error: retry\n      - record: r\n        expr: up\n        on_no_data: ok\n      - alert: B\n        sql: SELECT 1 AS value\n        resolve_expr: up < 1\n      - alert: C\n        expr: up > 1\n        resolve_expr: up < 1\n        on_error: ok\n        on_no_data: alerting\n";
+    let errors: Vec<String> = parse_rule_file("rules.yaml", text)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            r#"rules.yaml: 6:23: group "g", rule 1, "A": could not parse expression: invalid promql query"#,
+            r#"rules.yaml: 7:19: group "g", rule 1, "A": field "on_error": "retry" is not a policy (the policies are: keep_last, alerting, ok)"#,
+            r#"rules.yaml: 10:9: group "g", rule 2, "r": invalid field 'on_no_data' in recording rule"#,
+            r#"rules.yaml: 13:9: group "g", rule 3, "B": field 'resolve_expr' needs a PromQL 'expr'"#,
+        ]
+    );
+    let good = text.split("      - alert: C").nth(1).unwrap();
+    let file = parse_rule_file("rules.yaml", &format!("groups:\n  - name: g\n    rules:\n      - alert: C{good}")).unwrap();
+    let rule = &file.groups[0].rules[0];
+    assert_eq!((rule.on_error, rule.on_no_data), (FailurePolicy::Ok, FailurePolicy::Alerting));
+    assert_eq!(rule.resolve_expr, Some(promql_parser::parser::parse("up < 1").unwrap()));
 }

@@ -7,7 +7,9 @@ use std::num::NonZeroUsize;
 use promql_parser::parser::Expr;
 
 use super::decode::{Entry, Field, Issue, RawFile, RawGroup, RawRule};
-use super::{Query, Rule, RuleFile, RuleFileError, RuleFileErrorKind, RuleGroup, RuleKind};
+use super::{
+    FailurePolicy, Query, Rule, RuleFile, RuleFileError, RuleFileErrorKind, RuleGroup, RuleKind,
+};
 use crate::template::Template;
 
 /// Checks the decoded file, adding every error, with its group and rule, to `errors`. The returned file holds the
@@ -149,6 +151,49 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
         (None, Some(sql)) => Some(Query::Sql { text: sql.value }),
     };
 
+    let resolve_expr = present(raw.resolve_expr).and_then(|field| {
+        match promql_parser::parser::parse(&field.value) {
+            Ok(parsed) => Some((field.key, parsed)),
+            Err(error) => {
+                issues.push(Issue { position: field.at, kind: RuleFileErrorKind::InvalidExpr(error) });
+                None
+            }
+        }
+    });
+    let mut policy = |field: Option<Field<String>>, name: &'static str| {
+        let field = field?;
+        match FailurePolicy::parse(&field.value) {
+            Some(policy) => Some((field.key, policy)),
+            None => {
+                issues.push(Issue {
+                    position: field.at,
+                    kind: RuleFileErrorKind::InvalidPolicy { field: name, value: field.value },
+                });
+                None
+            }
+        }
+    };
+    let on_error = policy(raw.on_error, "on_error");
+    let on_no_data = policy(raw.on_no_data, "on_no_data");
+    if let (Some((key, _)), Some(Query::Sql { .. })) = (&resolve_expr, &query) {
+        issues.push(Issue { position: *key, kind: RuleFileErrorKind::ResolveExprWithSql });
+    }
+    if record.is_some() {
+        let alerting_only = [
+            ("resolve_expr", resolve_expr.as_ref().map(|(key, _)| *key)),
+            ("on_error", on_error.map(|(key, _)| key)),
+            ("on_no_data", on_no_data.map(|(key, _)| key)),
+        ];
+        for (name, key) in alerting_only {
+            if let Some(key) = key {
+                issues.push(Issue {
+                    position: key,
+                    kind: RuleFileErrorKind::AlertingFieldInRecordingRule(name),
+                });
+            }
+        }
+    }
+
     let annotations = raw.annotations;
     let for_ = raw.for_.map(|field| (field.key, field.value));
     let keep_firing_for = raw.keep_firing_for.map(|field| (field.key, field.value));
@@ -206,6 +251,9 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
             query,
             labels: into_map(labels),
             annotations: into_map(annotations),
+            resolve_expr: resolve_expr.map(|(_, expr)| expr),
+            on_error: on_error.map(|(_, policy)| policy).unwrap_or_default(),
+            on_no_data: on_no_data.map(|(_, policy)| policy).unwrap_or_default(),
             line: raw.position.line,
         }),
         _ => None,
