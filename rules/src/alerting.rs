@@ -116,12 +116,26 @@ impl AlertingRule {
         }
     }
 
+    /// The `ALERTS` and `ALERTS_FOR_STATE` samples of the alerts as they are, for an evaluation that
+    /// leaves them unchanged (a failure under the `keep_last` policy).
+    pub fn samples(&self, t: i64) -> Vec<Element> {
+        self.active
+            .values()
+            .filter(|alert| alert.state != AlertState::Inactive)
+            .flat_map(|alert| [alerts_sample(alert, t), for_state_sample(alert, t)])
+            .collect()
+    }
+
     /// Takes the result of evaluating the rule's expression at `t` and moves every alert along. Returns the
     /// `ALERTS` and `ALERTS_FOR_STATE` samples of this evaluation. `limit` 0 means no limit.
+    ///
+    /// `resolved_by` is the result of the rule's `resolve_expr`, when it has one: a firing alert that the
+    /// expression no longer returns keeps firing until one of these label sets is part of its labels.
     pub fn update(
         &mut self,
         t: i64,
         result: Vec<Element>,
+        resolved_by: Option<&[Labels]>,
         expander: &mut dyn Expander,
         limit: usize,
     ) -> Result<Vec<Element>, AlertingError> {
@@ -178,6 +192,13 @@ impl AlertingRule {
                 if alert.state == AlertState::Firing && self.keep_firing_for_ms > 0 {
                     let since = *alert.keep_firing_since.get_or_insert(t);
                     keep_firing = t - since < self.keep_firing_for_ms;
+                }
+                if alert.state == AlertState::Firing
+                    && resolved_by.is_some_and(|resolved| {
+                        !resolved.iter().any(|resolving| resolving.is_subset_of(labels))
+                    })
+                {
+                    keep_firing = true;
                 }
                 let retention_over =
                     alert.resolved_at.is_some_and(|resolved| t - resolved > RESOLVED_RETENTION_MS);

@@ -283,7 +283,10 @@ pub enum RuleFileErrorKind {
     )]
     ExperimentalFunction(String),
     /// `on_error` or `on_no_data` is not a policy.
-    #[error("field {field:?}: {value:?} is not a policy (the policies are: {})", FailurePolicy::NAMES)]
+    #[error(
+        "field {field:?}: {value:?} is not a policy (the policies are: {})",
+        FailurePolicy::NAMES
+    )]
     InvalidPolicy { field: &'static str, value: String },
     /// `resolve_expr`, `on_error` or `on_no_data` on a recording rule, which has no alerts.
     #[error("invalid field '{0}' in recording rule")]

@@ -8,6 +8,7 @@
 
 pub mod alerting;
 pub mod file;
+pub mod group;
 pub mod promql;
 pub mod stored;
 pub mod template;

@@ -8,19 +8,17 @@
 
 pub mod series;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::alerting::{AlertState, AlertingRule, Expander, TemplateField, TemplateInput};
-use crate::file::{self, Query, Rule, RuleKind};
-use crate::promql::{
-    self, Element, Engine, Labels, METRIC_NAME, MemorySource, Sample, Value, millis, stale_marker,
-};
-use crate::template::{self, TemplateData};
+use crate::alerting::AlertState;
+use crate::file::{self, RuleGroup};
+use crate::group::{Group, Sources};
+use crate::promql::{self, Engine, Labels, METRIC_NAME, MemorySource, Sample, Value, millis};
 use series::Step;
 
 /// One test file, as promtool reads it.
@@ -151,63 +149,30 @@ fn run(text: &str, base: &Path) -> Vec<String> {
     failures
 }
 
-/// A rule group as the test runner holds it: its rules in order, with their state.
-struct LoadedGroup {
-    name: String,
-    rules: Vec<LoadedRule>,
-}
-
-struct LoadedRule {
-    rule: Rule,
-    /// The parsed templates of an alerting rule's labels and annotations, by name.
-    label_templates: HashMap<String, template::Template>,
-    annotation_templates: HashMap<String, template::Template>,
-}
-
 /// Loads and checks the rule files (globs, relative to the test file), ordered by `group_eval_order`
-/// when it is given.
+/// when it is given. Each test group evaluates its own copy, from fresh state.
 fn load_rules(
     patterns: &[String],
     base: &Path,
     order: &[String],
-) -> Result<Vec<LoadedGroup>, Vec<String>> {
+) -> Result<Vec<(String, RuleGroup)>, Vec<String>> {
     let loaded = file::load_rule_files(patterns, base)
         .map_err(|errors| errors.into_iter().map(|error| error.to_string()).collect::<Vec<_>>())?;
-    let mut groups = Vec::new();
-    for rule_file in loaded.files {
-        for group in rule_file.rules.groups {
-            let mut rules = Vec::with_capacity(group.rules.len());
-            for mut rule in group.rules {
-                // A group's labels apply to each of its rules; a rule's own label of the same name wins.
-                for (name, value) in &group.labels {
-                    rule.labels.entry(name.clone()).or_insert_with(|| value.clone());
-                }
-                let is_alerting = matches!(rule.kind, RuleKind::Alerting { .. });
-                let parse_all = |texts: &BTreeMap<String, String>| {
-                    let mut parsed = HashMap::new();
-                    if is_alerting {
-                        for (name, text) in texts {
-                            let template_name = format!("__alert_{}", rule.name());
-                            let template = template::Template::parse(&template_name, text)
-                                .map_err(|error| vec![error.to_string()])?;
-                            parsed.insert(name.clone(), template);
-                        }
-                    }
-                    Ok::<_, Vec<String>>(parsed)
-                };
-                let label_templates = parse_all(&rule.labels)?;
-                let annotation_templates = parse_all(&rule.annotations)?;
-                rules.push(LoadedRule { rule, label_templates, annotation_templates });
-            }
-            groups.push(LoadedGroup { name: group.name, rules });
-        }
-    }
+    let mut groups: Vec<(String, RuleGroup)> = loaded
+        .files
+        .into_iter()
+        .flat_map(|file| {
+            let path = file.path.display().to_string();
+            file.rules.groups.into_iter().map(move |group| (path.clone(), group))
+        })
+        .collect();
     if !order.is_empty() {
         let mut ordered = Vec::with_capacity(groups.len());
         for name in order {
-            let index = groups.iter().position(|group| &group.name == name).ok_or_else(|| {
-                vec![format!("group {name:?} in group_eval_order is not in the rule files")]
-            })?;
+            let index =
+                groups.iter().position(|(_, group)| &group.name == name).ok_or_else(|| {
+                    vec![format!("group {name:?} in group_eval_order is not in the rule files")]
+                })?;
             ordered.push(groups.remove(index));
         }
         ordered.extend(groups);
@@ -250,21 +215,18 @@ pub(crate) fn series_labels(text: &str) -> Result<Labels, String> {
     }
 }
 
-/// The state of one test group's run: the data, and each rule's alerts and last output.
-struct Run<'g> {
+/// The state of one test group's run: the data, and the rule groups with their alerts.
+struct Run {
     engine: Engine,
     source: MemorySource,
-    groups: &'g [LoadedGroup],
-    alerting: HashMap<(usize, usize), AlertingRule>,
-    /// The series each rule wrote at its last evaluation, for the stale markers of those that stop.
-    previous_output: HashMap<(usize, usize), HashSet<Labels>>,
+    groups: Vec<Group>,
     external_labels: Labels,
     external_url: String,
 }
 
 fn run_group(
     test: &TestGroup,
-    groups: &[LoadedGroup],
+    rule_groups: &[(String, RuleGroup)],
     evaluation_interval: i64,
 ) -> Result<Vec<String>, String> {
     let interval = duration(test.interval.as_deref(), evaluation_interval)?;
@@ -283,12 +245,14 @@ fn run_group(
         default_subquery_step: Duration::from_millis(evaluation_interval.unsigned_abs()),
         ..Engine::default()
     };
+    let groups = rule_groups
+        .iter()
+        .map(|(path, group)| Group::new(path, group.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut run = Run {
         engine,
         source,
         groups,
-        alerting: HashMap::new(),
-        previous_output: HashMap::new(),
         external_labels: Labels::new(test.external_labels.clone()),
         external_url: test.external_url.clone().unwrap_or_default(),
     };
@@ -331,86 +295,37 @@ fn run_group(
     Ok(failures)
 }
 
-impl Run<'_> {
+impl Run {
     /// Evaluates every rule of every group at `t`, in order; each rule sees what the rules before it wrote.
+    /// Unit tests evaluate every group at the test's interval, whatever the groups' own.
     fn evaluate_rules(&mut self, t: i64) {
-        for (group_index, group) in self.groups.iter().enumerate() {
-            for (rule_index, loaded) in group.rules.iter().enumerate() {
-                let key = (group_index, rule_index);
-                let Query::PromQl { expr, .. } = &loaded.rule.query else {
-                    // SQL rules read logs and traces, which a unit test has none of.
-                    continue;
+        for group in &mut self.groups {
+            for rule in &mut group.rules {
+                let sources = Sources {
+                    engine: &self.engine,
+                    series: &self.source,
+                    sql: None,
+                    external_labels: &self.external_labels,
+                    external_url: &self.external_url,
                 };
-                // A failed evaluation writes nothing, as in Prometheus (its error goes to the log there).
-                let Ok(result) = self.engine.instant(&self.source, expr, t) else {
-                    continue;
-                };
-                let elements = match result {
-                    Value::Vector(elements) => elements,
-                    Value::Scalar(v) => vec![Element { labels: Labels::default(), t, v }],
-                    _ => continue,
-                };
-                let output = match &loaded.rule.kind {
-                    RuleKind::Recording { name } => elements
-                        .into_iter()
-                        .map(|mut element| {
-                            element.labels.set(METRIC_NAME.to_owned(), name.clone());
-                            for (label, value) in &loaded.rule.labels {
-                                element.labels.set(label.clone(), value.clone());
-                            }
-                            element
-                        })
-                        .collect(),
-                    RuleKind::Alerting { name, for_, keep_firing_for } => {
-                        let rule = self.alerting.entry(key).or_insert_with(|| {
-                            AlertingRule::new(
-                                name.clone(),
-                                millis(*for_),
-                                millis(*keep_firing_for),
-                                loaded.rule.labels.keys().cloned().collect(),
-                                loaded.rule.annotations.keys().cloned().collect(),
-                            )
-                        });
-                        let mut expander = TestExpander {
-                            rule: loaded,
-                            external_labels: &self.external_labels,
-                            external_url: &self.external_url,
-                            engine: &self.engine,
-                            source: &self.source,
-                            t,
-                        };
-                        rule.update(t, elements, &mut expander, 0).unwrap_or_default()
-                    }
-                };
-                self.write(key, t, output);
+                let output = rule.evaluate(t, sources, 0);
+                for element in output {
+                    self.source.add(element.labels, [Sample { t: element.t, v: element.v }]);
+                }
             }
         }
-    }
-
-    /// Appends a rule's output at `t`, with stale markers for the series it wrote last time and not now.
-    fn write(&mut self, key: (usize, usize), t: i64, output: Vec<Element>) {
-        let current: HashSet<Labels> =
-            output.iter().map(|element| element.labels.clone()).collect();
-        if let Some(previous) = self.previous_output.get(&key) {
-            for gone in previous.difference(&current) {
-                self.source.add(gone.clone(), [Sample { t, v: stale_marker() }]);
-            }
-        }
-        for element in output {
-            self.source.add(element.labels, [Sample { t, v: element.v }]);
-        }
-        self.previous_output.insert(key, current);
     }
 
     /// Compares the firing alerts of the rules named in the test with the expected ones.
     fn check_alerts(&self, test: &AlertTest) -> Option<String> {
         let mut got: Vec<(Labels, BTreeMap<String, String>)> = Vec::new();
-        for ((group, rule), state) in &self.alerting {
-            if self.groups[*group].rules[*rule].rule.name() != test.alertname {
+        let rules = self.groups.iter().flat_map(|group| &group.rules);
+        for rule in rules.filter(|rule| rule.rule.name() == test.alertname) {
+            let Some(alerting) = &rule.alerting else {
                 continue;
-            }
+            };
             got.extend(
-                state
+                alerting
                     .alerts()
                     .filter(|alert| alert.state == AlertState::Firing)
                     .map(|alert| (alert.labels.clone(), alert.annotations.clone())),
@@ -497,74 +412,6 @@ fn describe_alerts(alerts: &[(Labels, BTreeMap<String, String>)]) -> String {
         .map(|(labels, annotations)| format!("Labels:{labels} Annotations:{annotations:?}"))
         .collect();
     format!("[{}]", described.join(", "))
-}
-
-/// Renders an alerting rule's templates for the test runner; `query` runs against the test's data.
-struct TestExpander<'a> {
-    rule: &'a LoadedRule,
-    external_labels: &'a Labels,
-    external_url: &'a str,
-    engine: &'a Engine,
-    source: &'a MemorySource,
-    t: i64,
-}
-
-impl Expander for TestExpander<'_> {
-    fn expand(&mut self, which: TemplateField<'_>, input: TemplateInput<'_>) -> String {
-        let parsed = match which {
-            TemplateField::Label(name) => self.rule.label_templates.get(name),
-            TemplateField::Annotation(name) => self.rule.annotation_templates.get(name),
-        };
-        let Some(parsed) = parsed else {
-            return String::new();
-        };
-        let data = TemplateData {
-            labels: input.labels.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
-            external_labels: self
-                .external_labels
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            external_url: self.external_url.to_owned(),
-            value: input.value,
-            eval_time_ms: self.t,
-        };
-        let queries = EngineQueries { engine: self.engine, source: self.source, t: self.t };
-        match parsed.render(&data, &queries) {
-            Ok(text) => text,
-            Err(error) => format!("<error expanding template: {error}>"),
-        }
-    }
-}
-
-/// The template function `query`, answered by the engine.
-struct EngineQueries<'a> {
-    engine: &'a Engine,
-    source: &'a MemorySource,
-    t: i64,
-}
-
-impl template::QueryFunctions for EngineQueries<'_> {
-    fn query(&self, expr: &str) -> Result<Vec<template::QuerySample>, String> {
-        let parsed = promql::parse(expr).map_err(|error| error.to_string())?;
-        match self.engine.instant(self.source, &parsed, self.t).map_err(|e| e.to_string())? {
-            Value::Vector(elements) => Ok(elements
-                .into_iter()
-                .map(|element| template::QuerySample {
-                    labels: element
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                        .collect(),
-                    value: element.v,
-                })
-                .collect()),
-            Value::Scalar(v) => {
-                Ok(vec![template::QuerySample { labels: BTreeMap::new(), value: v }])
-            }
-            other => Err(format!("query {expr:?} returned a {}", other.type_name())),
-        }
-    }
 }
 
 #[cfg(test)]

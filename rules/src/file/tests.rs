@@ -869,11 +869,8 @@ fn a_template_that_does_not_parse_is_an_error_of_its_rule() {
 #[test]
 fn the_alerting_extension_fields_are_checked_and_refused_on_recording_rules() {
     let text = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up > 1\n        resolve_expr: up <\n        on_error: retry\n      - record: r\n        expr: up\n        on_no_data: ok\n      - alert: B\n        sql: SELECT 1 AS value\n        resolve_expr: up < 1\n      - alert: C\n        expr: up > 1\n        resolve_expr: up < 1\n        on_error: ok\n        on_no_data: alerting\n";
-    let errors: Vec<String> = parse_rule_file("rules.yaml", text)
-        .unwrap_err()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let errors: Vec<String> =
+        parse_rule_file("rules.yaml", text).unwrap_err().iter().map(ToString::to_string).collect();
     assert_eq!(
         errors,
         [
@@ -884,7 +881,11 @@ fn the_alerting_extension_fields_are_checked_and_refused_on_recording_rules() {
         ]
     );
     let good = text.split("      - alert: C").nth(1).unwrap();
-    let file = parse_rule_file("rules.yaml", &format!("groups:\n  - name: g\n    rules:\n      - alert: C{good}")).unwrap();
+    let file = parse_rule_file(
+        "rules.yaml",
+        &format!("groups:\n  - name: g\n    rules:\n      - alert: C{good}"),
+    )
+    .unwrap();
     let rule = &file.groups[0].rules[0];
     assert_eq!((rule.on_error, rule.on_no_data), (FailurePolicy::Ok, FailurePolicy::Alerting));
     assert_eq!(rule.resolve_expr, Some(promql_parser::parser::parse("up < 1").unwrap()));

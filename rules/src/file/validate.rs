@@ -151,15 +151,19 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
         (None, Some(sql)) => Some(Query::Sql { text: sql.value }),
     };
 
-    let resolve_expr = present(raw.resolve_expr).and_then(|field| {
-        match promql_parser::parser::parse(&field.value) {
-            Ok(parsed) => Some((field.key, parsed)),
-            Err(error) => {
-                issues.push(Issue { position: field.at, kind: RuleFileErrorKind::InvalidExpr(error) });
-                None
+    let resolve_expr =
+        present(raw.resolve_expr).and_then(|field| {
+            match promql_parser::parser::parse(&field.value) {
+                Ok(parsed) => Some((field.key, parsed)),
+                Err(error) => {
+                    issues.push(Issue {
+                        position: field.at,
+                        kind: RuleFileErrorKind::InvalidExpr(error),
+                    });
+                    None
+                }
             }
-        }
-    });
+        });
     let mut policy = |field: Option<Field<String>>, name: &'static str| {
         let field = field?;
         match FailurePolicy::parse(&field.value) {

@@ -85,6 +85,11 @@ impl Labels {
         Labels(self.0.iter().filter(|(name, _)| !names.contains(name)).cloned().collect())
     }
 
+    /// Whether every label of `self` is in `other` with the same value.
+    pub fn is_subset_of(&self, other: &Labels) -> bool {
+        self.iter().all(|(name, value)| other.get(name) == Some(value))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
     }
