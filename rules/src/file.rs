@@ -24,7 +24,7 @@ use std::time::Duration;
 use promql_parser::parser::Expr;
 
 pub use duration::{DurationError, parse_duration};
-pub use load::{LoadedRuleFile, LoadedRuleFiles, load_rule_files};
+pub use load::{LoadedRuleFile, LoadedRuleFiles, load_rule_files, read_rule_file, rule_file_paths};
 
 /// A rule file: its groups, in file order.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,9 @@
 pub mod alerting;
 pub mod file;
 pub mod group;
+pub mod manager;
 pub mod promql;
+pub mod state;
 pub mod stored;
 pub mod template;
 pub mod unittest;

@@ -36,7 +36,34 @@ pub fn load_rule_files(
     patterns: &[String],
     base_dir: &Path,
 ) -> Result<LoadedRuleFiles, Vec<RuleFileError>> {
-    let mut loaded = LoadedRuleFiles { files: Vec::new(), unmatched_patterns: Vec::new() };
+    let (paths, unmatched_patterns) = expand_patterns(patterns, base_dir)?;
+    let mut loaded = LoadedRuleFiles { files: Vec::new(), unmatched_patterns };
+    let mut errors = Vec::new();
+    for path in paths {
+        match read_rule_file(&path) {
+            Ok(rules) => loaded.files.push(LoadedRuleFile { path: PathBuf::from(path), rules }),
+            Err(file_errors) => errors.extend(file_errors),
+        }
+    }
+    if errors.is_empty() { Ok(loaded) } else { Err(errors) }
+}
+
+/// The files that `patterns` name, as [`load_rule_files`] finds them, without reading them: for loading each
+/// file on its own (the daemon keeps a file's last good version when it breaks).
+pub fn rule_file_paths(
+    patterns: &[String],
+    base_dir: &Path,
+) -> Result<Vec<String>, Vec<RuleFileError>> {
+    expand_patterns(patterns, base_dir).map(|(paths, _)| paths)
+}
+
+/// The files the patterns match, each once, and the patterns with a `*` that matched none.
+fn expand_patterns(
+    patterns: &[String],
+    base_dir: &Path,
+) -> Result<(Vec<String>, Vec<String>), Vec<RuleFileError>> {
+    let mut files = Vec::new();
+    let mut unmatched = Vec::new();
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     let pattern_error = |pattern: &str, kind| RuleFileError {
@@ -66,27 +93,19 @@ pub fn load_rule_files(
         if paths.is_empty() {
             // `promtool check config` requires a match only of patterns without a `*`, even with `?` or `[`.
             if pattern.contains('*') {
-                loaded.unmatched_patterns.push(pattern.clone());
+                unmatched.push(pattern.clone());
             } else {
                 errors.push(pattern_error(&joined, RuleFileErrorKind::NoSuchFile));
             }
             continue;
         }
-        for path in paths {
-            if !seen.insert(path.clone()) {
-                continue;
-            }
-            match read_rule_file(&path) {
-                Ok(rules) => loaded.files.push(LoadedRuleFile { path: PathBuf::from(path), rules }),
-                Err(file_errors) => errors.extend(file_errors),
-            }
-        }
+        files.extend(paths.into_iter().filter(|path| seen.insert(path.clone())));
     }
-    if errors.is_empty() { Ok(loaded) } else { Err(errors) }
+    if errors.is_empty() { Ok((files, unmatched)) } else { Err(errors) }
 }
 
-/// Reads and parses one file; `path` names it in the errors.
-fn read_rule_file(path: &str) -> Result<RuleFile, Vec<RuleFileError>> {
+/// Reads and parses one file; `path` names it in the errors. Blocking file I/O.
+pub fn read_rule_file(path: &str) -> Result<RuleFile, Vec<RuleFileError>> {
     let file_error = |kind| {
         vec![RuleFileError { file: path.to_owned(), position: None, group: None, rule: None, kind }]
     };
