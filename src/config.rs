@@ -39,6 +39,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Prometheus rule file globs, relative to the config file's directory, not expanded yet.
     pub rule_files: Vec<String>,
+    /// The directory `rule_files` are relative to: the configuration file's.
+    pub rule_files_dir: PathBuf,
     /// Default evaluation interval for rule groups that set none.
     pub evaluation_interval: Duration,
     /// Alertmanager-style notification config (route, receivers, inhibit_rules).
@@ -310,6 +312,7 @@ impl Default for Config {
             http: HttpConfig { listen: SocketAddr::from(([0, 0, 0, 0], 8080)) },
             auth: AuthConfig::default(),
             rule_files: Vec::new(),
+            rule_files_dir: PathBuf::from("."),
             evaluation_interval: Duration::from_secs(15),
             notifications_file: None,
             outbound: OutboundConfig::default(),

@@ -24,17 +24,29 @@ use sightline_collector::redact::Redactor;
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
+use sightline_rules::manager::{RuleCounters, RuleManager, RuleSettings};
+use sightline_rules::promql::{Engine, Labels};
+use sightline_rules::state::AlertStore;
+use sightline_rules::stored::StoreBackend;
 use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{self, WalOptions};
-use sightline_storage::{FileLocation, QueryEngine, QueryLimits, S3Options, Table};
+use sightline_storage::{BatchSink, FileLocation, QueryEngine, QueryLimits, S3Options, Table};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{self, Config, MemoryBudget};
 
+/// The SQLite database of the state that is not telemetry (alert state today), in the data directory.
+const STATE_DATABASE: &str = "sightline.db";
+/// How often the rule files are checked for changes.
+const RULE_FILES_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let signals = ShutdownSignals::install()?;
+    // Installed before anything starts: a SIGHUP's default action would end the process.
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
     let mut registry = Registry::default();
     let durability = match config.storage.durability {
         config::Durability::Fsync => wal::Durability::Fsync,
@@ -155,10 +167,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "no admin token is configured: the API refuses every request until SIGHTLINE_ADMIN_TOKEN is set"
         );
     }
+    let queries = Arc::new(queries);
+    let rules_stop = CancellationToken::new();
+    let rules = start_rules(&config, &storage, &queries, &mut registry, rules_stop.clone()).await?;
+    let rules_watcher = tokio::spawn(rules.clone().watch());
+    let reloader = tokio::spawn(reload_on_sighup(rules.clone(), hangups, rules_stop.clone()));
+
     let ready = Arc::new(AtomicBool::new(true));
     let api_listener = bind("api", config.http.listen).await?;
-    let api = api_router(Arc::new(registry), Arc::clone(&ready))
-        .merge(sightline_ui::api::router(Arc::new(queries), admin_token));
+    let api = api_router(Arc::new(registry), Arc::clone(&ready)).merge(sightline_ui::api::router(
+        queries,
+        rules.clone(),
+        admin_token,
+    ));
     let api_task =
         tokio::spawn(server::serve("api", api_listener, api, None, api_stop.clone(), grace));
     tasks.close();
@@ -169,6 +190,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ready.store(false, Ordering::SeqCst);
     ingest_stop.cancel();
     tasks.wait().await;
+    // Evaluations in progress finish and save their alert state; rules write into storage, so before it stops.
+    rules_stop.cancel();
+    rules.stop().await;
+    let _ = rules_watcher.await;
+    let _ = reloader.await;
     // Every acknowledged request is durable in the WAL already; flushing the buffer now means the next start
     // has nothing to replay.
     flusher_stop.cancel();
@@ -177,6 +203,66 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     api_task.await.context("the api server task failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the alert state database and starts the rule groups of `rule_files`.
+async fn start_rules(
+    config: &Config,
+    storage: &Storage,
+    queries: &Arc<QueryEngine>,
+    registry: &mut Registry,
+    stop: CancellationToken,
+) -> anyhow::Result<RuleManager> {
+    let state_path = config.data_dir.join(STATE_DATABASE);
+    let display = state_path.display().to_string();
+    let alert_store = tokio::task::spawn_blocking(move || AlertStore::open(&state_path))
+        .await
+        .context("opening the alert state database")?
+        .with_context(|| format!("opening {display}"))?;
+    let sink: Arc<dyn BatchSink> = Arc::new(storage.clone());
+    let backend = StoreBackend::new(
+        Arc::clone(queries),
+        sink,
+        tokio::runtime::Handle::current(),
+        Engine::default().max_samples,
+    );
+    let counters = Arc::new(RuleCounters::default());
+    counters.register(registry);
+    let settings = RuleSettings {
+        patterns: config.rule_files.clone(),
+        base_dir: config.rule_files_dir.clone(),
+        evaluation_interval: config.evaluation_interval,
+        external_labels: Labels::default(),
+        // Set once the configuration has an external URL (the notifications issue).
+        external_url: String::new(),
+        watch_interval: RULE_FILES_WATCH_INTERVAL,
+    };
+    let rules =
+        RuleManager::start(settings, Arc::new(backend), Arc::new(alert_store), counters, stop)
+            .await;
+    let groups = rules.files().iter().filter(|file| file.errors.is_empty()).count();
+    tracing::info!(rule_files = groups, "rules loaded");
+    Ok(rules)
+}
+
+/// Reloads the rule files on each SIGHUP, until `stop`.
+async fn reload_on_sighup(
+    rules: RuleManager,
+    mut hangups: tokio::signal::unix::Signal,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            received = hangups.recv() => {
+                if received.is_none() {
+                    return;
+                }
+                tracing::info!(signal = "SIGHUP", "reloading rule files");
+                rules.reload().await;
+            }
+        }
+    }
 }
 
 fn file_location(object_store: Option<&config::ObjectStoreConfig>) -> FileLocation {

@@ -50,7 +50,18 @@ impl Daemon {
 
     /// Starts the binary with the base configuration merged with `overrides` (JSON is YAML).
     pub fn start_with(overrides: Value) -> Daemon {
+        Daemon::start_with_files(overrides, &[])
+    }
+
+    /// [`Daemon::start_with`], with `files` (a path relative to the configuration file, and its text)
+    /// written first: rule files, for example.
+    pub fn start_with_files(overrides: Value, files: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("temporary directory");
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a file has a directory")).expect("mkdir");
+            std::fs::write(path, text).expect("write a file of the test");
+        }
         let mut config = base_config(dir.path());
         merge(&mut config, overrides);
         let data_dir = PathBuf::from(config["data_dir"].as_str().expect("data_dir is a path"));

@@ -21,6 +21,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -56,16 +59,52 @@ pub struct RuleSettings {
     pub watch_interval: Duration,
 }
 
-/// Counters of the rule manager, for `/metrics`.
+/// The rule manager's own metrics, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct RuleCounters {
-    pub evaluations: std::sync::atomic::AtomicU64,
-    pub evaluation_failures: std::sync::atomic::AtomicU64,
+    pub evaluations: Counter,
+    pub evaluation_failures: Counter,
     /// Evaluations skipped because the one before ran past their tick.
-    pub missed_evaluations: std::sync::atomic::AtomicU64,
-    pub reloads: std::sync::atomic::AtomicU64,
-    pub reload_failures: std::sync::atomic::AtomicU64,
-    pub state_save_failures: std::sync::atomic::AtomicU64,
+    pub missed_evaluations: Counter,
+    pub reloads: Counter,
+    pub reload_failures: Counter,
+    /// Rule files whose last load failed (their last good version runs).
+    pub files_failing: Gauge,
+    pub state_save_failures: Counter,
+}
+
+impl RuleCounters {
+    /// Registers the metrics under `sightline_rules_`.
+    pub fn register(&self, registry: &mut Registry) {
+        let rules = registry.sub_registry_with_prefix("sightline_rules");
+        rules.register("evaluations", "Rule evaluations", self.evaluations.clone());
+        rules.register(
+            "evaluation_failures",
+            "Rule evaluations that failed (query error, limit, duplicate labels)",
+            self.evaluation_failures.clone(),
+        );
+        rules.register(
+            "missed_evaluations",
+            "Group evaluations skipped because the previous one overran the interval",
+            self.missed_evaluations.clone(),
+        );
+        rules.register("reloads", "Loads of the rule files", self.reloads.clone());
+        rules.register(
+            "reload_failures",
+            "Loads of the rule files in which at least one file failed",
+            self.reload_failures.clone(),
+        );
+        rules.register(
+            "files_failing",
+            "Rule files whose last load failed; their last good version keeps running",
+            self.files_failing.clone(),
+        );
+        rules.register(
+            "state_save_failures",
+            "Alert state saves to SQLite that failed",
+            self.state_save_failures.clone(),
+        );
+    }
 }
 
 /// The running rules. Cheap to clone.
@@ -108,7 +147,20 @@ impl RuleManager {
         counters: Arc<RuleCounters>,
         shutdown: CancellationToken,
     ) -> RuleManager {
-        let manager = RuleManager {
+        let manager = RuleManager::new(settings, backend, store, counters, shutdown);
+        manager.reload().await;
+        manager
+    }
+
+    /// A manager with no rules running yet: [`RuleManager::reload`] loads them.
+    pub fn new(
+        settings: RuleSettings,
+        backend: Arc<dyn Backend>,
+        store: Arc<AlertStore>,
+        counters: Arc<RuleCounters>,
+        shutdown: CancellationToken,
+    ) -> RuleManager {
+        RuleManager {
             shared: Arc::new(Shared {
                 settings,
                 backend,
@@ -119,9 +171,7 @@ impl RuleManager {
                 files: RwLock::new(Vec::new()),
                 running: tokio::sync::Mutex::new(HashMap::new()),
             }),
-        };
-        manager.reload().await;
-        manager
+        }
     }
 
     /// Checks the rule files every `watch_interval` and reloads them when one changed, appeared or went away,
@@ -151,11 +201,11 @@ impl RuleManager {
             tokio::task::spawn_blocking(move || load(&settings)).await.unwrap_or_else(|panic| {
                 Loaded::failed(format!("loading rule files panicked: {panic}"))
             });
-        shared.counters.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        shared.counters.reloads.inc();
         let errors: Vec<String> =
             loaded.files.iter().flat_map(|file| file.errors.iter().cloned()).collect();
         if !errors.is_empty() {
-            shared.counters.reload_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            shared.counters.reload_failures.inc();
             for error in &errors {
                 tracing::error!(%error, "rule file not loaded; its last good version keeps running");
             }
@@ -224,6 +274,8 @@ impl RuleManager {
                 }
             }
         }
+        let failing = loaded.files.iter().filter(|file| !file.errors.is_empty()).count();
+        shared.counters.files_failing.set(i64::try_from(failing).unwrap_or(i64::MAX));
         *shared.files.write().unwrap_or_else(|p| p.into_inner()) = loaded.files;
         errors
     }
@@ -364,10 +416,7 @@ async fn run_group(shared: Arc<Shared>, group: Group, stop: CancellationToken) {
         next = t + interval_ms;
         if now >= next {
             let missed = (now - t) / interval_ms;
-            shared
-                .counters
-                .missed_evaluations
-                .fetch_add(missed.unsigned_abs(), std::sync::atomic::Ordering::Relaxed);
+            shared.counters.missed_evaluations.inc_by(missed.unsigned_abs());
             scheduled.missed += missed.unsigned_abs();
             tracing::warn!(
                 group = scheduled.group.name,
@@ -465,12 +514,9 @@ impl ScheduledGroup {
             let failed = rule.last_evaluation().is_some_and(|evaluation| {
                 matches!(evaluation.health, crate::group::Health::Error(_))
             });
-            shared.counters.evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            shared.counters.evaluations.inc();
             if failed {
-                shared
-                    .counters
-                    .evaluation_failures
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared.counters.evaluation_failures.inc();
             }
             if !output.is_empty()
                 && let Err(error) = backend.write(t, output)
@@ -510,7 +556,7 @@ impl ScheduledGroup {
                 }
             }
             Err(error) => {
-                counters.state_save_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                counters.state_save_failures.inc();
                 tracing::error!(%error, group = self.group.name, "alert state not saved");
             }
         }

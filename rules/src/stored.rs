@@ -12,7 +12,10 @@
 //! selectors once its last sample is older than the lookback (5 minutes), as with Prometheus's OTLP
 //! receiver.
 
+mod backend;
 pub mod naming;
+
+pub use backend::{RULES_SCOPE, StoreBackend};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -59,6 +59,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         http,
         auth,
         rule_files,
+        rule_files_dir: r.base_dir().to_owned(),
         evaluation_interval,
         notifications_file,
         outbound,

@@ -66,6 +66,11 @@ impl<'e> Reader<'e> {
     }
 
     /// Resolves a path from the file against the config file's directory.
+    /// The directory relative paths are taken from: the configuration file's.
+    pub(crate) fn base_dir(&self) -> &Path {
+        &self.base_dir
+    }
+
     pub(crate) fn resolve(&self, path: &str) -> PathBuf {
         self.base_dir.join(path)
     }

@@ -21,7 +21,7 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
 use object_store::ObjectStore;
 
@@ -125,20 +125,45 @@ impl QueryEngine {
         sql: &str,
         max_rows: usize,
     ) -> Result<QueryOutput, QueryError> {
-        match tokio::time::timeout(self.limits.timeout, self.run(sql, max_rows)).await {
+        self.sql_with(sql, max_rows, None).await
+    }
+
+    /// [`QueryEngine::sql`] as if run at `now_ns` (nanoseconds since the Unix epoch): `now()` and the
+    /// functions built on it answer that time. For rule evaluations, which run at their own timestamp.
+    pub async fn sql_at(&self, sql: &str, now_ns: i64) -> Result<QueryOutput, QueryError> {
+        self.sql_with(sql, self.limits.max_rows, Some(now_ns)).await
+    }
+
+    async fn sql_with(
+        &self,
+        sql: &str,
+        max_rows: usize,
+        now_ns: Option<i64>,
+    ) -> Result<QueryOutput, QueryError> {
+        match tokio::time::timeout(self.limits.timeout, self.run(sql, max_rows, now_ns)).await {
             Ok(result) => result.map_err(|e| self.classify(e)),
             // Dropping the stream cancels the query's tasks.
             Err(_elapsed) => Err(QueryError::Timeout),
         }
     }
 
-    async fn run(&self, sql: &str, max_rows: usize) -> Result<QueryOutput, Failure> {
-        let state = self.ctx.state();
+    async fn run(
+        &self,
+        sql: &str,
+        max_rows: usize,
+        now_ns: Option<i64>,
+    ) -> Result<QueryOutput, Failure> {
+        let mut state = self.ctx.state();
+        if let Some(now_ns) = now_ns {
+            state.execution_props_mut().query_execution_start_time =
+                Some(chrono::DateTime::from_timestamp_nanos(now_ns));
+        }
         let plan = state.create_logical_plan(sql).await?;
         if let Some(reason) = read_only::refusal(&plan) {
             return Err(Failure::Refused(reason));
         }
-        let frame = self.ctx.execute_logical_plan(plan).await?;
+        // Planned and run in this query's own state, which holds its `now()`.
+        let frame = DataFrame::new(state, plan);
         let mut stream = frame.execute_stream().await?;
         let schema = stream.schema();
         let (mut batches, mut rows, mut truncated) = (Vec::new(), 0usize, false);

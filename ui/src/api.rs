@@ -2,6 +2,7 @@
 //! results come from [`sightline_storage::QueryEngine`]; this module knows nothing about files.
 
 mod prometheus;
+mod rules;
 mod sql;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use sightline_rules::manager::RuleManager;
 use sightline_storage::{QueryEngine, QueryError};
 use subtle::ConstantTimeEq;
 
@@ -19,14 +21,15 @@ use subtle::ConstantTimeEq;
 #[derive(Debug, Clone)]
 struct ApiState {
     engine: Arc<QueryEngine>,
+    rules: RuleManager,
     /// The bootstrap admin token; `None` (or empty) means nobody is let in.
     admin_token: Option<Arc<str>>,
 }
 
 /// The API routes. Every route needs `Authorization: Bearer <admin_token>`.
-pub fn router(engine: Arc<QueryEngine>, admin_token: Option<String>) -> Router {
+pub fn router(engine: Arc<QueryEngine>, rules: RuleManager, admin_token: Option<String>) -> Router {
     let admin_token = admin_token.filter(|token| !token.is_empty()).map(Arc::from);
-    let state = ApiState { engine, admin_token };
+    let state = ApiState { engine, rules, admin_token };
     Router::new()
         .route("/api/v1/sql", post(sql::handle))
         .route("/api/v1/query", get(prometheus::query).post(prometheus::query))
@@ -34,6 +37,8 @@ pub fn router(engine: Arc<QueryEngine>, admin_token: Option<String>) -> Router {
         .route("/api/v1/series", get(prometheus::series).post(prometheus::series))
         .route("/api/v1/labels", get(prometheus::labels).post(prometheus::labels))
         .route("/api/v1/metadata", get(prometheus::metadata))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
         .route(
             "/api/v1/label/{name}/values",
             get(prometheus::label_values).post(prometheus::label_values),

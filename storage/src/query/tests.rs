@@ -299,3 +299,15 @@ async fn a_query_over_the_time_limit_times_out() {
         .expect_err("far more than 50 ms of work");
     assert_eq!(error, QueryError::Timeout);
 }
+
+#[tokio::test]
+async fn a_query_run_at_a_given_time_sees_that_time_as_now() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine_over(dir.path(), three_part_store(dir.path()), QueryLimits::default());
+    // Of the rows at T0, T0 + 1, T0 + 1h, T0 + 1h + 1 and T0 + 2h (ns), those in (T0 + 1, T0 + 1h + 1].
+    let sql = "SELECT count(*) FROM logs WHERE timestamp > now() - INTERVAL '1 hour' AND timestamp <= now()";
+    let output = engine.sql_at(sql, T0 + HOUR_NS + 1).await.expect("query");
+    assert_eq!(count(&output), 2);
+    let output = engine.sql_at("SELECT CAST(now() AS BIGINT)", T0).await.expect("query");
+    assert_eq!(count(&output), T0);
+}

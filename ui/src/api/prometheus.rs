@@ -260,7 +260,7 @@ fn success(result_type: &str, result: Json) -> Response {
     success_data(json!({ "resultType": result_type, "result": result }))
 }
 
-fn success_data(data: Json) -> Response {
+pub(super) fn success_data(data: Json) -> Response {
     let body = json!({ "status": "success", "data": data });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
@@ -278,7 +278,7 @@ fn matrix(series: Vec<Series>) -> Json {
     )
 }
 
-fn metric(labels: &Labels) -> Json {
+pub(super) fn metric(labels: &Labels) -> Json {
     Json::Object(labels.iter().map(|(name, value)| (name.to_owned(), Json::from(value))).collect())
 }
 

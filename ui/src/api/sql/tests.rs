@@ -8,7 +8,12 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use object_store::memory::InMemory;
 use serde_json::{Value, json};
+use sightline_rules::group::SqlSource;
+use sightline_rules::manager::{Backend, RuleManager, RuleSettings};
+use sightline_rules::promql::{Element, Labels, Selection, Series, SeriesSource};
+use sightline_rules::state::AlertStore;
 use sightline_storage::{QueryEngine, QueryLimits, StaticSource};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use super::{ARROW_STREAM, TRUNCATED_HEADER};
@@ -19,7 +24,49 @@ const TOKEN: &str = "s3cret-admin-token";
 fn app_with(limits: QueryLimits, token: Option<&str>) -> axum::Router {
     let engine =
         QueryEngine::new(StaticSource::new(), Arc::new(InMemory::new()), limits).expect("engine");
-    router(Arc::new(engine), token.map(String::from))
+    router(Arc::new(engine), no_rules(), token.map(String::from))
+}
+
+/// A rule manager without rule files: these tests are about SQL.
+fn no_rules() -> RuleManager {
+    let settings = RuleSettings {
+        patterns: Vec::new(),
+        base_dir: ".".into(),
+        evaluation_interval: Duration::from_secs(15),
+        external_labels: Labels::default(),
+        external_url: String::new(),
+        watch_interval: Duration::from_secs(60),
+    };
+    let store = AlertStore::open(std::path::Path::new(":memory:")).expect("in-memory sqlite");
+    RuleManager::new(
+        settings,
+        Arc::new(NoSeries),
+        Arc::new(store),
+        Arc::default(),
+        CancellationToken::new(),
+    )
+}
+
+struct NoSeries;
+
+impl SeriesSource for NoSeries {
+    fn select(&self, _: Selection<'_>, _: i64, _: i64) -> Result<Vec<Series>, String> {
+        Ok(Vec::new())
+    }
+}
+
+impl Backend for NoSeries {
+    fn series(&self) -> &dyn SeriesSource {
+        self
+    }
+
+    fn sql(&self) -> Option<&dyn SqlSource> {
+        None
+    }
+
+    fn write(&self, _: i64, _: Vec<Element>) -> Result<(), String> {
+        Err("these tests run no rules".to_owned())
+    }
 }
 
 fn app() -> axum::Router {
