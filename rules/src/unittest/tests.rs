@@ -1,40 +1,51 @@
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
 
-/// The promtool unit-test files of the corpus: `rules/testdata/promtool/*.test.yaml`.
-fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/promtool");
+/// The promtool unit-test files (`*.test.yaml`) of `dir`, relative to the crate: at least `min` of them, so that a
+/// test over them cannot pass for want of files.
+fn test_files(dir: &str, min: usize) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.to_string_lossy().ends_with(".test.yaml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 7, "the corpus is missing from {}", dir.display());
+    assert!(
+        files.len() >= min,
+        "{} test files in {}, expected {min} or more",
+        files.len(),
+        dir.display()
+    );
     files
 }
 
-#[test]
-fn the_promtool_corpus_passes_under_sightline() {
-    let failed: Vec<String> = corpus()
-        .iter()
-        .map(|path| run_file(path))
-        .filter(|o| !o.passed)
-        .map(|o| o.report)
-        .collect();
+/// The corpus: `rules/testdata/promtool/*.test.yaml`.
+fn corpus() -> Vec<PathBuf> {
+    test_files("testdata/promtool", 7)
+}
+
+/// The rule pack's tests: `deploy/rules/*.test.yaml`.
+fn rule_pack() -> Vec<PathBuf> {
+    test_files("../deploy/rules", 4)
+}
+
+fn assert_pass_under_sightline(files: &[PathBuf]) {
+    let failed: Vec<String> =
+        files.iter().map(|path| run_file(path)).filter(|o| !o.passed).map(|o| o.report).collect();
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 /// Prometheus is the oracle: the same files pass under its own promtool, which the test command installs
 /// (Debian's `prometheus` package).
-#[test]
-fn the_promtool_corpus_passes_under_promtool() {
+fn assert_pass_under_promtool(files: &[PathBuf]) {
     let output =
-        Command::new("promtool").arg("test").arg("rules").args(corpus()).output().expect(
+        Command::new("promtool").arg("test").arg("rules").args(files).output().expect(
             "promtool is not installed: scripts/test installs it (apt-get install prometheus)",
         );
     assert!(
@@ -43,6 +54,98 @@ fn the_promtool_corpus_passes_under_promtool() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn the_promtool_corpus_passes_under_sightline() {
+    assert_pass_under_sightline(&corpus());
+}
+
+#[test]
+fn the_promtool_corpus_passes_under_promtool() {
+    assert_pass_under_promtool(&corpus());
+}
+
+#[test]
+fn the_rule_pack_passes_under_sightline() {
+    assert_pass_under_sightline(&rule_pack());
+}
+
+#[test]
+fn the_rule_pack_passes_under_promtool() {
+    assert_pass_under_promtool(&rule_pack());
+}
+
+/// Whether `name` appears in `expr` as a whole metric name, not as a part of a longer one.
+fn mentions_metric(expr: &str, name: &str) -> bool {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    expr.match_indices(name).any(|(start, _)| {
+        let before = expr[..start].chars().next_back();
+        let after = expr[start + name.len()..].chars().next();
+        !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
+    })
+}
+
+#[test]
+fn mentions_metric_matches_whole_names_only() {
+    assert!(mentions_metric("sum(job:a:rate5m) > 1", "job:a:rate5m"));
+    assert!(mentions_metric("job:a:rate5m", "job:a:rate5m"));
+    assert!(!mentions_metric("job:a:rate5m_total", "job:a:rate5m"));
+    assert!(!mentions_metric("x_job:a:rate5m", "job:a:rate5m"));
+}
+
+/// Every alerting rule of `deploy/rules/*.rules.yaml` is the `alertname` of an alert test, and every recording
+/// rule appears in the `expr` of an expression test, in a test file that loads the rule's file.
+#[test]
+fn every_rule_of_the_rule_pack_has_a_unit_test() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/rules");
+    let file_name = |path: &Path| path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut tested = BTreeSet::new();
+    for path in rule_pack() {
+        let test: TestFile =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let alert_names: BTreeSet<&str> = test
+            .tests
+            .iter()
+            .flat_map(|group| &group.alert_rule_test)
+            .map(|alert_test| alert_test.alertname.as_str())
+            .collect();
+        let exprs: Vec<&str> = test
+            .tests
+            .iter()
+            .flat_map(|group| &group.promql_expr_test)
+            .map(|expr_test| expr_test.expr.as_str())
+            .collect();
+        for rule_file in file::load_rule_files(&test.rule_files, &dir).unwrap().files {
+            for rule in rule_file.rules.groups.iter().flat_map(|group| &group.rules) {
+                let is_tested = match &rule.kind {
+                    RuleKind::Alerting { name, .. } => alert_names.contains(name.as_str()),
+                    RuleKind::Recording { name } => {
+                        exprs.iter().any(|expr| mentions_metric(expr, name))
+                    }
+                };
+                if is_tested {
+                    tested.insert((file_name(&rule_file.path), rule.name().to_owned()));
+                }
+            }
+        }
+    }
+
+    let pack = file::load_rule_files(&["*.rules.yaml".to_owned()], &dir).unwrap();
+    assert!(pack.files.len() >= 4, "{} rule files in {}", pack.files.len(), dir.display());
+    let mut untested = Vec::new();
+    let mut rules = 0;
+    for rule_file in &pack.files {
+        for rule in rule_file.rules.groups.iter().flat_map(|group| &group.rules) {
+            rules += 1;
+            let key = (file_name(&rule_file.path), rule.name().to_owned());
+            if !tested.contains(&key) {
+                untested.push(format!("{}: {}", key.0, key.1));
+            }
+        }
+    }
+    assert!(rules >= 20, "{rules} rules in the pack");
+    assert!(untested.is_empty(), "rules without a unit test:\n{}", untested.join("\n"));
 }
 
 #[test]
