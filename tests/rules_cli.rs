@@ -69,3 +69,26 @@ fn rules_check_counts_rules_and_reports_every_error_with_its_place() {
         )
     );
 }
+
+/// The files of the rule pack in `deploy/rules/` whose names end with `suffix`.
+fn rule_pack(suffix: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rules");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the rule pack is in the repository")
+        .map(|entry| entry.expect("readable directory").path())
+        .filter(|path| path.to_string_lossy().ends_with(suffix))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "the rule pack is missing files: {files:?}");
+    files
+}
+
+#[test]
+fn the_rule_pack_passes_rules_check_and_its_own_unit_tests() {
+    let output = run("check", &rule_pack(".rules.yaml"));
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert_eq!(stdout(&output).matches("  SUCCESS").count(), rule_pack(".rules.yaml").len());
+    let output = run("test", &rule_pack(".test.yaml"));
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert_eq!(stdout(&output).matches("  SUCCESS").count(), rule_pack(".test.yaml").len());
+}
