@@ -272,3 +272,41 @@ async fn query_errors_have_prometheus_shape() {
     assert_eq!(status, 400);
     assert_eq!(answer["error"], "end timestamp must not be before start time");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_that_restarts_with_a_new_start_time_is_a_reset_even_when_its_value_grew() {
+    let daemon = Daemon::start();
+    let now =
+        i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis())
+            .expect("time fits");
+    let base = (now - 10 * MINUTE_MS) / MINUTE_MS * MINUTE_MS;
+    let nanos = |ms: i64| (ms * 1_000_000).to_string();
+    // 60 and 120 counted since base - 1m; the process restarts at base + 90s and has counted 200 by base + 2m.
+    let points: Vec<Value> = [(0, 60.0, -MINUTE_MS), (MINUTE_MS, 120.0, -MINUTE_MS), (2 * MINUTE_MS, 200.0, 90_000)]
+        .into_iter()
+        .map(|(at, value, start)| {
+            json!({ "startTimeUnixNano": nanos(base + start), "timeUnixNano": nanos(base + at), "asDouble": value })
+        })
+        .collect();
+    let payload = json!({ "resourceMetrics": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "worker" } }] },
+        "scopeMetrics": [{ "metrics": [{ "name": "jobs.processed", "unit": "{job}",
+            "sum": { "aggregationTemporality": 2, "isMonotonic": true, "dataPoints": points } }] }],
+    }] });
+    let response = reqwest::Client::new()
+        .post(daemon.http_url("/v1/metrics"))
+        .json(&payload)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(response.status(), 200);
+    let at = format!("{}", (base + 2 * MINUTE_MS + 30_000) / 1000);
+    let (status, answer) = prometheus_api(
+        &daemon,
+        "/api/v1/query",
+        &[("query", "resets(jobs_processed_total[10m])".into()), ("time", at)],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["result"][0]["value"][1], "1", "{answer}");
+}

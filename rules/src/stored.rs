@@ -135,7 +135,8 @@ impl StoredMetrics {
         };
         self.sql(&format!(
             "SELECT metric_name, unit, metric_type, temporality, service_name, attributes, \
-             resource_attributes, CAST(timestamp AS BIGINT) AS t, {specific} \
+             resource_attributes, CAST(timestamp AS BIGINT) AS t, {specific}, \
+             CAST(start_timestamp AS BIGINT) AS start_t \
              FROM {} WHERE {window} AND metric_name IN ({}) ORDER BY t",
             table.name(),
             list.join(", ")
@@ -202,20 +203,40 @@ impl SeriesSource for StoredMetrics {
     }
 }
 
-/// Collects samples by series, remembering which series hold deltas.
+/// How a series' samples are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accumulation {
+    /// Deltas, summed into running totals.
+    Delta,
+    /// Cumulative counts (counters, histograms): a new start time is a reset.
+    Cumulative,
+    /// Gauges and up-down counters: values as they are.
+    Value,
+}
+
+/// One series being collected: its samples with the start time of the point each came from.
+struct Collected {
+    series: Series,
+    accumulation: Accumulation,
+    starts: Vec<Option<i64>>,
+}
+
+/// Collects samples by series.
 #[derive(Default)]
 struct SeriesBuilder {
-    series: Vec<(Series, bool)>,
+    series: Vec<Collected>,
     index_of: HashMap<Labels, usize>,
 }
 
 impl SeriesBuilder {
-    fn push(&mut self, labels: Labels, sample: Sample, delta: bool) {
+    fn push(&mut self, labels: Labels, sample: Sample, start: Option<i64>, how: Accumulation) {
         let index = *self.index_of.entry(labels.clone()).or_insert_with(|| {
-            self.series.push((Series { labels, samples: Vec::new() }, delta));
+            let series = Series { labels, samples: Vec::new() };
+            self.series.push(Collected { series, accumulation: how, starts: Vec::new() });
             self.series.len() - 1
         });
-        self.series[index].0.samples.push(sample);
+        self.series[index].series.samples.push(sample);
+        self.series[index].starts.push(start);
     }
 
     fn add_batch(&mut self, batch: &RecordBatch, histogram: bool) -> Result<(), String> {
@@ -228,16 +249,23 @@ impl SeriesBuilder {
         let resource = map_column(batch, 6)?;
         let t = batch.column(7).as_primitive_opt::<Int64Type>().ok_or("t is not BIGINT")?;
         let monotonic = batch.column(8).as_boolean_opt().ok_or("is_monotonic is not boolean")?;
+        let start_index = batch.schema().index_of("start_t").map_err(|e| e.to_string())?;
+        let starts = batch.column(start_index).as_primitive_opt::<Int64Type>().ok_or("start_t")?;
         for row in 0..batch.num_rows() {
             let kind = metric_kind(&kind[row], monotonic.is_valid(row) && monotonic.value(row));
-            let delta = temporality[row] == "delta";
+            let how = match (temporality[row].as_str(), kind) {
+                ("delta", _) => Accumulation::Delta,
+                (_, MetricKind::Counter | MetricKind::Histogram) => Accumulation::Cumulative,
+                _ => Accumulation::Value,
+            };
+            let start = starts.is_valid(row).then(|| starts.value(row).div_euclid(1_000_000));
             let t_ms = t.value(row).div_euclid(1_000_000);
             let mut labels = series_labels(&attributes, &resource, &service[row], row);
             let name = metric_name(&name[row], &unit[row], kind);
             if !histogram {
                 let value = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("value")?;
                 labels.set(METRIC_NAME.to_owned(), name);
-                self.push(labels, Sample { t: t_ms, v: value.value(row) }, delta);
+                self.push(labels, Sample { t: t_ms, v: value.value(row) }, start, how);
                 continue;
             }
             let count = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("count")?;
@@ -259,39 +287,74 @@ impl SeriesBuilder {
                 let mut bucket = labels.clone();
                 bucket.set(METRIC_NAME.to_owned(), format!("{name}_bucket"));
                 bucket.set("le".to_owned(), le);
-                self.push(bucket, Sample { t: t_ms, v: cumulative }, delta);
+                self.push(bucket, Sample { t: t_ms, v: cumulative }, start, how);
             }
             if sum.is_valid(row) {
                 let mut sum_labels = labels.clone();
                 sum_labels.set(METRIC_NAME.to_owned(), format!("{name}_sum"));
-                self.push(sum_labels, Sample { t: t_ms, v: sum.value(row) }, delta);
+                self.push(sum_labels, Sample { t: t_ms, v: sum.value(row) }, start, how);
             }
             labels.set(METRIC_NAME.to_owned(), format!("{name}_count"));
-            self.push(labels, Sample { t: t_ms, v: count.value(row) }, delta);
+            self.push(labels, Sample { t: t_ms, v: count.value(row) }, start, how);
         }
         Ok(())
     }
 
-    /// The series in label order, samples in time order, deltas turned into running totals.
+    /// The series in label order, samples in time order, deltas turned into running totals, and resets that
+    /// only a new start time shows made visible.
     fn finish(self) -> Vec<Series> {
         let mut out: Vec<Series> = self
             .series
             .into_iter()
-            .map(|(mut series, delta)| {
-                series.samples.sort_by_key(|sample| sample.t);
-                if delta {
-                    let mut total = 0.0;
-                    for sample in &mut series.samples {
-                        total += sample.v;
-                        sample.v = total;
-                    }
-                }
+            .map(|collected| {
+                let Collected { mut series, accumulation, starts } = collected;
+                let mut samples: Vec<(Sample, Option<i64>)> =
+                    series.samples.into_iter().zip(starts).collect();
+                samples.sort_by_key(|(sample, _)| sample.t);
+                series.samples = match accumulation {
+                    Accumulation::Delta => running_totals(samples),
+                    Accumulation::Cumulative => with_reset_zeros(samples),
+                    Accumulation::Value => samples.into_iter().map(|(sample, _)| sample).collect(),
+                };
                 series
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
     }
+}
+
+/// Delta points as the running total from the first one.
+fn running_totals(samples: Vec<(Sample, Option<i64>)>) -> Vec<Sample> {
+    let mut total = 0.0;
+    samples
+        .into_iter()
+        .map(|(sample, _)| {
+            total += sample.v;
+            Sample { t: sample.t, v: total }
+        })
+        .collect()
+}
+
+/// Cumulative points, with a 0 at the new start time when a point starts later than the previous point was
+/// taken but its value did not drop: the counter restarted and already counted past its old value, which the
+/// value alone cannot show (Prometheus resets are drops). A dropping value needs nothing added.
+fn with_reset_zeros(samples: Vec<(Sample, Option<i64>)>) -> Vec<Sample> {
+    let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
+    let mut previous: Option<(Sample, Option<i64>)> = None;
+    for (sample, start) in samples {
+        if let (Some((before, before_start)), Some(start)) = (previous, start) {
+            let restarted = before_start.is_some_and(|before_start| start != before_start)
+                && before.t < start
+                && start < sample.t;
+            if restarted && sample.v >= before.v {
+                out.push(Sample { t: start, v: 0.0 });
+            }
+        }
+        out.push(sample);
+        previous = Some((sample, start));
+    }
+    out
 }
 
 fn metric_kind(metric_type: &str, monotonic: bool) -> MetricKind {
@@ -365,4 +428,35 @@ fn timestamp_literal(ms: i64) -> String {
 
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples(points: &[(i64, f64, i64)]) -> Vec<(Sample, Option<i64>)> {
+        points.iter().map(|&(t, v, start)| (Sample { t, v }, Some(start))).collect()
+    }
+
+    #[test]
+    fn a_new_start_time_without_a_drop_in_value_becomes_a_reset_at_that_time() {
+        // Counted to 120 since 0; restarted at 150 and counted to 200 by 180.
+        let read = with_reset_zeros(samples(&[(60, 60.0, 0), (120, 120.0, 0), (180, 200.0, 150)]));
+        let expected = [(60, 60.0), (120, 120.0), (150, 0.0), (180, 200.0)];
+        assert_eq!(read, expected.map(|(t, v)| Sample { t, v }));
+    }
+
+    #[test]
+    fn a_drop_in_value_or_an_unchanged_start_adds_nothing() {
+        let dropped = samples(&[(60, 60.0, 0), (120, 5.0, 90)]);
+        assert_eq!(
+            with_reset_zeros(dropped.clone()),
+            dropped.iter().map(|(s, _)| *s).collect::<Vec<_>>()
+        );
+        let steady = samples(&[(60, 60.0, 0), (120, 120.0, 0)]);
+        assert_eq!(
+            with_reset_zeros(steady.clone()),
+            steady.iter().map(|(s, _)| *s).collect::<Vec<_>>()
+        );
+    }
 }

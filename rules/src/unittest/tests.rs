@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
+use crate::file::RuleKind;
 
 /// The promtool unit-test files (`*.test.yaml`) of `dir`, relative to the crate: at least `min` of them, so that a
 /// test over them cannot pass for want of files.
