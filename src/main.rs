@@ -85,6 +85,24 @@ enum RulesCommand {
         #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
     },
+    /// Replay rule files over a running daemon's stored history; print when each alert would have gone
+    /// pending, fired and resolved
+    Backtest {
+        /// Start of the range: RFC 3339 or Unix seconds
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        /// End of the range: RFC 3339 or Unix seconds
+        #[arg(long, value_name = "TIME")]
+        to: String,
+        /// The daemon's API address
+        #[arg(long, value_name = "URL", default_value = "http://localhost:8080")]
+        url: String,
+        /// API token (default: $SIGHTLINE_ADMIN_TOKEN)
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,26 +120,49 @@ fn main() -> ExitCode {
         Command::Serve { config } => serve(config),
         Command::Config { command: ConfigCommand::Check { file } } => check_config(&file),
         Command::Redact { command: RedactCommand::Test { config } } => redact_test(config),
-        Command::Rules { command } => {
+        Command::Rules { command: RulesCommand::Backtest { from, to, url, token, files } } => {
+            let Some(token) = api_token(token) else { return ExitCode::FAILURE };
             let mut out = String::new();
-            let passed = match command {
-                RulesCommand::Check { files } => rules::check(&files, &mut out),
-                RulesCommand::Test { files } => rules::test(&files, &mut out),
-            };
-            let _ = write!(std::io::stdout().lock(), "{out}");
-            if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            match rules::backtest(&query::Target { url, token }, &from, &to, &files, &mut out) {
+                Ok(()) => {
+                    let _ = write!(std::io::stdout().lock(), "{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Rules { command: RulesCommand::Check { files } } => {
+            print_report(|out| rules::check(&files, out))
+        }
+        Command::Rules { command: RulesCommand::Test { files } } => {
+            print_report(|out| rules::test(&files, out))
         }
         Command::Query { sql, url, token } => {
-            let token = token.or_else(|| {
-                std::env::var("SIGHTLINE_ADMIN_TOKEN").ok().filter(|token| !token.is_empty())
-            });
-            let Some(token) = token else {
-                eprintln!("error: no API token: pass --token or set SIGHTLINE_ADMIN_TOKEN");
-                return ExitCode::FAILURE;
-            };
+            let Some(token) = api_token(token) else { return ExitCode::FAILURE };
             query::run(&query::Target { url, token }, &sql)
         }
     }
+}
+
+/// Prints what `run` reports; success when it says everything passed.
+fn print_report(run: impl FnOnce(&mut String) -> bool) -> ExitCode {
+    let mut out = String::new();
+    let passed = run(&mut out);
+    let _ = write!(std::io::stdout().lock(), "{out}");
+    if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// `--token`, else `$SIGHTLINE_ADMIN_TOKEN`; `None` (with the error printed) when neither is set.
+fn api_token(token: Option<String>) -> Option<String> {
+    let token = token
+        .or_else(|| std::env::var("SIGHTLINE_ADMIN_TOKEN").ok().filter(|token| !token.is_empty()));
+    if token.is_none() {
+        eprintln!("error: no API token: pass --token or set SIGHTLINE_ADMIN_TOKEN");
+    }
+    token
 }
 
 fn serve(config_path: Option<PathBuf>) -> ExitCode {

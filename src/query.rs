@@ -43,11 +43,17 @@ pub fn run(target: &Target, sql: &str) -> ExitCode {
 }
 
 async fn ask(target: &Target, sql: &str) -> Result<Value, String> {
-    let endpoint = format!("{}/api/v1/sql", target.url.trim_end_matches('/'));
+    post(target, "/api/v1/sql", &json!({ "sql": sql }), "the query").await
+}
+
+/// POSTs `body` as JSON to `path` of the daemon's API; its JSON answer, or "`what` failed" with the API's
+/// error message.
+pub async fn post(target: &Target, path: &str, body: &Value, what: &str) -> Result<Value, String> {
+    let endpoint = format!("{}{path}", target.url.trim_end_matches('/'));
     let response = reqwest::Client::new()
         .post(&endpoint)
         .bearer_auth(&target.token)
-        .json(&json!({ "sql": sql }))
+        .json(body)
         .send()
         .await
         .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
@@ -60,7 +66,7 @@ async fn ask(target: &Target, sql: &str) -> Result<Value, String> {
             .as_ref()
             .and_then(|answer| answer["error"].as_str().map(str::to_owned))
             .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_owned());
-        return Err(format!("the query failed ({status}): {message}"));
+        return Err(format!("{what} failed ({status}): {message}"));
     }
     answer.ok_or_else(|| format!("{endpoint} answered {status} without a JSON body"))
 }

@@ -292,3 +292,59 @@ async fn recorded_series_are_stored_and_read_back_by_the_rules_after_them_and_by
         .await;
     assert!(stored.as_i64().is_some_and(|count| count > 0), "{stored}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_backtest_replays_a_rule_file_over_the_stored_history() {
+    let daemon = Daemon::start();
+    // queue.lag of `emails` every minute for 20 minutes: 500 from minute 5 to minute 12, else 0.
+    let minute_ns = 60_000_000_000;
+    let base = (now_ns() - 20 * minute_ns) / minute_ns * minute_ns;
+    let points: Vec<Value> = (0..=20)
+        .map(|i| {
+            json!({
+                "attributes": [{ "key": "queue", "value": { "stringValue": "emails" } }],
+                "timeUnixNano": (base + i * minute_ns).to_string(),
+                "asDouble": if (5..=12).contains(&i) { 500.0 } else { 0.0 },
+            })
+        })
+        .collect();
+    let payload = json!({ "resourceMetrics": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "billing" } }] },
+        "scopeMetrics": [{ "metrics": [
+            { "name": "queue.lag", "unit": "{message}", "gauge": { "dataPoints": points } },
+        ] }],
+    }] });
+    post(&daemon, "/v1/metrics", payload).await;
+    let rules = daemon.dir.path().join("backtest.rules.yaml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: queues\n    interval: 1m\n    rules:\n      - alert: LagHigh\n        expr: queue_lag > 100\n        for: 2m\n",
+    )
+    .expect("write rules");
+    let seconds = |ns: i64| (ns / 1_000_000_000).to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["rules", "backtest", "--url", &daemon.api_url(""), "--token", ADMIN_TOKEN])
+        .args(["--from", &seconds(base), "--to", &seconds(base + 20 * minute_ns)])
+        .arg(&rules)
+        .output()
+        .expect("run sightline rules backtest");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let at = |minute: i64| {
+        chrono::DateTime::from_timestamp_nanos(base + minute * minute_ns)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    };
+    let alert = r#"LagHigh{job="billing", queue="emails"}"#;
+    assert_eq!(
+        stdout,
+        format!(
+            "{}  queues  {alert}  inactive -> pending  value 5e+02\n\
+             {}  queues  {alert}  pending -> firing  value 5e+02\n\
+             {}  queues  {alert}  firing -> inactive  value 5e+02\n\
+             3 state changes\n",
+            at(5),
+            at(7),
+            at(13)
+        )
+    );
+}

@@ -7,6 +7,7 @@
 //! series through [`promql::SeriesSource`].
 
 pub mod alerting;
+pub mod backtest;
 pub mod file;
 pub mod group;
 pub mod manager;

@@ -280,6 +280,11 @@ impl RuleManager {
         errors
     }
 
+    /// The interval of groups that give none.
+    pub fn evaluation_interval(&self) -> Duration {
+        self.shared.settings.evaluation_interval
+    }
+
     /// The status of every group, by file then group name.
     pub fn groups(&self) -> Vec<Arc<GroupStatus>> {
         self.shared.published.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()

@@ -15,7 +15,7 @@
 mod backend;
 pub mod naming;
 
-pub use backend::{RULES_SCOPE, StoreBackend};
+pub use backend::{RULES_SCOPE, StoreBackend, StoredSql};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -39,6 +39,7 @@ pub fn router(engine: Arc<QueryEngine>, rules: RuleManager, admin_token: Option<
         .route("/api/v1/metadata", get(prometheus::metadata))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/rules/backtest", post(rules::backtest))
         .route(
             "/api/v1/label/{name}/values",
             get(prometheus::label_values).post(prometheus::label_values),

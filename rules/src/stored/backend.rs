@@ -29,9 +29,22 @@ pub const RULES_SCOPE: &str = "sightline.rules";
 /// The rules' view of the store.
 pub struct StoreBackend {
     metrics: StoredMetrics,
-    engine: Arc<QueryEngine>,
+    sql: StoredSql,
     sink: Arc<dyn BatchSink>,
     runtime: tokio::runtime::Handle,
+}
+
+/// `sql:` rules over the store, as of their evaluation time. Call from blocking threads only.
+#[derive(Debug)]
+pub struct StoredSql {
+    engine: Arc<QueryEngine>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl StoredSql {
+    pub fn new(engine: Arc<QueryEngine>, runtime: tokio::runtime::Handle) -> StoredSql {
+        StoredSql { engine, runtime }
+    }
 }
 
 impl std::fmt::Debug for StoreBackend {
@@ -49,7 +62,8 @@ impl StoreBackend {
         max_samples: usize,
     ) -> StoreBackend {
         let metrics = StoredMetrics::new(Arc::clone(&engine), runtime.clone(), max_samples);
-        StoreBackend { metrics, engine, sink, runtime }
+        let sql = StoredSql::new(engine, runtime.clone());
+        StoreBackend { metrics, sql, sink, runtime }
     }
 }
 
@@ -59,7 +73,7 @@ impl Backend for StoreBackend {
     }
 
     fn sql(&self) -> Option<&dyn SqlSource> {
-        Some(self)
+        Some(&self.sql)
     }
 
     fn write(&self, _t_ms: i64, output: Vec<Element>) -> Result<(), String> {
@@ -70,7 +84,7 @@ impl Backend for StoreBackend {
     }
 }
 
-impl SqlSource for StoreBackend {
+impl SqlSource for StoredSql {
     fn rows(&self, sql: &str, t_ms: i64) -> Result<Vec<Element>, String> {
         let output = self
             .runtime

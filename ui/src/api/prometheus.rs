@@ -292,7 +292,7 @@ fn seconds(t_ms: i64) -> Json {
 }
 
 /// A time as Prometheus's API takes it: Unix seconds (fractions allowed) or RFC 3339.
-fn parse_time(text: &str) -> Result<i64, String> {
+pub(super) fn parse_time(text: &str) -> Result<i64, String> {
     if let Some(ms) = seconds_as_ms(text) {
         return Ok(ms);
     }
@@ -333,11 +333,11 @@ pub(super) struct PromError {
 }
 
 impl PromError {
-    fn bad_data(message: String) -> PromError {
+    pub(super) fn bad_data(message: String) -> PromError {
         PromError { status: StatusCode::BAD_REQUEST, error_type: "bad_data", message }
     }
 
-    fn internal(detail: &dyn std::fmt::Display) -> PromError {
+    pub(super) fn internal(detail: &dyn std::fmt::Display) -> PromError {
         tracing::error!(error = %detail, "promql query failed");
         PromError {
             status: StatusCode::INTERNAL_SERVER_ERROR,

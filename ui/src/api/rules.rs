@@ -1,19 +1,27 @@
 //! `/api/v1/rules` and `/api/v1/alerts` in Prometheus's shapes, from the rule manager's last evaluations, plus
 //! what sightline adds: each rule's recent evaluations, its failure policies and data state, and the load
-//! errors of rule files whose last good version is still running.
+//! errors of rule files whose last good version is still running; and `/api/v1/rules/backtest`, which replays
+//! rules over the stored history.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Form;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sightline_rules::alerting::{Alert, AlertState};
-use sightline_rules::group::{Evaluation, Health};
+use sightline_rules::backtest;
+use sightline_rules::file;
+use sightline_rules::group::{Evaluation, Group, Health};
 use sightline_rules::manager::RuleStatus;
+use sightline_rules::promql::Engine;
+use sightline_rules::stored::{StoredMetrics, StoredSql};
 
 use super::ApiState;
-use super::prometheus::{metric, success_data};
+use super::prometheus::{PromError, metric, parse_time, success_data};
 
 /// The filters of `/api/v1/rules`, as Prometheus takes them.
 #[derive(Debug, Default)]
@@ -207,6 +215,79 @@ fn go_exponent(v: f64) -> String {
     let exponent: i32 = exponent.parse().expect("{:e} writes an integer exponent");
     let sign = if exponent < 0 { '-' } else { '+' };
     format!("{mantissa}e{sign}{:02}", exponent.abs())
+}
+
+/// `POST /api/v1/rules/backtest`: `{"files": [{"name", "content"}], "from", "to"}` — replays the rules of the
+/// given files over the stored history of `[from, to]` and answers every change of an alert's state.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BacktestRequest {
+    files: Vec<BacktestFile>,
+    from: String,
+    to: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BacktestFile {
+    name: String,
+    content: String,
+}
+
+pub(super) async fn backtest(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> Result<Response, PromError> {
+    let request: BacktestRequest = serde_json::from_slice(&body)
+        .map_err(|e| PromError::bad_data(format!("invalid request body: {e}")))?;
+    let from = parse_time(&request.from)
+        .map_err(|e| PromError::bad_data(format!("invalid parameter \"from\": {e}")))?;
+    let to = parse_time(&request.to)
+        .map_err(|e| PromError::bad_data(format!("invalid parameter \"to\": {e}")))?;
+    let mut groups = Vec::new();
+    let mut errors = Vec::new();
+    for file in &request.files {
+        match file::parse_rule_file(&file.name, &file.content) {
+            Ok(parsed) => {
+                for group in parsed.groups {
+                    match Group::new(&file.name, group) {
+                        Ok(group) => groups.push(group),
+                        Err(error) => errors.push(error),
+                    }
+                }
+            }
+            Err(file_errors) => errors.extend(file_errors.iter().map(ToString::to_string)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(PromError::bad_data(errors.join("\n")));
+    }
+    let engine = Arc::clone(&state.engine);
+    let interval = state.rules.evaluation_interval();
+    let runtime = tokio::runtime::Handle::current();
+    let replayed = tokio::task::spawn_blocking(move || {
+        let series =
+            StoredMetrics::new(Arc::clone(&engine), runtime.clone(), Engine::default().max_samples);
+        let sql = StoredSql::new(engine, runtime);
+        backtest::run(groups, interval, from, to, &series, Some(&sql))
+    })
+    .await
+    .map_err(|error| PromError::internal(&error))?;
+    let transitions = replayed.map_err(PromError::bad_data)?;
+    let transitions: Vec<Json> = transitions
+        .iter()
+        .map(|change| {
+            json!({
+                "time": rfc3339(change.t_ms),
+                "group": change.group,
+                "labels": metric(&change.labels),
+                "from": change.from.name(),
+                "to": change.to.name(),
+                "value": go_exponent(change.value),
+            })
+        })
+        .collect();
+    Ok(success_data(json!({ "transitions": transitions })))
 }
 
 #[cfg(test)]
