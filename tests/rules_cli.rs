@@ -14,15 +14,21 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn corpus(suffix: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/testdata/promtool");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("the promtool corpus is in the repository")
+/// The files of `dir` (relative to the repository) whose names end with `suffix`, sorted.
+fn files_in(dir: &str, suffix: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{} is in the repository: {error}", dir.display()))
         .map(|entry| entry.expect("readable directory").path())
         .filter(|path| path.to_string_lossy().ends_with(suffix))
         .collect();
     files.sort();
     files
+}
+
+/// The promtool corpus's files ending with `suffix`.
+fn corpus(suffix: &str) -> Vec<PathBuf> {
+    files_in("rules/testdata/promtool", suffix)
 }
 
 fn run(subcommand: &str, files: &[PathBuf]) -> Output {
@@ -70,15 +76,9 @@ fn rules_check_counts_rules_and_reports_every_error_with_its_place() {
     );
 }
 
-/// The files of the rule pack in `deploy/rules/` whose names end with `suffix`.
+/// The rule pack's files ending with `suffix`.
 fn rule_pack(suffix: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rules");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("the rule pack is in the repository")
-        .map(|entry| entry.expect("readable directory").path())
-        .filter(|path| path.to_string_lossy().ends_with(suffix))
-        .collect();
-    files.sort();
+    let files = files_in("deploy/rules", suffix);
     assert!(files.len() >= 4, "the rule pack is missing files: {files:?}");
     files
 }
