@@ -39,9 +39,9 @@ pub trait Backend: Send + Sync + 'static {
     fn series(&self) -> &dyn SeriesSource;
     /// Runs `sql:` rules; `None` when they cannot run.
     fn sql(&self) -> Option<&dyn SqlSource>;
-    /// Stores what a rule wrote at `t_ms` (recorded series, `ALERTS`, stale markers), visible to the queries
-    /// that follow.
-    fn write(&self, t_ms: i64, output: Vec<Element>) -> Result<(), String>;
+    /// Stores what a rule wrote (recorded series, `ALERTS`, stale markers, each sample with its time), visible
+    /// to the queries that follow.
+    fn write(&self, output: Vec<Element>) -> Result<(), String>;
 }
 
 /// The configuration of the rules.
@@ -524,7 +524,7 @@ impl ScheduledGroup {
                 shared.counters.evaluation_failures.inc();
             }
             if !output.is_empty()
-                && let Err(error) = backend.write(t, output)
+                && let Err(error) = backend.write(output)
             {
                 tracing::warn!(rule = rule.rule.name(), %error, "rule output not stored");
             }

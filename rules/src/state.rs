@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::{Connection, params};
 
 use crate::alerting::{Alert, AlertState};
 use crate::promql::Labels;
@@ -209,16 +209,6 @@ impl AlertStore {
                 params![file, group],
             )
             .map(drop)
-            .map_err(|e| self.error(e))
-    }
-
-    /// How many alerts are saved (for tests and diagnostics).
-    pub fn count(&self) -> Result<usize, StateError> {
-        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        connection
-            .query_row("SELECT count(*) FROM alert_state", [], |row| row.get::<_, i64>(0))
-            .optional()
-            .map(|count| count.unwrap_or(0) as usize)
             .map_err(|e| self.error(e))
     }
 }

@@ -67,7 +67,7 @@ impl Backend for TestBackend {
         None
     }
 
-    fn write(&self, _t_ms: i64, output: Vec<Element>) -> Result<(), String> {
+    fn write(&self, output: Vec<Element>) -> Result<(), String> {
         self.written.lock().unwrap().extend(output);
         Ok(())
     }

@@ -76,7 +76,7 @@ impl Backend for StoreBackend {
         Some(&self.sql)
     }
 
-    fn write(&self, _t_ms: i64, output: Vec<Element>) -> Result<(), String> {
+    fn write(&self, output: Vec<Element>) -> Result<(), String> {
         let batch = points(&output)?;
         self.runtime
             .block_on(self.sink.write(vec![TableBatch { table: Table::Metrics, batch }]))

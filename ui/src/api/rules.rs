@@ -4,7 +4,6 @@
 //! rules over the stored history.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Form;
 use axum::body::Bytes;
@@ -143,8 +142,8 @@ fn rule_json(rule: &RuleStatus, exclude_alerts: bool) -> Json {
             rule.alerts.iter().map(|alert| alert.state).max().unwrap_or(AlertState::Inactive);
         let extra = json!({
             "state": state.name(),
-            "duration": seconds(rule.for_),
-            "keepFiringFor": seconds(rule.keep_firing_for),
+            "duration": rule.for_.as_secs_f64(),
+            "keepFiringFor": rule.keep_firing_for.as_secs_f64(),
             "annotations": rule.annotations,
             "onError": rule.on_error.name(),
             "onNoData": rule.on_no_data.name(),
@@ -189,10 +188,6 @@ fn alert_json(alert: &Alert) -> Json {
         fields.insert("keepFiringSince".to_owned(), json!(rfc3339(since)));
     }
     json
-}
-
-fn seconds(duration: Duration) -> f64 {
-    duration.as_secs_f64()
 }
 
 fn rfc3339(t_ms: i64) -> String {
