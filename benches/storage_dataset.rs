@@ -6,10 +6,13 @@
 //! - stored bytes per log record and per metric sample (Parquet files only; the WAL is empty after the flush);
 //! - the median time, with warm caches, of the issue's two log queries through the daemon's SQL engine;
 //! - the data directory, where `queries.json` holds the queries' text, so `scripts/bench-duckdb.py DIR` runs the
-//!   same queries over the same files.
+//!   same queries over the same files;
+//! - the median time of PromQL over the stored metrics (issue 5): `rate()` summed by service over every series of
+//!   one counter, and one evaluation of a set of alert rules of the rule pack's shapes.
 //!
 //! ```sh
-//! cargo bench --bench storage_dataset -- [--logs 10000000] [--metric-series 1000] [--dir DIR]
+//! cargo bench --bench storage_dataset -- [--logs 10000000] [--metric-series 1000] [--metric-minutes 1440] \
+//!     [--rules 1000] [--dir DIR]
 //! ```
 //!
 //! The generator is deterministic (fixed seed), so two runs store the same rows.
@@ -32,6 +35,9 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use sightline_collector::convert::{logs_to_arrow, metrics_to_arrow};
+use sightline_rules::group::{Group, Sources};
+use sightline_rules::promql::{Engine, Labels, QueryError, Value as PromValue};
+use sightline_rules::stored::StoredMetrics;
 use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{Durability, WalOptions};
 use sightline_storage::{
@@ -58,6 +64,10 @@ fn main() -> anyhow::Result<()> {
 struct Args {
     logs: usize,
     metric_series: usize,
+    /// How far back the metric samples go.
+    metric_minutes: i64,
+    /// How many alert rules the rule evaluation measurement runs.
+    rules: usize,
     dir: PathBuf,
 }
 
@@ -66,6 +76,8 @@ impl Args {
         let mut args = Args {
             logs: 10_000_000,
             metric_series: 1000,
+            metric_minutes: 24 * 60,
+            rules: 1000,
             dir: std::env::temp_dir().join("sightline-dataset"),
         };
         let mut given = std::env::args().skip(1);
@@ -74,10 +86,14 @@ impl Args {
             match flag.as_str() {
                 "--logs" => args.logs = value()?.parse()?,
                 "--metric-series" => args.metric_series = value()?.parse()?,
+                "--metric-minutes" => args.metric_minutes = value()?.parse()?,
+                "--rules" => args.rules = value()?.parse()?,
                 "--dir" => args.dir = value()?.into(),
                 // `cargo bench` passes `--bench` to every bench target.
                 "--bench" => {}
-                other => bail!("unknown argument {other}; expected --logs, --metric-series, --dir"),
+                other => bail!(
+                    "unknown argument {other}; expected --logs, --metric-series, --metric-minutes, --rules, --dir"
+                ),
             }
         }
         Ok(args)
@@ -113,7 +129,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let log_load = started.elapsed();
 
     let started = Instant::now();
-    let samples = metric_samples(&storage, &mut random, args.metric_series, end_ns).await?;
+    let metric_span_ns = args.metric_minutes * 60_000_000_000;
+    let samples =
+        metric_samples(&storage, &mut random, args.metric_series, end_ns, metric_span_ns).await?;
     let metric_load = started.elapsed();
 
     storage.flush().await?;
@@ -153,7 +171,92 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let (median, rows) = time_query(&engine, &sql).await?;
         println!("query {name}: median {:.1} ms over {QUERY_RUNS} runs, {rows} rows", ms(median));
     }
+    promql(Arc::new(engine), end_ns, args.rules).await
+}
+
+/// The issue's PromQL measurements over the stored metrics, evaluated at the last sample's time.
+#[allow(clippy::print_stdout)]
+async fn promql(engine: Arc<QueryEngine>, end_ns: i64, rules: usize) -> anyhow::Result<()> {
+    let at_ms = (end_ns - METRIC_INTERVAL_NS) / 1_000_000;
+    let query = "sum by (job) (rate(http_server_request_count_total[5m]))";
+    let runtime = tokio::runtime::Handle::current();
+    let rule_text = rule_pack_shapes(rules);
+    let (query_median, series, rules_median) = tokio::task::spawn_blocking(move || {
+        let promql = Engine::default();
+        let source = StoredMetrics::new(engine, runtime, promql.max_samples);
+        let expr = sightline_rules::promql::parse(query)?;
+        let counters = sightline_rules::promql::parse("http_server_request_count_total")?;
+        let series = match promql.instant(&source, &counters, at_ms)? {
+            PromValue::Vector(elements) => elements.len(),
+            _ => 0,
+        };
+        let query_median = median(|| promql.instant(&source, &expr, at_ms).map(drop))?;
+        let file = sightline_rules::file::parse_rule_file("bench.rules.yaml", &rule_text)
+            .map_err(|errors| anyhow::anyhow!("{}", errors[0]))?;
+        let mut group = Group::new("bench.rules.yaml", file.groups[0].clone())
+            .map_err(|error| anyhow::anyhow!(error))?;
+        let no_labels = Labels::default();
+        let rules_median = median(|| {
+            for rule in &mut group.rules {
+                let sources = Sources {
+                    engine: &promql,
+                    series: &source,
+                    sql: None,
+                    external_labels: &no_labels,
+                    external_url: "",
+                };
+                rule.evaluate(at_ms, sources, 0);
+            }
+            Ok(())
+        })?;
+        Ok::<_, anyhow::Error>((query_median, series, rules_median))
+    })
+    .await??;
+    println!(
+        "promql {query} over {series} series: median {:.1} ms over {QUERY_RUNS} runs",
+        ms(query_median)
+    );
+    println!(
+        "promql {rules} alert rules of the rule pack's shapes, one evaluation: median {:.1} ms over {QUERY_RUNS} runs \
+         = {:.1} % of one core at a 15 s interval",
+        ms(rules_median),
+        rules_median.as_secs_f64() / 15.0 * 100.0
+    );
     Ok(())
+}
+
+/// Runs `run` once to warm up, then `QUERY_RUNS` times; the median wall time.
+fn median(mut run: impl FnMut() -> Result<(), QueryError>) -> anyhow::Result<Duration> {
+    run()?;
+    let mut times = Vec::with_capacity(QUERY_RUNS);
+    for _ in 0..QUERY_RUNS {
+        let started = Instant::now();
+        run()?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(times[QUERY_RUNS / 2])
+}
+
+/// `count` alert rules in one group, cycling through the rule pack's shapes (an error ratio of a counter, a
+/// latency-like rate, a queue lag level and trend, a service gone quiet) over the generated metrics, each with
+/// its own threshold so that no two rules are the same.
+fn rule_pack_shapes(count: usize) -> String {
+    let shapes = [
+        "sum by (job) (rate(http_server_request_count_total{http_route=\"/api/orders\"}[5m])) / sum by (job) (rate(http_server_request_count_total[5m])) > THRESHOLD",
+        "sum by (job, instance) (rate(http_server_request_duration_sum_seconds_total[5m])) > THRESHOLD",
+        "max by (job) (messaging_queue_lag) > THRESHOLD",
+        "deriv(messaging_queue_lag[10m]) > THRESHOLD",
+        "sum by (job) (rate(messaging_process_count_total[5m])) < THRESHOLD",
+    ];
+    let mut text = String::from("groups:\n  - name: bench\n    rules:\n");
+    for index in 0..count {
+        let expr = shapes[index % shapes.len()].replace("THRESHOLD", &(1000 + index).to_string());
+        text.push_str(&format!(
+            "      - alert: Rule{index}\n        expr: '{expr}'\n        for: 5m\n"
+        ));
+    }
+    text
 }
 
 /// The issue's two log queries. The hour is fixed by a literal rather than `now()` so that DuckDB can run the
@@ -319,8 +422,9 @@ async fn metric_samples(
     random: &mut Random,
     series: usize,
     end_ns: i64,
+    span_ns: i64,
 ) -> anyhow::Result<usize> {
-    let start_ns = end_ns - DAY_NS;
+    let start_ns = end_ns - span_ns;
     // Per series: its running counter value (counters) or its level (gauges).
     let mut values: Vec<f64> = (0..series).map(|s| (s % 97) as f64 * 10.0).collect();
     let mut samples = 0;
