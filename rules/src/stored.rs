@@ -6,7 +6,10 @@
 //! explicit-bucket histogram point is the samples of `_bucket{le}` (cumulative counts), `_sum` and `_count`.
 //! Delta sums and histograms are accumulated into running totals from the first point of the window read,
 //! so `rate` and `increase` read them as counters (their increase within the window is exact; the total
-//! itself counts from that first point).
+//! itself counts from that first point). When the first point's start time is inside the window, the series
+//! started there: it gets a zero sample at that start, as Prometheus's created-timestamp zero ingestion
+//! does for counters, so that a series whose only point in the window is one delta (a burst of errors in one
+//! export interval) still has an increase, and the first delta counts in it.
 //!
 //! Staleness: OTLP has no stale markers, so a series that stops being exported drops out of instant
 //! selectors once its last sample is older than the lookback (5 minutes), as with Prometheus's OTLP
@@ -132,7 +135,8 @@ impl StoredMetrics {
         };
         self.sql(&format!(
             "SELECT metric_name, unit, metric_type, temporality, service_name, attributes, \
-             resource_attributes, CAST(timestamp AS BIGINT) AS t, {specific} \
+             resource_attributes, CAST(timestamp AS BIGINT) AS t, \
+             CAST(start_timestamp AS BIGINT) AS start, {specific} \
              FROM {} WHERE {window} AND metric_name IN ({}) ORDER BY t",
             table.name(),
             list.join(", ")
@@ -184,7 +188,7 @@ impl SeriesSource for StoredMetrics {
             Some(required) => required == name,
             None => true,
         };
-        let mut builder = SeriesBuilder::default();
+        let mut builder = SeriesBuilder::new(start_ms);
         for table in [Table::Metrics, Table::MetricsHistogram] {
             let names = self.names_in(table, &window, &wanted)?;
             for batch in self.points(table, &window, &names)? {
@@ -200,19 +204,44 @@ impl SeriesSource for StoredMetrics {
 }
 
 /// Collects samples by series, remembering which series hold deltas.
-#[derive(Default)]
 struct SeriesBuilder {
-    series: Vec<(Series, bool)>,
+    /// The window read is `(window_start_ms, …]`.
+    window_start_ms: i64,
+    series: Vec<BuiltSeries>,
     index_of: HashMap<Labels, usize>,
 }
 
+struct BuiltSeries {
+    series: Series,
+    delta: bool,
+    /// The time of the earliest point (ms) and its start time, when it has one.
+    first: Option<(i64, Option<i64>)>,
+}
+
+/// One point's time and start time (ms), and whether it is a delta.
+#[derive(Clone, Copy)]
+struct PointTimes {
+    t_ms: i64,
+    start_ms: Option<i64>,
+    delta: bool,
+}
+
 impl SeriesBuilder {
-    fn push(&mut self, labels: Labels, sample: Sample, delta: bool) {
+    fn new(window_start_ms: i64) -> SeriesBuilder {
+        SeriesBuilder { window_start_ms, series: Vec::new(), index_of: HashMap::new() }
+    }
+
+    fn push(&mut self, labels: Labels, value: f64, times: PointTimes) {
         let index = *self.index_of.entry(labels.clone()).or_insert_with(|| {
-            self.series.push((Series { labels, samples: Vec::new() }, delta));
+            let series = Series { labels, samples: Vec::new() };
+            self.series.push(BuiltSeries { series, delta: times.delta, first: None });
             self.series.len() - 1
         });
-        self.series[index].0.samples.push(sample);
+        let built = &mut self.series[index];
+        if built.first.is_none_or(|(first_t, _)| times.t_ms < first_t) {
+            built.first = Some((times.t_ms, times.start_ms));
+        }
+        built.series.samples.push(Sample { t: times.t_ms, v: value });
     }
 
     fn add_batch(&mut self, batch: &RecordBatch, histogram: bool) -> Result<(), String> {
@@ -224,23 +253,27 @@ impl SeriesBuilder {
         let attributes = map_column(batch, 5)?;
         let resource = map_column(batch, 6)?;
         let t = batch.column(7).as_primitive_opt::<Int64Type>().ok_or("t is not BIGINT")?;
-        let monotonic = batch.column(8).as_boolean_opt().ok_or("is_monotonic is not boolean")?;
+        let start = batch.column(8).as_primitive_opt::<Int64Type>().ok_or("start is not BIGINT")?;
+        let monotonic = batch.column(9).as_boolean_opt().ok_or("is_monotonic is not boolean")?;
         for row in 0..batch.num_rows() {
             let kind = metric_kind(&kind[row], monotonic.is_valid(row) && monotonic.value(row));
-            let delta = temporality[row] == "delta";
-            let t_ms = t.value(row).div_euclid(1_000_000);
+            let times = PointTimes {
+                t_ms: t.value(row).div_euclid(1_000_000),
+                start_ms: start.is_valid(row).then(|| start.value(row).div_euclid(1_000_000)),
+                delta: temporality[row] == "delta",
+            };
             let mut labels = series_labels(&attributes, &resource, &service[row], row);
             let name = metric_name(&name[row], &unit[row], kind);
             if !histogram {
-                let value = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("value")?;
+                let value = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("value")?;
                 labels.set(METRIC_NAME.to_owned(), name);
-                self.push(labels, Sample { t: t_ms, v: value.value(row) }, delta);
+                self.push(labels, value.value(row), times);
                 continue;
             }
-            let count = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("count")?;
-            let sum = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("sum")?;
-            let bounds = batch.column(11).as_list_opt::<i32>().ok_or("explicit_bounds")?;
-            let counts = batch.column(12).as_list_opt::<i32>().ok_or("bucket_counts")?;
+            let count = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("count")?;
+            let sum = batch.column(11).as_primitive_opt::<Float64Type>().ok_or("sum")?;
+            let bounds = batch.column(12).as_list_opt::<i32>().ok_or("explicit_bounds")?;
+            let counts = batch.column(13).as_list_opt::<i32>().ok_or("bucket_counts")?;
             let bounds = bounds.value(row);
             let bounds = bounds.as_primitive_opt::<Float64Type>().ok_or("bounds")?;
             let counts = counts.value(row);
@@ -256,31 +289,39 @@ impl SeriesBuilder {
                 let mut bucket = labels.clone();
                 bucket.set(METRIC_NAME.to_owned(), format!("{name}_bucket"));
                 bucket.set("le".to_owned(), le);
-                self.push(bucket, Sample { t: t_ms, v: cumulative }, delta);
+                self.push(bucket, cumulative, times);
             }
             if sum.is_valid(row) {
                 let mut sum_labels = labels.clone();
                 sum_labels.set(METRIC_NAME.to_owned(), format!("{name}_sum"));
-                self.push(sum_labels, Sample { t: t_ms, v: sum.value(row) }, delta);
+                self.push(sum_labels, sum.value(row), times);
             }
             labels.set(METRIC_NAME.to_owned(), format!("{name}_count"));
-            self.push(labels, Sample { t: t_ms, v: count.value(row) }, delta);
+            self.push(labels, count.value(row), times);
         }
         Ok(())
     }
 
-    /// The series in label order, samples in time order, deltas turned into running totals.
+    /// The series in label order, samples in time order, deltas turned into running totals (from zero at
+    /// the first point's start when that is inside the window).
     fn finish(self) -> Vec<Series> {
+        let window_start_ms = self.window_start_ms;
         let mut out: Vec<Series> = self
             .series
             .into_iter()
-            .map(|(mut series, delta)| {
+            .map(|BuiltSeries { mut series, delta, first }| {
                 series.samples.sort_by_key(|sample| sample.t);
                 if delta {
+                    let started_inside = first.and_then(|(first_t, start)| {
+                        start.filter(|start| *start > window_start_ms && *start < first_t)
+                    });
                     let mut total = 0.0;
                     for sample in &mut series.samples {
                         total += sample.v;
                         sample.v = total;
+                    }
+                    if let Some(start) = started_inside {
+                        series.samples.insert(0, Sample { t: start, v: 0.0 });
                     }
                 }
                 series
@@ -346,12 +387,14 @@ fn map_column(batch: &RecordBatch, index: usize) -> Result<MapArray, String> {
     batch.column(index).as_map_opt().cloned().ok_or_else(|| format!("column {index} is not a map"))
 }
 
-/// The SQL condition for points in `(start_ms, end_ms]`.
+/// The SQL condition for points in `(start_ms, end_ms]`. Samples are at their time truncated to the
+/// millisecond (as Prometheus's OTLP receiver stores them), so a point at 1.000900 s is a sample at 1000 ms
+/// and must be in the window that ends at 1000 ms: compare whole milliseconds, not nanoseconds.
 fn window(start_ms: i64, end_ms: i64) -> String {
     format!(
-        "timestamp > {} AND timestamp <= {}",
-        timestamp_literal(start_ms),
-        timestamp_literal(end_ms)
+        "timestamp >= {} AND timestamp < {}",
+        timestamp_literal(start_ms.saturating_add(1)),
+        timestamp_literal(end_ms.saturating_add(1))
     )
 }
 
@@ -362,4 +405,39 @@ fn timestamp_literal(ms: i64) -> String {
 
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(series: &Series) -> Vec<(i64, f64)> {
+        series.samples.iter().map(|sample| (sample.t, sample.v)).collect()
+    }
+
+    fn delta(t_ms: i64, start_ms: i64) -> PointTimes {
+        PointTimes { t_ms, start_ms: Some(start_ms), delta: true }
+    }
+
+    #[test]
+    fn deltas_are_running_totals_from_zero_at_a_start_inside_the_window() {
+        let mut builder = SeriesBuilder::new(1_000);
+        let labels = |name: &str| {
+            let mut labels = Labels::default();
+            labels.set(METRIC_NAME.to_owned(), name.to_owned());
+            labels
+        };
+        // One burst: a single delta point whose interval started inside the window.
+        builder.push(labels("burst"), 5.0, delta(20_000, 5_000));
+        // A series that was already running when the window started: its first point is the baseline.
+        builder.push(labels("running"), 2.0, delta(5_000, 500));
+        builder.push(labels("running"), 3.0, delta(20_000, 5_000));
+        // Cumulative points are left as they are.
+        let cumulative = PointTimes { t_ms: 20_000, start_ms: Some(5_000), delta: false };
+        builder.push(labels("cumulative"), 7.0, cumulative);
+        let series = builder.finish();
+        assert_eq!(values(&series[0]), vec![(5_000, 0.0), (20_000, 5.0)]);
+        assert_eq!(values(&series[1]), vec![(20_000, 7.0)]);
+        assert_eq!(values(&series[2]), vec![(5_000, 2.0), (20_000, 5.0)]);
+    }
 }
