@@ -48,6 +48,8 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// What is removed from telemetry before it is stored (`redaction:`); the built-in rules are on by default.
     pub redaction: RedactionConfig,
+    /// RED metrics derived from the stored spans (`span_metrics:`).
+    pub span_metrics: SpanMetricsConfig,
     pub storage: StorageConfig,
     pub retention: RetentionConfig,
     pub shutdown: ShutdownConfig,
@@ -163,6 +165,17 @@ pub struct AuthConfig {
 pub struct OutboundConfig {
     /// CIDRs or host names that notifications may reach although loopback or private.
     pub allow: Vec<String>,
+}
+
+/// RED metrics derived from stored spans, named as the OpenTelemetry Collector's spanmetrics connector
+/// names them (`traces_span_metrics_calls_total`, `traces_span_metrics_duration_seconds_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanMetricsConfig {
+    pub enabled: bool,
+    /// How often the counts are written as delta points; a crash loses at most this much of them.
+    pub flush_interval: Duration,
+    /// Most series per flush interval; spans of further series go to one overflow series.
+    pub max_series: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -317,6 +330,11 @@ impl Default for Config {
             notifications_file: None,
             outbound: OutboundConfig::default(),
             redaction: RedactionConfig::default(),
+            span_metrics: SpanMetricsConfig {
+                enabled: true,
+                flush_interval: Duration::from_secs(15),
+                max_series: 10_000,
+            },
             storage: StorageConfig {
                 durability: Durability::Fsync,
                 commit_delay: Duration::from_millis(1),

@@ -18,9 +18,10 @@ use sightline_collector::auth::{IngestAuth, IngestToken};
 use sightline_collector::grpc::GrpcSettings;
 use sightline_collector::http::{CorsSettings, HttpSettings};
 use sightline_collector::ingest::Pipeline;
-use sightline_collector::metrics::CollectorMetrics;
+use sightline_collector::metrics::{CollectorMetrics, SpanMetricsCounters};
 use sightline_collector::otlp::Signal;
 use sightline_collector::redact::Redactor;
+use sightline_collector::spanmetrics::{self, SpanMetrics};
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
@@ -34,6 +35,7 @@ use sightline_storage::{BatchSink, FileLocation, QueryEngine, QueryLimits, S3Opt
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
 use crate::config::{self, Config, MemoryBudget};
 
@@ -112,12 +114,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if !redactor.is_enabled() {
         tracing::warn!("redaction is off: secrets that services send will be stored as sent");
     }
+    // Span metrics are flushed after intake stops and before storage does, so every stored span counts.
+    let span_metrics_stop = CancellationToken::new();
+    let span_metrics = config.span_metrics.enabled.then(|| {
+        SpanMetrics::new(
+            size(config.span_metrics.max_series),
+            spanmetrics::unix_now_ns(),
+            SpanMetricsCounters::register(&mut registry),
+        )
+    });
+    let span_metrics_task = span_metrics.clone().map(|span_metrics| {
+        let run = span_metrics.run(
+            Arc::new(storage.clone()),
+            config.span_metrics.flush_interval,
+            span_metrics_stop.clone(),
+        );
+        tokio::spawn(run.instrument(tracing::info_span!("spanmetrics")))
+    });
     let pipeline = Pipeline::new(
         Arc::new(storage.clone()),
         auth,
         redactor,
         limits,
         CollectorMetrics::register(&mut registry),
+        span_metrics,
     );
 
     // One budget for the requests in flight on both receivers.
@@ -195,6 +215,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     rules.stop().await;
     let _ = rules_watcher.await;
     let _ = reloader.await;
+    span_metrics_stop.cancel();
+    if let Some(task) = span_metrics_task
+        && let Err(error) = task.await
+    {
+        // Derived points only: the spans are stored. Keep shutting down so that storage is flushed.
+        tracing::error!(%error, "the span metrics task failed");
+    }
     // Every acknowledged request is durable in the WAL already; flushing the buffer now means the next start
     // has nothing to replay.
     flusher_stop.cancel();

@@ -17,5 +17,6 @@ mod query_cli;
 mod redaction;
 mod rules_cli;
 mod s3;
+mod span_metrics;
 mod sql;
 mod support;

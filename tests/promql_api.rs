@@ -74,7 +74,12 @@ fn metrics_payload(base_ms: i64, minutes: i64) -> Value {
     }] })
 }
 
-async fn prometheus_api(daemon: &Daemon, path: &str, form: &[(&str, String)]) -> (u16, Value) {
+/// A form POST to the Prometheus API as the admin; the status and the JSON answer.
+pub(crate) async fn prometheus_api(
+    daemon: &Daemon,
+    path: &str,
+    form: &[(&str, String)],
+) -> (u16, Value) {
     let body: Vec<String> =
         form.iter().map(|(name, value)| format!("{name}={}", percent_encode(value))).collect();
     let response = reqwest::Client::new()

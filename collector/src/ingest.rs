@@ -1,6 +1,9 @@
 //! The path every request takes, whatever its transport: authorize, redact, validate, convert to Arrow, and
 //! write to the storage sink. A request is acknowledged only after the sink has made its batches durable.
 //!
+//! Stored spans are also counted into the span-derived RED metrics ([`crate::spanmetrics`]) once the sink
+//! has acknowledged them, so that a request the exporter retries is counted once.
+//!
 //! Redaction comes before validation so that no limit can cut a secret short of what its detector
 //! recognises (a card number truncated to 12 digits is no longer a card number, but still a leak).
 
@@ -20,6 +23,7 @@ use crate::otlp::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse, Signal,
 };
 use crate::redact::{Recorder, Redactor, Session};
+use crate::spanmetrics::{RequestSeries, SpanMetrics};
 use crate::validate::{self, Limits, Report};
 use crate::{Error, Result, convert};
 
@@ -34,6 +38,10 @@ pub trait ExportRequest: prost::Message + Default + Sized + Send + 'static {
     fn redact<R: Recorder>(&mut self, session: &mut Session<'_, R>);
     fn validate(&mut self, limits: &Limits) -> Report;
     fn to_batches(&self, received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError>;
+    /// The span-metrics series of the request's spans; `None` for the signals that have no spans.
+    fn span_series(&self) -> Option<RequestSeries> {
+        None
+    }
     fn response(accepted: &Accepted) -> Self::Response;
 }
 
@@ -64,6 +72,8 @@ struct Inner {
     redactor: Redactor,
     limits: Limits,
     metrics: CollectorMetrics,
+    /// Where stored spans are counted into RED metrics; `None` when span metrics are off.
+    span_metrics: Option<SpanMetrics>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -82,8 +92,10 @@ impl Pipeline {
         redactor: Redactor,
         limits: Limits,
         metrics: CollectorMetrics,
+        span_metrics: Option<SpanMetrics>,
     ) -> Pipeline {
-        Pipeline { inner: Arc::new(Inner { sink, auth, redactor, limits, metrics }) }
+        let inner = Inner { sink, auth, redactor, limits, metrics, span_metrics };
+        Pipeline { inner: Arc::new(inner) }
     }
 
     pub fn metrics(&self) -> &CollectorMetrics {
@@ -106,9 +118,14 @@ impl Pipeline {
         let batches = request
             .to_batches(received_at_ns)
             .map_err(|e| Error::Internal(format!("converting {} to arrow: {e}", R::SIGNAL)))?;
+        // Counted now, before the request is dropped, and added only once the spans are stored.
+        let span_series = self.inner.span_metrics.as_ref().and_then(|_| request.span_series());
         drop(request);
         if !batches.is_empty() {
             self.inner.sink.write(batches).await?;
+        }
+        if let (Some(span_metrics), Some(series)) = (&self.inner.span_metrics, span_series) {
+            span_metrics.add(series);
         }
         self.inner.metrics.stored(R::SIGNAL, &report);
         Ok(Accepted { rejected: report.rejected, error_message: report.error_message() })
@@ -165,6 +182,9 @@ impl ExportRequest for ExportTraceServiceRequest {
     }
     fn to_batches(&self, _received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError> {
         Ok(convert::spans_to_arrow(self)?.into_iter().collect())
+    }
+    fn span_series(&self) -> Option<RequestSeries> {
+        Some(RequestSeries::of(self))
     }
     fn response(accepted: &Accepted) -> Self::Response {
         ExportTraceServiceResponse {

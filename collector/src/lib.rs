@@ -1,7 +1,8 @@
 //! The OTLP collector: receivers for OTLP/gRPC (tonic) and OTLP/HTTP (axum), decoding of protobuf and
 //! OTLP/JSON, redaction of secrets (before anything else sees a request), validation with per-item partial
 //! success, limits, ingest authentication, TLS, and conversion of every accepted item into Arrow record batches
-//! in the table shapes of `sightline-storage`.
+//! in the table shapes of `sightline-storage`; and the RED metrics derived from the stored spans
+//! ([`spanmetrics`]).
 //!
 //! Batches leave the collector through one interface, [`sightline_storage::BatchSink`]; a request is
 //! acknowledged only after the sink has made its batches durable. This crate never touches files (beyond the
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod otlp;
 pub mod redact;
 pub mod server;
+pub mod spanmetrics;
 pub mod tls;
 pub mod validate;
 

@@ -1,4 +1,5 @@
-//! The collector's own metrics, exported on `/metrics` (names `sightline_otlp_*`).
+//! The collector's own metrics, exported on `/metrics` (names `sightline_otlp_*`, `sightline_redactions_*` and
+//! `sightline_spanmetrics_*`).
 
 use std::time::Duration;
 
@@ -183,5 +184,56 @@ impl CollectorMetrics {
         self.attributes_dropped.get_or_create(&labels).inc_by(report.attributes_dropped);
         self.values_truncated.get_or_create(&labels).inc_by(report.values_truncated);
         self.items_over_limit.get_or_create(&labels).inc_by(report.over_item_limit);
+    }
+}
+
+/// Counters of the span-metrics aggregator (`sightline_spanmetrics_*`); cheap to clone (shared handles).
+#[derive(Debug, Clone, Default)]
+pub struct SpanMetricsCounters {
+    spans: Counter,
+    overflow_spans: Counter,
+    series_flushed: Counter,
+    flush_failures: Counter,
+}
+
+impl SpanMetricsCounters {
+    /// Creates the counters and registers them in `registry`.
+    pub fn register(registry: &mut Registry) -> SpanMetricsCounters {
+        let counters = SpanMetricsCounters::default();
+        let spanmetrics = registry.sub_registry_with_prefix("sightline_spanmetrics");
+        spanmetrics.register(
+            "spans",
+            "Stored spans counted into the span-derived RED metrics",
+            counters.spans.clone(),
+        );
+        spanmetrics.register(
+            "overflow_spans",
+            "Spans counted into the overflow series because the interval already had max_series series",
+            counters.overflow_spans.clone(),
+        );
+        spanmetrics.register(
+            "series_flushed",
+            "Series written by span-metrics flushes (each one calls point and one duration point)",
+            counters.series_flushed.clone(),
+        );
+        spanmetrics.register(
+            "flush_failures",
+            "Span-metrics flushes that storage refused; their counts are kept for the next flush",
+            counters.flush_failures.clone(),
+        );
+        counters
+    }
+
+    pub fn spans(&self, spans: u64, in_overflow: u64) {
+        self.spans.inc_by(spans);
+        self.overflow_spans.inc_by(in_overflow);
+    }
+
+    pub fn flushed(&self, series: u64) {
+        self.series_flushed.inc_by(series);
+    }
+
+    pub fn flush_failed(&self) {
+        self.flush_failures.inc();
     }
 }

@@ -6,7 +6,10 @@
 //! explicit-bucket histogram point is the samples of `_bucket{le}` (cumulative counts), `_sum` and `_count`.
 //! Delta sums and histograms are accumulated into running totals from the first point of the window read,
 //! so `rate` and `increase` read them as counters (their increase within the window is exact; the total
-//! itself counts from that first point).
+//! itself counts from that first point). When the first point's start time is inside the window, the series
+//! started there: it gets a zero sample at that start, as Prometheus's created-timestamp zero ingestion
+//! does for counters, so that a series whose only point in the window is one delta (a burst of errors in one
+//! export interval) still has an increase, and the first delta counts in it.
 //!
 //! Staleness: OTLP has no stale markers, so a series that stops being exported drops out of instant
 //! selectors once its last sample is older than the lookback (5 minutes), as with Prometheus's OTLP
@@ -135,8 +138,8 @@ impl StoredMetrics {
         };
         self.sql(&format!(
             "SELECT metric_name, unit, metric_type, temporality, service_name, attributes, \
-             resource_attributes, CAST(timestamp AS BIGINT) AS t, {specific}, \
-             CAST(start_timestamp AS BIGINT) AS start_t \
+             resource_attributes, CAST(timestamp AS BIGINT) AS t, \
+             CAST(start_timestamp AS BIGINT) AS start_t, {specific} \
              FROM {} WHERE {window} AND metric_name IN ({}) ORDER BY t",
             table.name(),
             list.join(", ")
@@ -188,7 +191,7 @@ impl SeriesSource for StoredMetrics {
             Some(required) => required == name,
             None => true,
         };
-        let mut builder = SeriesBuilder::default();
+        let mut builder = SeriesBuilder::new(start_ms);
         for table in [Table::Metrics, Table::MetricsHistogram] {
             let names = self.names_in(table, &window, &wanted)?;
             for batch in self.points(table, &window, &names)? {
@@ -222,13 +225,18 @@ struct Collected {
 }
 
 /// Collects samples by series.
-#[derive(Default)]
 struct SeriesBuilder {
+    /// The window read is `(window_start_ms, …]`.
+    window_start_ms: i64,
     series: Vec<Collected>,
     index_of: HashMap<Labels, usize>,
 }
 
 impl SeriesBuilder {
+    fn new(window_start_ms: i64) -> SeriesBuilder {
+        SeriesBuilder { window_start_ms, series: Vec::new(), index_of: HashMap::new() }
+    }
+
     fn push(&mut self, labels: Labels, sample: Sample, start: Option<i64>, how: Accumulation) {
         let index = *self.index_of.entry(labels.clone()).or_insert_with(|| {
             let series = Series { labels, samples: Vec::new() };
@@ -248,9 +256,9 @@ impl SeriesBuilder {
         let attributes = map_column(batch, 5)?;
         let resource = map_column(batch, 6)?;
         let t = batch.column(7).as_primitive_opt::<Int64Type>().ok_or("t is not BIGINT")?;
-        let monotonic = batch.column(8).as_boolean_opt().ok_or("is_monotonic is not boolean")?;
-        let start_index = batch.schema().index_of("start_t").map_err(|e| e.to_string())?;
-        let starts = batch.column(start_index).as_primitive_opt::<Int64Type>().ok_or("start_t")?;
+        let starts =
+            batch.column(8).as_primitive_opt::<Int64Type>().ok_or("start_t is not BIGINT")?;
+        let monotonic = batch.column(9).as_boolean_opt().ok_or("is_monotonic is not boolean")?;
         for row in 0..batch.num_rows() {
             let kind = metric_kind(&kind[row], monotonic.is_valid(row) && monotonic.value(row));
             let how = match (temporality[row].as_str(), kind) {
@@ -263,15 +271,15 @@ impl SeriesBuilder {
             let mut labels = series_labels(&attributes, &resource, &service[row], row);
             let name = metric_name(&name[row], &unit[row], kind);
             if !histogram {
-                let value = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("value")?;
+                let value = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("value")?;
                 labels.set(METRIC_NAME.to_owned(), name);
                 self.push(labels, Sample { t: t_ms, v: value.value(row) }, start, how);
                 continue;
             }
-            let count = batch.column(9).as_primitive_opt::<Float64Type>().ok_or("count")?;
-            let sum = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("sum")?;
-            let bounds = batch.column(11).as_list_opt::<i32>().ok_or("explicit_bounds")?;
-            let counts = batch.column(12).as_list_opt::<i32>().ok_or("bucket_counts")?;
+            let count = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("count")?;
+            let sum = batch.column(11).as_primitive_opt::<Float64Type>().ok_or("sum")?;
+            let bounds = batch.column(12).as_list_opt::<i32>().ok_or("explicit_bounds")?;
+            let counts = batch.column(13).as_list_opt::<i32>().ok_or("bucket_counts")?;
             let bounds = bounds.value(row);
             let bounds = bounds.as_primitive_opt::<Float64Type>().ok_or("bounds")?;
             let counts = counts.value(row);
@@ -303,6 +311,7 @@ impl SeriesBuilder {
     /// The series in label order, samples in time order, deltas turned into running totals, and resets that
     /// only a new start time shows made visible.
     fn finish(self) -> Vec<Series> {
+        let window_start_ms = self.window_start_ms;
         let mut out: Vec<Series> = self
             .series
             .into_iter()
@@ -312,7 +321,7 @@ impl SeriesBuilder {
                     series.samples.into_iter().zip(starts).collect();
                 samples.sort_by_key(|(sample, _)| sample.t);
                 series.samples = match accumulation {
-                    Accumulation::Delta => running_totals(samples),
+                    Accumulation::Delta => running_totals(samples, window_start_ms),
                     Accumulation::Cumulative => with_reset_zeros(samples),
                     Accumulation::Value => samples.into_iter().map(|(sample, _)| sample).collect(),
                 };
@@ -324,16 +333,23 @@ impl SeriesBuilder {
     }
 }
 
-/// Delta points as the running total from the first one.
-fn running_totals(samples: Vec<(Sample, Option<i64>)>) -> Vec<Sample> {
+/// Delta points as the running total from the first one, from 0 at the first point's start time when that
+/// start is inside the window `(window_start_ms, …]`: a series that began counting in the window (a burst, a
+/// new span-derived series) then shows its first delta as an increase rather than as the baseline.
+fn running_totals(samples: Vec<(Sample, Option<i64>)>, window_start_ms: i64) -> Vec<Sample> {
+    let mut out = Vec::with_capacity(samples.len() + 1);
+    if let Some(&(first, Some(start))) = samples.first()
+        && start > window_start_ms
+        && start < first.t
+    {
+        out.push(Sample { t: start, v: 0.0 });
+    }
     let mut total = 0.0;
-    samples
-        .into_iter()
-        .map(|(sample, _)| {
-            total += sample.v;
-            Sample { t: sample.t, v: total }
-        })
-        .collect()
+    out.extend(samples.into_iter().map(|(sample, _)| {
+        total += sample.v;
+        Sample { t: sample.t, v: total }
+    }));
+    out
 }
 
 /// Cumulative points, with a 0 at the new start time when a point starts later than the previous point was
@@ -412,12 +428,14 @@ fn map_column(batch: &RecordBatch, index: usize) -> Result<MapArray, String> {
     batch.column(index).as_map_opt().cloned().ok_or_else(|| format!("column {index} is not a map"))
 }
 
-/// The SQL condition for points in `(start_ms, end_ms]`.
+/// The SQL condition for points in `(start_ms, end_ms]`. Samples are at their time truncated to the
+/// millisecond (as Prometheus's OTLP receiver stores them), so a point at 1.000900 s is a sample at 1000 ms
+/// and must be in the window that ends at 1000 ms: compare whole milliseconds, not nanoseconds.
 fn window(start_ms: i64, end_ms: i64) -> String {
     format!(
-        "timestamp > {} AND timestamp <= {}",
-        timestamp_literal(start_ms),
-        timestamp_literal(end_ms)
+        "timestamp >= {} AND timestamp < {}",
+        timestamp_literal(start_ms.saturating_add(1)),
+        timestamp_literal(end_ms.saturating_add(1))
     )
 }
 
@@ -436,6 +454,21 @@ mod tests {
 
     fn samples(points: &[(i64, f64, i64)]) -> Vec<(Sample, Option<i64>)> {
         points.iter().map(|&(t, v, start)| (Sample { t, v }, Some(start))).collect()
+    }
+
+    #[test]
+    fn deltas_are_running_totals_from_zero_at_a_start_inside_the_window() {
+        // One burst: a single delta point whose interval started inside the window (1000, …].
+        assert_eq!(
+            running_totals(samples(&[(20_000, 5.0, 5_000)]), 1_000),
+            [Sample { t: 5_000, v: 0.0 }, Sample { t: 20_000, v: 5.0 }]
+        );
+        // A series already running when the window started: its first point is the baseline.
+        let running = samples(&[(5_000, 2.0, 500), (20_000, 3.0, 5_000)]);
+        assert_eq!(
+            running_totals(running, 1_000),
+            [Sample { t: 5_000, v: 2.0 }, Sample { t: 20_000, v: 5.0 }]
+        );
     }
 
     #[test]

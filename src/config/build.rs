@@ -13,8 +13,8 @@ use super::reader::{Node, Reader, Section};
 use super::{
     AuthConfig, Config, CorsConfig, Durability, GrpcReceiverConfig, HttpConfig, HttpReceiverConfig,
     IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, MemoryBudget, ObjectStoreConfig,
-    OtlpConfig, OutboundConfig, RetentionConfig, S3Config, SIGNALS, ShutdownConfig, StorageConfig,
-    TlsConfig,
+    OtlpConfig, OutboundConfig, RetentionConfig, S3Config, SIGNALS, ShutdownConfig,
+    SpanMetricsConfig, StorageConfig, TlsConfig,
 };
 
 pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
@@ -40,6 +40,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
     let notifications_file = r.read(&mut root, "notifications_file", Reader::existing_file);
     let outbound = outbound(r, &mut root);
     let redaction = super::redaction::redaction(r, &mut root);
+    let span_metrics = span_metrics(r, &mut root, defaults.span_metrics);
     let storage_defaults = StorageConfig {
         buffer_max_size: MemoryBudget::buffer_share(memory_limit),
         flush_size: MemoryBudget::flush_share(memory_limit),
@@ -64,6 +65,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         notifications_file,
         outbound,
         redaction,
+        span_metrics,
         storage,
         retention,
         shutdown,
@@ -353,6 +355,23 @@ fn object_store(r: &mut Reader<'_>, parent: &mut Section<'_>) -> Option<ObjectSt
         secret_access_key,
         allow_http,
     }))
+}
+
+fn span_metrics(
+    r: &mut Reader<'_>,
+    parent: &mut Section<'_>,
+    defaults: SpanMetricsConfig,
+) -> SpanMetricsConfig {
+    let mut s = r.section(parent, "span_metrics");
+    let enabled = r.read(&mut s, "enabled", Reader::bool).unwrap_or(defaults.enabled);
+    let flush_interval = r
+        .read(&mut s, "flush_interval", |r, n| r.duration(n).filter(|d| positive(r, n, d)))
+        .unwrap_or(defaults.flush_interval);
+    let max_series = r
+        .read(&mut s, "max_series", |r, n| r.u64(n).filter(|v| positive(r, n, v)))
+        .unwrap_or(defaults.max_series);
+    r.finish(s);
+    SpanMetricsConfig { enabled, flush_interval, max_series }
 }
 
 fn shutdown(

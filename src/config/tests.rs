@@ -468,3 +468,36 @@ redaction:
         ["redaction: rule h hashes values, which needs redaction.hash_key"]
     );
 }
+
+#[test]
+fn span_metrics_are_on_by_default_and_need_a_positive_interval_and_limit() {
+    let defaults = load_ok("", &FakeEnvironment::default()).span_metrics;
+    assert_eq!(
+        defaults,
+        SpanMetricsConfig {
+            enabled: true,
+            flush_interval: Duration::from_secs(15),
+            max_series: 10_000
+        }
+    );
+    let set = load_ok(
+        "span_metrics: { enabled: false, flush_interval: 1s, max_series: 5 }",
+        &FakeEnvironment::default(),
+    );
+    assert_eq!(
+        set.span_metrics,
+        SpanMetricsConfig { enabled: false, flush_interval: Duration::from_secs(1), max_series: 5 }
+    );
+    let errors = load_errors(
+        "span_metrics: { flush_interval: 0, max_series: 0, interval: 1s }",
+        &FakeEnvironment::default(),
+    );
+    assert_eq!(
+        errors,
+        [
+            "span_metrics.flush_interval: must be greater than 0",
+            "span_metrics.max_series: must be greater than 0",
+            "span_metrics.interval: unknown field (expected one of: enabled, flush_interval, max_series)",
+        ]
+    );
+}

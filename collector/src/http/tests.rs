@@ -98,6 +98,7 @@ mod receiver {
             Redactor::with_defaults(),
             Limits::default(),
             CollectorMetrics::register(&mut Registry::default()),
+            None,
         );
         let request = ExportLogsServiceRequest {
             resource_logs: vec![ResourceLogs {
