@@ -6,19 +6,24 @@
 //! write `ALERTS`), the alert tests look at the firing alerts of the evaluation at or just before their
 //! time, and the expression tests query the result at theirs.
 
+mod records;
 pub mod series;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use sightline_storage::{QueryEngine, QueryLimits, Table};
 
 use crate::alerting::AlertState;
 use crate::file::{self, RuleGroup};
 use crate::group::{Group, Sources};
 use crate::promql::{self, Engine, Labels, METRIC_NAME, MemorySource, Sample, Value, millis};
+use crate::stored::StoredSql;
+use records::InputRecords;
 use series::Step;
 
 /// One test file, as promtool reads it.
@@ -44,6 +49,11 @@ struct TestGroup {
     interval: Option<String>,
     #[serde(default)]
     input_series: Vec<InputSeries>,
+    /// Records for `sql:` rules (sightline's extension): see [`records`].
+    #[serde(default)]
+    input_logs: Vec<InputRecords>,
+    #[serde(default)]
+    input_spans: Vec<InputRecords>,
     #[serde(default)]
     alert_rule_test: Vec<AlertTest>,
     #[serde(default)]
@@ -219,6 +229,7 @@ pub(crate) fn series_labels(text: &str) -> Result<Labels, String> {
 struct Run {
     engine: Engine,
     source: MemorySource,
+    sql: Option<SqlInput>,
     groups: Vec<Group>,
     external_labels: Labels,
     external_url: String,
@@ -241,6 +252,7 @@ fn run_group(
         });
         source.add(labels, samples);
     }
+    let sql = sql_input(test, rule_groups, interval)?;
     let engine = Engine {
         default_subquery_step: Duration::from_millis(evaluation_interval.unsigned_abs()),
         ..Engine::default()
@@ -252,6 +264,7 @@ fn run_group(
     let mut run = Run {
         engine,
         source,
+        sql,
         groups,
         external_labels: Labels::new(test.external_labels.clone()),
         external_url: test.external_url.clone().unwrap_or_default(),
@@ -295,6 +308,47 @@ fn run_group(
     Ok(failures)
 }
 
+/// The logs and spans that `sql:` rules query, in an in-memory engine. The engine runs on a runtime of its
+/// own, whose workers run the queries while the rules' evaluation blocks on them.
+struct SqlInput {
+    source: StoredSql,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// The test's input records as an engine, when the rule files have `sql:` rules.
+fn sql_input(
+    test: &TestGroup,
+    rule_groups: &[(String, RuleGroup)],
+    interval: i64,
+) -> Result<Option<SqlInput>, String> {
+    let has_sql_rules = rule_groups
+        .iter()
+        .flat_map(|(_, group)| &group.rules)
+        .any(|rule| matches!(rule.query, file::Query::Sql { .. }));
+    if !has_sql_rules {
+        if !test.input_logs.is_empty() || !test.input_spans.is_empty() {
+            return Err(
+                "input_logs and input_spans are for sql rules; the rule files have none".into()
+            );
+        }
+        return Ok(None);
+    }
+    let logs = test.input_logs.iter().map(|input| records::to_rows(Table::Logs, input, interval));
+    let spans =
+        test.input_spans.iter().map(|input| records::to_rows(Table::Spans, input, interval));
+    let rows = logs.chain(spans).collect::<Result<Vec<_>, _>>()?;
+    let engine = QueryEngine::in_memory(rows, QueryLimits::default())
+        .map_err(|error| format!("cannot start the sql engine: {error}"))?;
+    // Multi-threaded: DataFusion spawns tasks, which a current-thread runtime's handle would not run.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .map_err(|error| format!("cannot start the sql engine: {error}"))?;
+    let source = StoredSql::new(Arc::new(engine), runtime.handle().clone());
+    Ok(Some(SqlInput { source, _runtime: runtime }))
+}
+
 impl Run {
     /// Evaluates every rule of every group at `t`, in order; each rule sees what the rules before it wrote.
     /// Unit tests evaluate every group at the test's interval, whatever the groups' own.
@@ -304,7 +358,7 @@ impl Run {
                 let sources = Sources {
                     engine: &self.engine,
                     series: &self.source,
-                    sql: None,
+                    sql: self.sql.as_ref().map(|sql| &sql.source as _),
                     external_labels: &self.external_labels,
                     external_url: &self.external_url,
                 };

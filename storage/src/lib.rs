@@ -17,6 +17,7 @@ mod failpoint;
 pub mod files;
 pub mod metrics;
 pub mod query;
+pub mod rows;
 pub mod schema;
 pub mod sink;
 pub mod store;

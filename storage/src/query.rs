@@ -25,9 +25,9 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
 use object_store::ObjectStore;
 
-use crate::catalog::TableSource;
+use crate::catalog::{StaticSource, TableSnapshot, TableSource};
 use crate::error::QueryError;
-use crate::schema::Table;
+use crate::schema::{Table, TableBatch};
 use provider::SnapshotTable;
 
 /// The URL under which the engine's object store is known to DataFusion.
@@ -108,6 +108,17 @@ impl QueryEngine {
             ctx.register_table(table.name(), Arc::new(provider)).map_err(internal)?;
         }
         Ok(Self { ctx, limits })
+    }
+
+    /// An engine over `rows` alone, without files: what the `sql:` rules of a rule unit test query.
+    pub fn in_memory(rows: Vec<TableBatch>, limits: QueryLimits) -> Result<Self, QueryError> {
+        let source = StaticSource::new();
+        for table in Table::ALL {
+            let buffered =
+                rows.iter().filter(|rows| rows.table == table).map(|rows| rows.batch.clone());
+            source.set(table, TableSnapshot { files: Vec::new(), buffered: buffered.collect() });
+        }
+        Self::new(source, Arc::new(object_store::memory::InMemory::new()), limits)
     }
 
     pub fn limits(&self) -> &QueryLimits {

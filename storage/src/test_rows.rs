@@ -3,65 +3,21 @@
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, ListArray, MapArray, RecordBatch,
-    StringArray, TimestampNanosecondArray, UInt32Array, UInt64Array, new_empty_array,
-};
-use arrow_buffer::OffsetBuffer;
-use arrow_schema::DataType;
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
 
 use crate::Table;
 
 /// One row per `(time_ns, service)`.
 pub fn rows(table: Table, rows: &[(i64, &str)]) -> RecordBatch {
-    let schema = table.schema();
-    let n = rows.len();
-    let columns = schema
-        .fields()
-        .iter()
-        .map(|field| match field.name().as_str() {
-            "service_name" => {
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))) as ArrayRef
-            }
-            name if name == table.time_column() => Arc::new(
-                TimestampNanosecondArray::from_iter_values(rows.iter().map(|r| r.0))
-                    .with_timezone("UTC"),
-            ),
-            _ => zeros(field.data_type(), n),
-        })
-        .collect();
-    RecordBatch::try_new(schema, columns).expect("rows in the table's schema")
-}
-
-fn zeros(data_type: &DataType, n: usize) -> ArrayRef {
-    match data_type {
-        DataType::Utf8 => Arc::new(StringArray::from_iter_values(std::iter::repeat_n("", n))),
-        DataType::Boolean => Arc::new(BooleanArray::from(vec![false; n])),
-        DataType::Int32 => Arc::new(Int32Array::from(vec![0; n])),
-        DataType::Int64 => Arc::new(Int64Array::from(vec![0; n])),
-        DataType::UInt32 => Arc::new(UInt32Array::from(vec![0; n])),
-        DataType::UInt64 => Arc::new(UInt64Array::from(vec![0; n])),
-        DataType::Float64 => Arc::new(Float64Array::from(vec![0.0; n])),
-        DataType::Timestamp(_, _) => {
-            Arc::new(TimestampNanosecondArray::from(vec![0; n]).with_timezone("UTC"))
+    crate::rows::batch(table, rows.len(), |field| match field.name().as_str() {
+        "service_name" => {
+            Some(Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))) as ArrayRef)
         }
-        DataType::List(item) => Arc::new(ListArray::new(
-            Arc::clone(item),
-            OffsetBuffer::new_zeroed(n),
-            new_empty_array(item.data_type()),
-            None,
-        )),
-        DataType::Map(entries, sorted) => {
-            let empty = new_empty_array(entries.data_type()).as_struct().clone();
-            Arc::new(MapArray::new(
-                Arc::clone(entries),
-                OffsetBuffer::new_zeroed(n),
-                empty,
-                None,
-                *sorted,
-            ))
+        name if name == table.time_column() => {
+            Some(crate::rows::timestamps(rows.iter().map(|r| r.0)))
         }
-        other => panic!("no zero value for {other} in test rows"),
-    }
+        // Zero values rather than nulls: tests compare what they read back.
+        _ => crate::rows::zero_column(field.data_type(), rows.len()),
+    })
+    .expect("rows in the table's schema")
 }

@@ -8,15 +8,11 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{
-    Array, ArrayRef, Float64Array, ListArray, MapArray, RecordBatch, StringArray,
-    TimestampNanosecondArray, UInt32Array, new_empty_array, new_null_array,
-};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
-use sightline_storage::{BatchSink, QueryEngine, Table, TableBatch};
+use sightline_storage::{BatchSink, QueryEngine, Table, TableBatch, rows};
 
 use super::StoredMetrics;
 use crate::group::SqlSource;
@@ -134,95 +130,35 @@ impl SqlSource for StoredSql {
 
 /// The elements as rows of the `metrics` table.
 fn points(output: &[Element]) -> Result<RecordBatch, String> {
-    let schema = Table::Metrics.schema();
-    let n = output.len();
     let strings = |value: &dyn Fn(&Element) -> String| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(output.iter().map(value)))
     };
     let label = |name: &'static str| {
         move |element: &Element| element.labels.get(name).unwrap_or_default().to_owned()
     };
-    let columns = schema
-        .fields()
-        .iter()
-        .map(|field| -> ArrayRef {
-            match field.name().as_str() {
-                "timestamp" => Arc::new(
-                    TimestampNanosecondArray::from_iter_values(
-                        output.iter().map(|element| element.t.saturating_mul(1_000_000)),
-                    )
-                    .with_timezone("UTC"),
-                ),
-                "metric_name" => strings(&label(METRIC_NAME)),
-                "metric_type" => strings(&|_| "gauge".to_owned()),
-                "service_name" => strings(&label("job")),
-                "scope_name" => strings(&|_| RULES_SCOPE.to_owned()),
-                "scope_version" => strings(&|_| env!("CARGO_PKG_VERSION").to_owned()),
-                "value" => Arc::new(Float64Array::from_iter_values(output.iter().map(|e| e.v))),
-                "attributes" => maps(output, |labels| {
-                    labels
-                        .iter()
-                        .filter(|(name, _)| !matches!(*name, METRIC_NAME | "job" | "instance"))
-                        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                        .collect()
-                }),
-                "resource_attributes" => maps(output, |labels| {
-                    let mut resource = Vec::new();
-                    if let Some(job) = labels.get("job") {
-                        resource.push(("service.name".to_owned(), job.to_owned()));
-                    }
-                    if let Some(instance) = labels.get("instance") {
-                        resource.push(("service.instance.id".to_owned(), instance.to_owned()));
-                    }
-                    resource
-                }),
-                _ if field.is_nullable() => new_null_array(field.data_type(), n),
-                _ => zeros(field.data_type(), n),
-            }
+    rows::batch(Table::Metrics, output.len(), |field| {
+        Some(match field.name().as_str() {
+            "timestamp" => rows::timestamps(output.iter().map(|e| e.t.saturating_mul(1_000_000))),
+            "metric_name" => strings(&label(METRIC_NAME)),
+            "metric_type" => strings(&|_| "gauge".to_owned()),
+            "service_name" => strings(&label("job")),
+            "scope_name" => strings(&|_| RULES_SCOPE.to_owned()),
+            "scope_version" => strings(&|_| env!("CARGO_PKG_VERSION").to_owned()),
+            "value" => Arc::new(Float64Array::from_iter_values(output.iter().map(|e| e.v))),
+            "attributes" => rows::attribute_maps(output.iter().map(|element| {
+                element
+                    .labels
+                    .iter()
+                    .filter(|(name, _)| !matches!(*name, METRIC_NAME | "job" | "instance"))
+            })),
+            "resource_attributes" => rows::attribute_maps(output.iter().map(|element| {
+                let labels = &element.labels;
+                let job = labels.get("job").map(|job| ("service.name", job));
+                let instance = labels.get("instance").map(|id| ("service.instance.id", id));
+                job.into_iter().chain(instance)
+            })),
+            _ => return None,
         })
-        .collect();
-    RecordBatch::try_new(schema, columns)
-        .map_err(|error| format!("building metric points: {error}"))
-}
-
-/// A map column with one map per element, its entries from the element's labels.
-fn maps(output: &[Element], entries: impl Fn(&Labels) -> Vec<(String, String)>) -> ArrayRef {
-    let names = MapFieldNames {
-        entry: "entries".to_owned(),
-        key: "keys".to_owned(),
-        value: "values".to_owned(),
-    };
-    let mut builder = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
-    for element in output {
-        for (key, value) in entries(&element.labels) {
-            builder.keys().append_value(key);
-            builder.values().append_value(value);
-        }
-        builder.append(true).expect("keys and values were appended in pairs");
-    }
-    let map: MapArray = builder.finish();
-    Arc::new(map)
-}
-
-/// The zero value of a non-nullable column the rules have nothing for (empty text, 0, empty maps and lists).
-/// A column of another type gets nulls, which the batch then refuses with the column's name.
-fn zeros(data_type: &DataType, n: usize) -> ArrayRef {
-    match data_type {
-        DataType::Utf8 => Arc::new(StringArray::from_iter_values(std::iter::repeat_n("", n))),
-        DataType::UInt32 => Arc::new(UInt32Array::from(vec![0; n])),
-        DataType::List(item) => Arc::new(ListArray::new(
-            Arc::clone(item),
-            arrow_buffer::OffsetBuffer::new_zeroed(n),
-            new_empty_array(item.data_type()),
-            None,
-        )),
-        DataType::Map(entries, sorted) => Arc::new(MapArray::new(
-            Arc::clone(entries),
-            arrow_buffer::OffsetBuffer::new_zeroed(n),
-            new_empty_array(entries.data_type()).as_struct().clone(),
-            None,
-            *sorted,
-        )),
-        other => new_null_array(other, n),
-    }
+    })
+    .map_err(|error| format!("building metric points: {error}"))
 }

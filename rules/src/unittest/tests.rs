@@ -74,7 +74,13 @@ fn the_rule_pack_passes_under_sightline() {
 
 #[test]
 fn the_rule_pack_passes_under_promtool() {
-    assert_pass_under_promtool(&rule_pack());
+    // Tests of `sql:` rules (`*.sql.test.yaml`) are sightline's alone.
+    let promql_tests: Vec<PathBuf> = rule_pack()
+        .into_iter()
+        .filter(|path| !path.to_string_lossy().ends_with(".sql.test.yaml"))
+        .collect();
+    assert!(promql_tests.len() >= 4);
+    assert_pass_under_promtool(&promql_tests);
 }
 
 /// Whether `name` appears in `expr` as a whole metric name, not as a part of a longer one.
@@ -199,4 +205,87 @@ tests:
             value: 1
 "#;
     assert_eq!(run(text, dir.path()), Vec::<String>::new());
+}
+
+/// An `sql:` rule over spans, with its input given as records: slow server spans per service.
+const SLOW_SPANS_RULES: &str = r#"
+groups:
+  - name: spans
+    rules:
+      - alert: SlowSpans
+        sql: |
+          SELECT service_name, name AS span_name, count(*) AS value FROM spans
+          WHERE end_time > now() - INTERVAL '2 minutes' AND end_time <= now()
+            AND kind = 'SERVER' AND duration_ns > 1000000000
+          GROUP BY service_name, name
+        for: 1m
+        annotations:
+          summary: '{{ $value }} slow {{ $labels.span_name }}'
+"#;
+
+fn run_with_rules(rules: &str, test: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.rules.yaml"), rules).unwrap();
+    run(test, dir.path())
+}
+
+#[test]
+fn sql_rules_are_tested_over_input_records() {
+    let test = r#"
+rule_files: [r.rules.yaml]
+tests:
+  - interval: 1m
+    input_spans:
+      - fields: { service_name: api, name: GET /a, kind: SERVER, duration_ns: 1500ms, attributes: { http.route: /a } }
+        counts: 0 0 3 3 0 0
+      - fields: { service_name: api, name: GET /a, kind: SERVER, duration_ns: 200000000 }
+        counts: 10x5
+      - fields: { service_name: api, name: GET /b, kind: CLIENT, duration_ns: 2s }
+        counts: 5x5
+    alert_rule_test:
+      - eval_time: 2m
+        alertname: SlowSpans
+        exp_alerts: []
+      - eval_time: 3m
+        alertname: SlowSpans
+        exp_alerts:
+          - exp_labels: { service_name: api, span_name: GET /a }
+            exp_annotations: { summary: 6 slow GET /a }
+      - eval_time: 5m
+        alertname: SlowSpans
+        exp_alerts: []
+"#;
+    assert_eq!(run_with_rules(SLOW_SPANS_RULES, test), Vec::<String>::new());
+}
+
+#[test]
+fn input_records_with_unknown_or_time_columns_are_refused_with_the_reason() {
+    let test = |fields: &str| {
+        format!(
+            "rule_files: [r.rules.yaml]\ntests:\n  - input_spans:\n      - fields: {fields}\n        counts: 1\n    alert_rule_test:\n      - eval_time: 1m\n        alertname: SlowSpans\n"
+        )
+    };
+    let failures = run_with_rules(SLOW_SPANS_RULES, &test("{ service: api }"));
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].starts_with("spans have no column \"service\"; they have trace_id, "),
+        "{failures:?}"
+    );
+    let failures = run_with_rules(SLOW_SPANS_RULES, &test("{ start_time: 5 }"));
+    assert_eq!(failures, ["\"start_time\" is the time of the step its record arrives at"]);
+    let failures = run_with_rules(SLOW_SPANS_RULES, &test("{ kind: [SERVER] }"));
+    assert_eq!(failures, ["kind: Sequence [String(\"SERVER\")] is not text"]);
+}
+
+#[test]
+fn input_records_need_sql_rules() {
+    let test = "rule_files: [r.rules.yaml]\ntests:\n  - input_logs:\n      - counts: 1\n";
+    let failures = run_with_rules(
+        "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n",
+        test,
+    );
+    assert_eq!(
+        failures,
+        ["input_logs and input_spans are for sql rules; the rule files have none"]
+    );
 }

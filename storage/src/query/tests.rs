@@ -311,3 +311,16 @@ async fn a_query_run_at_a_given_time_sees_that_time_as_now() {
     let output = engine.sql_at("SELECT CAST(now() AS BIGINT)", T0).await.expect("query");
     assert_eq!(count(&output), T0);
 }
+
+#[tokio::test]
+async fn an_in_memory_engine_queries_the_rows_it_was_given() {
+    let rows = vec![TableBatch {
+        table: Table::Spans,
+        batch: crate::test_rows::rows(Table::Spans, &[(T0, "checkout"), (T0 + 1, "cart")]),
+    }];
+    let engine = QueryEngine::in_memory(rows, QueryLimits::default()).expect("engine");
+    let output = engine.sql("SELECT count(*) FROM spans").await.expect("query");
+    assert_eq!(count(&output), 2);
+    let output = engine.sql("SELECT count(*) FROM logs").await.expect("query");
+    assert_eq!(count(&output), 0);
+}
