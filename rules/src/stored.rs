@@ -17,19 +17,22 @@
 
 mod backend;
 pub mod naming;
+mod points;
+mod recent;
 
 pub use backend::{RULES_SCOPE, StoreBackend, StoredSql};
+pub use recent::RecentMetrics;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
-use arrow_array::{Array, MapArray, RecordBatch};
+use arrow_array::{Array, RecordBatch};
 use sightline_storage::{QueryEngine, Table};
 
-use crate::promql::{Labels, METRIC_NAME, Sample, Selection, Series, SeriesSource, format_value};
-use naming::{MetricKind, label_name, metric_name};
+use crate::promql::{Labels, Selection, Series, SeriesSource};
+use naming::{MetricKind, metric_name};
+use points::{Accumulation, RawSample, metric_kind, strings, window_samples};
 
 /// One metric the store holds in a window.
 struct CatalogEntry {
@@ -81,8 +84,9 @@ impl StoredMetrics {
         ))?;
         let mut entries = Vec::new();
         for batch in &batches {
-            let (name, unit) = (string_column(batch, 0)?, string_column(batch, 1)?);
-            let (kind, help) = (string_column(batch, 2)?, string_column(batch, 4)?);
+            let (name, unit) = (strings(batch, "metric_name")?, strings(batch, "unit")?);
+            let (kind, help) =
+                (strings(batch, "metric_type")?, strings(batch, "metric_description")?);
             let monotonic = batch.column(3).as_boolean_opt();
             for row in 0..batch.num_rows() {
                 let monotonic = monotonic.is_some_and(|m| m.is_valid(row) && m.value(row));
@@ -132,15 +136,14 @@ impl StoredMetrics {
         }
         let list: Vec<String> = names.iter().map(|name| quote(name)).collect();
         let specific = if table == Table::MetricsHistogram {
-            "false AS is_monotonic, CAST(count AS DOUBLE) AS count, sum, explicit_bounds, bucket_counts"
+            "count, sum, explicit_bounds, bucket_counts"
         } else {
             "is_monotonic, value"
         };
         self.sql(&format!(
             "SELECT metric_name, unit, metric_type, temporality, service_name, attributes, \
-             resource_attributes, CAST(timestamp AS BIGINT) AS t, \
-             CAST(start_timestamp AS BIGINT) AS start_t, {specific} \
-             FROM {} WHERE {window} AND metric_name IN ({}) ORDER BY t",
+             resource_attributes, timestamp, start_timestamp, {specific} \
+             FROM {} WHERE {window} AND metric_name IN ({}) ORDER BY timestamp",
             table.name(),
             list.join(", ")
         ))
@@ -179,6 +182,26 @@ impl StoredMetrics {
     }
 }
 
+impl StoredMetrics {
+    /// Calls `f` with every stored sample in `(start_ms, end_ms]`, one metric at a time.
+    fn for_each_sample(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        mut f: impl FnMut(Labels, RawSample, Accumulation),
+    ) -> Result<(), String> {
+        let window = window(start_ms, end_ms);
+        for table in [Table::Metrics, Table::MetricsHistogram] {
+            for name in self.names_in(table, &window, &|_| true)? {
+                for batch in self.points(table, &window, std::slice::from_ref(&name))? {
+                    points::for_each_sample(&batch, table == Table::MetricsHistogram, &mut f)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl SeriesSource for StoredMetrics {
     fn select(
         &self,
@@ -206,29 +229,11 @@ impl SeriesSource for StoredMetrics {
     }
 }
 
-/// How a series' samples are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Accumulation {
-    /// Deltas, summed into running totals.
-    Delta,
-    /// Cumulative counts (counters, histograms): a new start time is a reset.
-    Cumulative,
-    /// Gauges and up-down counters: values as they are.
-    Value,
-}
-
-/// One series being collected: its samples with the start time of the point each came from.
-struct Collected {
-    series: Series,
-    accumulation: Accumulation,
-    starts: Vec<Option<i64>>,
-}
-
 /// Collects samples by series.
 struct SeriesBuilder {
     /// The window read is `(window_start_ms, …]`.
     window_start_ms: i64,
-    series: Vec<Collected>,
+    series: Vec<(Labels, Accumulation, Vec<RawSample>)>,
     index_of: HashMap<Labels, usize>,
 }
 
@@ -237,195 +242,30 @@ impl SeriesBuilder {
         SeriesBuilder { window_start_ms, series: Vec::new(), index_of: HashMap::new() }
     }
 
-    fn push(&mut self, labels: Labels, sample: Sample, start: Option<i64>, how: Accumulation) {
-        let index = *self.index_of.entry(labels.clone()).or_insert_with(|| {
-            let series = Series { labels, samples: Vec::new() };
-            self.series.push(Collected { series, accumulation: how, starts: Vec::new() });
-            self.series.len() - 1
-        });
-        self.series[index].series.samples.push(sample);
-        self.series[index].starts.push(start);
-    }
-
     fn add_batch(&mut self, batch: &RecordBatch, histogram: bool) -> Result<(), String> {
-        let name = string_column(batch, 0)?;
-        let unit = string_column(batch, 1)?;
-        let kind = string_column(batch, 2)?;
-        let temporality = string_column(batch, 3)?;
-        let service = string_column(batch, 4)?;
-        let attributes = map_column(batch, 5)?;
-        let resource = map_column(batch, 6)?;
-        let t = batch.column(7).as_primitive_opt::<Int64Type>().ok_or("t is not BIGINT")?;
-        let starts =
-            batch.column(8).as_primitive_opt::<Int64Type>().ok_or("start_t is not BIGINT")?;
-        let monotonic = batch.column(9).as_boolean_opt().ok_or("is_monotonic is not boolean")?;
-        for row in 0..batch.num_rows() {
-            let kind = metric_kind(&kind[row], monotonic.is_valid(row) && monotonic.value(row));
-            let how = match (temporality[row].as_str(), kind) {
-                ("delta", _) => Accumulation::Delta,
-                (_, MetricKind::Counter | MetricKind::Histogram) => Accumulation::Cumulative,
-                _ => Accumulation::Value,
-            };
-            let start = starts.is_valid(row).then(|| starts.value(row).div_euclid(1_000_000));
-            let t_ms = t.value(row).div_euclid(1_000_000);
-            let mut labels = series_labels(&attributes, &resource, &service[row], row);
-            let name = metric_name(&name[row], &unit[row], kind);
-            if !histogram {
-                let value = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("value")?;
-                labels.set(METRIC_NAME.to_owned(), name);
-                self.push(labels, Sample { t: t_ms, v: value.value(row) }, start, how);
-                continue;
-            }
-            let count = batch.column(10).as_primitive_opt::<Float64Type>().ok_or("count")?;
-            let sum = batch.column(11).as_primitive_opt::<Float64Type>().ok_or("sum")?;
-            let bounds = batch.column(12).as_list_opt::<i32>().ok_or("explicit_bounds")?;
-            let counts = batch.column(13).as_list_opt::<i32>().ok_or("bucket_counts")?;
-            let bounds = bounds.value(row);
-            let bounds = bounds.as_primitive_opt::<Float64Type>().ok_or("bounds")?;
-            let counts = counts.value(row);
-            let counts = counts.as_primitive_opt::<UInt64Type>().ok_or("bucket counts")?;
-            let mut cumulative = 0.0;
-            for (index, bucket_count) in counts.values().iter().enumerate() {
-                cumulative += *bucket_count as f64;
-                let le = match bounds.values().get(index) {
-                    // Prometheus's OTLP receiver writes bounds as Go's `FormatFloat(bound, 'f', -1, 64)`.
-                    Some(bound) => format_value(*bound),
-                    None => "+Inf".to_owned(),
-                };
-                let mut bucket = labels.clone();
-                bucket.set(METRIC_NAME.to_owned(), format!("{name}_bucket"));
-                bucket.set("le".to_owned(), le);
-                self.push(bucket, Sample { t: t_ms, v: cumulative }, start, how);
-            }
-            if sum.is_valid(row) {
-                let mut sum_labels = labels.clone();
-                sum_labels.set(METRIC_NAME.to_owned(), format!("{name}_sum"));
-                self.push(sum_labels, Sample { t: t_ms, v: sum.value(row) }, start, how);
-            }
-            labels.set(METRIC_NAME.to_owned(), format!("{name}_count"));
-            self.push(labels, Sample { t: t_ms, v: count.value(row) }, start, how);
-        }
-        Ok(())
+        points::for_each_sample(batch, histogram, |labels, raw, accumulation| {
+            let index = *self.index_of.entry(labels.clone()).or_insert_with(|| {
+                self.series.push((labels, accumulation, Vec::new()));
+                self.series.len() - 1
+            });
+            self.series[index].2.push(raw);
+        })
     }
 
-    /// The series in label order, samples in time order, deltas turned into running totals, and resets that
-    /// only a new start time shows made visible.
+    /// The series in label order, with the samples PromQL reads.
     fn finish(self) -> Vec<Series> {
-        let window_start_ms = self.window_start_ms;
         let mut out: Vec<Series> = self
             .series
             .into_iter()
-            .map(|collected| {
-                let Collected { mut series, accumulation, starts } = collected;
-                let mut samples: Vec<(Sample, Option<i64>)> =
-                    series.samples.into_iter().zip(starts).collect();
-                samples.sort_by_key(|(sample, _)| sample.t);
-                series.samples = match accumulation {
-                    Accumulation::Delta => running_totals(samples, window_start_ms),
-                    Accumulation::Cumulative => with_reset_zeros(samples),
-                    Accumulation::Value => samples.into_iter().map(|(sample, _)| sample).collect(),
-                };
-                series
+            .map(|(labels, accumulation, mut raw)| {
+                raw.sort_by_key(|raw| raw.sample.t);
+                let samples = window_samples(&raw, accumulation, self.window_start_ms);
+                Series { labels, samples }
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
     }
-}
-
-/// Delta points as the running total from the first one, from 0 at the first point's start time when that
-/// start is inside the window `(window_start_ms, …]`: a series that began counting in the window (a burst, a
-/// new span-derived series) then shows its first delta as an increase rather than as the baseline.
-fn running_totals(samples: Vec<(Sample, Option<i64>)>, window_start_ms: i64) -> Vec<Sample> {
-    let mut out = Vec::with_capacity(samples.len() + 1);
-    if let Some(&(first, Some(start))) = samples.first()
-        && start > window_start_ms
-        && start < first.t
-    {
-        out.push(Sample { t: start, v: 0.0 });
-    }
-    let mut total = 0.0;
-    out.extend(samples.into_iter().map(|(sample, _)| {
-        total += sample.v;
-        Sample { t: sample.t, v: total }
-    }));
-    out
-}
-
-/// Cumulative points, with a 0 at the new start time when a point starts later than the previous point was
-/// taken but its value did not drop: the counter restarted and already counted past its old value, which the
-/// value alone cannot show (Prometheus resets are drops). A dropping value needs nothing added.
-fn with_reset_zeros(samples: Vec<(Sample, Option<i64>)>) -> Vec<Sample> {
-    let mut out: Vec<Sample> = Vec::with_capacity(samples.len());
-    let mut previous: Option<(Sample, Option<i64>)> = None;
-    for (sample, start) in samples {
-        if let (Some((before, before_start)), Some(start)) = (previous, start) {
-            let restarted = before_start.is_some_and(|before_start| start != before_start)
-                && before.t < start
-                && start < sample.t;
-            if restarted && sample.v >= before.v {
-                out.push(Sample { t: start, v: 0.0 });
-            }
-        }
-        out.push(sample);
-        previous = Some((sample, start));
-    }
-    out
-}
-
-fn metric_kind(metric_type: &str, monotonic: bool) -> MetricKind {
-    match metric_type {
-        "sum" if monotonic => MetricKind::Counter,
-        "sum" => MetricKind::UpDownCounter,
-        "histogram" => MetricKind::Histogram,
-        _ => MetricKind::Gauge,
-    }
-}
-
-/// The labels of a point: its attributes, `job` and `instance`.
-fn series_labels(attributes: &MapArray, resource: &MapArray, service: &str, row: usize) -> Labels {
-    let mut labels = Labels::default();
-    for (key, value) in map_entries(attributes, row) {
-        labels.set(label_name(&key), value);
-    }
-    let resource: HashMap<String, String> = map_entries(resource, row).collect();
-    let job = match resource.get("service.namespace") {
-        Some(namespace) if !namespace.is_empty() => format!("{namespace}/{service}"),
-        _ => service.to_owned(),
-    };
-    labels.set("job".to_owned(), job);
-    if let Some(instance) = resource.get("service.instance.id") {
-        labels.set("instance".to_owned(), instance.clone());
-    }
-    labels
-}
-
-fn map_entries(map: &MapArray, row: usize) -> impl Iterator<Item = (String, String)> + '_ {
-    let entries = map.value(row);
-    let keys = entries.column(0).as_string_opt::<i32>().cloned();
-    let values = entries.column(1).as_string_opt::<i32>().cloned();
-    (0..entries.len()).filter_map(move |index| {
-        let (keys, values) = (keys.as_ref()?, values.as_ref()?);
-        values
-            .is_valid(index)
-            .then(|| (keys.value(index).to_owned(), values.value(index).to_owned()))
-    })
-}
-
-/// A string column as owned values ("" for nulls), whatever string encoding the engine chose.
-fn string_column(batch: &RecordBatch, index: usize) -> Result<Vec<String>, String> {
-    let column = arrow_cast::cast(batch.column(index), &arrow_schema::DataType::Utf8)
-        .map_err(|e| format!("column {index}: {e}"))?;
-    let strings = column.as_string::<i32>();
-    Ok((0..strings.len())
-        .map(
-            |row| if strings.is_valid(row) { strings.value(row).to_owned() } else { String::new() },
-        )
-        .collect())
-}
-
-fn map_column(batch: &RecordBatch, index: usize) -> Result<MapArray, String> {
-    batch.column(index).as_map_opt().cloned().ok_or_else(|| format!("column {index} is not a map"))
 }
 
 /// The SQL condition for points in `(start_ms, end_ms]`. Samples are at their time truncated to the
@@ -446,50 +286,4 @@ fn timestamp_literal(ms: i64) -> String {
 
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn samples(points: &[(i64, f64, i64)]) -> Vec<(Sample, Option<i64>)> {
-        points.iter().map(|&(t, v, start)| (Sample { t, v }, Some(start))).collect()
-    }
-
-    #[test]
-    fn deltas_are_running_totals_from_zero_at_a_start_inside_the_window() {
-        // One burst: a single delta point whose interval started inside the window (1000, …].
-        assert_eq!(
-            running_totals(samples(&[(20_000, 5.0, 5_000)]), 1_000),
-            [Sample { t: 5_000, v: 0.0 }, Sample { t: 20_000, v: 5.0 }]
-        );
-        // A series already running when the window started: its first point is the baseline.
-        let running = samples(&[(5_000, 2.0, 500), (20_000, 3.0, 5_000)]);
-        assert_eq!(
-            running_totals(running, 1_000),
-            [Sample { t: 5_000, v: 2.0 }, Sample { t: 20_000, v: 5.0 }]
-        );
-    }
-
-    #[test]
-    fn a_new_start_time_without_a_drop_in_value_becomes_a_reset_at_that_time() {
-        // Counted to 120 since 0; restarted at 150 and counted to 200 by 180.
-        let read = with_reset_zeros(samples(&[(60, 60.0, 0), (120, 120.0, 0), (180, 200.0, 150)]));
-        let expected = [(60, 60.0), (120, 120.0), (150, 0.0), (180, 200.0)];
-        assert_eq!(read, expected.map(|(t, v)| Sample { t, v }));
-    }
-
-    #[test]
-    fn a_drop_in_value_or_an_unchanged_start_adds_nothing() {
-        let dropped = samples(&[(60, 60.0, 0), (120, 5.0, 90)]);
-        assert_eq!(
-            with_reset_zeros(dropped.clone()),
-            dropped.iter().map(|(s, _)| *s).collect::<Vec<_>>()
-        );
-        let steady = samples(&[(60, 60.0, 0), (120, 120.0, 0)]);
-        assert_eq!(
-            with_reset_zeros(steady.clone()),
-            steady.iter().map(|(s, _)| *s).collect::<Vec<_>>()
-        );
-    }
 }
