@@ -14,7 +14,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::DataType;
 use sightline_storage::{BatchSink, QueryEngine, Table, TableBatch, rows};
 
-use super::StoredMetrics;
+use super::RecentMetrics;
 use crate::group::SqlSource;
 use crate::manager::Backend;
 use crate::promql::{Element, Labels, METRIC_NAME, SeriesSource};
@@ -24,7 +24,7 @@ pub const RULES_SCOPE: &str = "sightline.rules";
 
 /// The rules' view of the store.
 pub struct StoreBackend {
-    metrics: StoredMetrics,
+    metrics: Arc<RecentMetrics>,
     sql: StoredSql,
     sink: Arc<dyn BatchSink>,
     runtime: tokio::runtime::Handle,
@@ -50,14 +50,14 @@ impl std::fmt::Debug for StoreBackend {
 }
 
 impl StoreBackend {
-    /// `max_samples` bounds what one PromQL selector may read. Call the backend from blocking threads only.
+    /// PromQL reads `metrics`, `sql:` rules query `engine`, and what rules write goes to `sink`, which must
+    /// show it to `metrics` too. Call the backend from blocking threads only.
     pub fn new(
+        metrics: Arc<RecentMetrics>,
         engine: Arc<QueryEngine>,
         sink: Arc<dyn BatchSink>,
         runtime: tokio::runtime::Handle,
-        max_samples: usize,
     ) -> StoreBackend {
-        let metrics = StoredMetrics::new(Arc::clone(&engine), runtime.clone(), max_samples);
         let sql = StoredSql::new(engine, runtime.clone());
         StoreBackend { metrics, sql, sink, runtime }
     }
@@ -65,7 +65,7 @@ impl StoreBackend {
 
 impl Backend for StoreBackend {
     fn series(&self) -> &dyn SeriesSource {
-        &self.metrics
+        self.metrics.as_ref()
     }
 
     fn sql(&self) -> Option<&dyn SqlSource> {

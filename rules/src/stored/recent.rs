@@ -62,24 +62,36 @@ impl RecentMetrics {
     }
 
     /// Adds the samples of the metrics batches among `batches`, which storage has accepted. Samples older
-    /// than what is held are left to storage.
+    /// than what is held are left to storage. The batches are read before the lock is taken, so writers wait
+    /// for readers only as long as a selection takes.
     pub fn observe(&self, batches: &[TableBatch]) {
-        let mut held = self.write();
+        let mut samples = Vec::new();
         for batch in batches {
             let histogram = match batch.table {
                 Table::Metrics => false,
                 Table::MetricsHistogram => true,
                 _ => continue,
             };
-            let added = points::for_each_sample(&batch.batch, histogram, |labels, raw, how| {
-                if held.accepting_after_ms.is_some_and(|after| raw.sample.t > after) {
-                    held.insert(labels, raw, how);
-                }
+            let read = points::for_each_sample(&batch.batch, histogram, |labels, raw, how| {
+                samples.push((labels, raw, how));
             });
-            if let Err(error) = added {
+            if let Err(error) = read {
                 // Storage accepted the batch, so reads fall back to it rather than miss these samples.
-                tracing::warn!(%error, "recent metrics cannot read a batch; rules read storage until reload");
-                *held = Held::default();
+                tracing::warn!(%error, "recent metrics cannot read a batch; rules read storage from now on");
+                *self.write() = Held::default();
+                return;
+            }
+        }
+        if samples.is_empty() {
+            return;
+        }
+        let mut held = self.write();
+        let Some(after) = held.accepting_after_ms else {
+            return;
+        };
+        for (labels, raw, how) in samples {
+            if raw.sample.t > after {
+                held.insert(labels, raw, how);
             }
         }
         self.check_bound(&mut held);

@@ -1,0 +1,31 @@
+//! The sink that the receivers, the span metrics and the rules write through: storage first, then, once
+//! storage has accepted them, the metrics batches are shown to the rules' recent samples.
+
+use std::sync::Arc;
+
+use sightline_rules::stored::RecentMetrics;
+use sightline_storage::engine::Storage;
+use sightline_storage::sink::WriteFuture;
+use sightline_storage::{BatchSink, Table, TableBatch};
+
+pub struct ObservedStorage {
+    pub storage: Storage,
+    pub recent: Arc<RecentMetrics>,
+}
+
+impl BatchSink for ObservedStorage {
+    fn write(&self, batches: Vec<TableBatch>) -> WriteFuture<'_> {
+        Box::pin(async move {
+            let is_metrics = |batch: &&TableBatch| {
+                matches!(batch.table, Table::Metrics | Table::MetricsHistogram)
+            };
+            // Arrow arrays are shared, not copied.
+            let metrics: Vec<TableBatch> = batches.iter().filter(is_metrics).cloned().collect();
+            self.storage.write(batches).await?;
+            if !metrics.is_empty() {
+                self.recent.observe(&metrics);
+            }
+            Ok(())
+        })
+    }
+}
