@@ -210,7 +210,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     load_recent_samples(Arc::clone(&recent)).await;
     let recent_evictor =
         tokio::spawn(evict_recent_samples(Arc::clone(&recent), rules_stop.clone()));
-    let backend = StoreBackend::new(recent, Arc::clone(&queries), sink, Handle::current());
+    let backend =
+        StoreBackend::new(Arc::clone(&recent), Arc::clone(&queries), sink, Handle::current());
     let rules = start_rules(&config, backend, &mut registry, rules_stop.clone()).await?;
     let rules_watcher = tokio::spawn(rules.clone().watch());
     let reloader = tokio::spawn(reload_on_sighup(rules.clone(), hangups, rules_stop.clone()));
@@ -219,6 +220,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let api_listener = bind("api", config.http.listen).await?;
     let api = api_router(Arc::new(registry), Arc::clone(&ready)).merge(sightline_ui::api::router(
         queries,
+        recent,
         rules.clone(),
         admin_token,
     ));

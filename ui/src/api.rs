@@ -14,6 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sightline_rules::manager::RuleManager;
+use sightline_rules::stored::RecentMetrics;
 use sightline_storage::{QueryEngine, QueryError};
 use subtle::ConstantTimeEq;
 
@@ -21,15 +22,22 @@ use subtle::ConstantTimeEq;
 #[derive(Debug, Clone)]
 struct ApiState {
     engine: Arc<QueryEngine>,
+    /// The metrics PromQL reads: recent samples in memory, older ones from `engine`'s store.
+    metrics: Arc<RecentMetrics>,
     rules: RuleManager,
     /// The bootstrap admin token; `None` (or empty) means nobody is let in.
     admin_token: Option<Arc<str>>,
 }
 
 /// The API routes. Every route needs `Authorization: Bearer <admin_token>`.
-pub fn router(engine: Arc<QueryEngine>, rules: RuleManager, admin_token: Option<String>) -> Router {
+pub fn router(
+    engine: Arc<QueryEngine>,
+    metrics: Arc<RecentMetrics>,
+    rules: RuleManager,
+    admin_token: Option<String>,
+) -> Router {
     let admin_token = admin_token.filter(|token| !token.is_empty()).map(Arc::from);
-    let state = ApiState { engine, rules, admin_token };
+    let state = ApiState { engine, metrics, rules, admin_token };
     Router::new()
         .route("/api/v1/sql", post(sql::handle))
         .route("/api/v1/query", get(prometheus::query).post(prometheus::query))

@@ -61,6 +61,11 @@ impl RecentMetrics {
         RecentMetrics { stored, keep_ms, max_samples, held: RwLock::default() }
     }
 
+    /// The stored metrics behind: what the recent samples do not hold, and the catalog.
+    pub fn stored(&self) -> &StoredMetrics {
+        &self.stored
+    }
+
     /// Adds the samples of the metrics batches among `batches`, which storage has accepted. Samples older
     /// than what is held are left to storage. The batches are read before the lock is taken, so writers wait
     /// for readers only as long as a selection takes.

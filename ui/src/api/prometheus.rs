@@ -21,7 +21,7 @@ use sightline_rules::file::parse_duration;
 use sightline_rules::promql::{
     self, Engine, Labels, QueryError, Selection, Series, SeriesSource, Value, format_value,
 };
-use sightline_rules::stored::StoredMetrics;
+use sightline_rules::stored::RecentMetrics;
 
 use super::ApiState;
 
@@ -157,7 +157,7 @@ pub(super) async fn metadata(
 ) -> Result<Response, PromError> {
     let end = now_ms();
     let found = evaluate(&state, move |_, source| {
-        source.metadata(end - DEFAULT_SERIES_RANGE_MS, end).map_err(QueryError::Source)
+        source.stored().metadata(end - DEFAULT_SERIES_RANGE_MS, end).map_err(QueryError::Source)
     })
     .await?;
     let mut data = serde_json::Map::new();
@@ -236,20 +236,15 @@ pub(super) async fn query_range(
     Ok(success("matrix", matrix(series)))
 }
 
-/// Runs an evaluation on a blocking thread: the engine is synchronous and reads the store through the
-/// runtime.
+/// Runs an evaluation on a blocking thread: the engine is synchronous, and reads the recent samples in
+/// memory and the older ones through the runtime, as rules do.
 async fn evaluate<T: Send + 'static>(
     state: &ApiState,
-    run: impl FnOnce(&Engine, &StoredMetrics) -> Result<T, QueryError> + Send + 'static,
+    run: impl FnOnce(&Engine, &RecentMetrics) -> Result<T, QueryError> + Send + 'static,
 ) -> Result<T, PromError> {
-    let query_engine = Arc::clone(&state.engine);
-    let runtime = tokio::runtime::Handle::current();
-    let engine = Engine::default();
-    let joined = tokio::task::spawn_blocking(move || {
-        let source = StoredMetrics::new(query_engine, runtime, engine.max_samples);
-        run(&engine, &source)
-    })
-    .await;
+    let metrics = Arc::clone(&state.metrics);
+    let joined =
+        tokio::task::spawn_blocking(move || run(&Engine::default(), metrics.as_ref())).await;
     match joined {
         Ok(result) => result.map_err(PromError::from),
         Err(error) => Err(PromError::internal(&error)),

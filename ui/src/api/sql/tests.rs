@@ -12,6 +12,7 @@ use sightline_rules::group::SqlSource;
 use sightline_rules::manager::{Backend, RuleManager, RuleSettings};
 use sightline_rules::promql::{Element, Labels, Selection, Series, SeriesSource};
 use sightline_rules::state::AlertStore;
+use sightline_rules::stored::{RecentMetrics, StoredMetrics};
 use sightline_storage::{QueryEngine, QueryLimits, StaticSource};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -24,7 +25,10 @@ const TOKEN: &str = "s3cret-admin-token";
 fn app_with(limits: QueryLimits, token: Option<&str>) -> axum::Router {
     let engine =
         QueryEngine::new(StaticSource::new(), Arc::new(InMemory::new()), limits).expect("engine");
-    router(Arc::new(engine), no_rules(), token.map(String::from))
+    let engine = Arc::new(engine);
+    let stored = StoredMetrics::new(Arc::clone(&engine), tokio::runtime::Handle::current(), 1000);
+    let metrics = Arc::new(RecentMetrics::new(stored, Duration::from_secs(60), 1000));
+    router(engine, metrics, no_rules(), token.map(String::from))
 }
 
 /// A rule manager without rule files: these tests are about SQL.
