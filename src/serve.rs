@@ -139,6 +139,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         RECENT_SAMPLES_KEPT,
         RECENT_SAMPLES_MAX,
     ));
+    recent.register(&mut registry);
     let sink: Arc<dyn BatchSink> =
         Arc::new(ObservedStorage { storage: storage.clone(), recent: Arc::clone(&recent) });
     // Span metrics are flushed after intake stops and before storage does, so every stored span counts.

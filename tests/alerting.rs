@@ -291,6 +291,8 @@ async fn recorded_series_are_stored_and_read_back_by_the_rules_after_them_and_by
         .sql_value("SELECT count(*) FROM metrics WHERE metric_name = 'ALERTS' AND scope_name = 'sightline.rules'")
         .await;
     assert!(stored.as_i64().is_some_and(|count| count > 0), "{stored}");
+    // Rules read them from the recent samples held in memory: the lag series, the recording, ALERTS.
+    assert!(daemon.metric("sightline_rules_recent_series").await >= 4.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

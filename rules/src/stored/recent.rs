@@ -12,6 +12,8 @@
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use sightline_storage::{Table, TableBatch};
 
 use super::StoredMetrics;
@@ -27,6 +29,9 @@ pub struct RecentMetrics {
     /// The most samples held; past it, every read goes to storage until the next load.
     max_samples: usize,
     held: RwLock<Held>,
+    /// What is held, for `/metrics`.
+    series_held: Gauge,
+    samples_held: Gauge,
 }
 
 #[derive(Debug, Default)]
@@ -58,7 +63,23 @@ impl RecentMetrics {
         max_samples: usize,
     ) -> RecentMetrics {
         let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
-        RecentMetrics { stored, keep_ms, max_samples, held: RwLock::default() }
+        RecentMetrics {
+            stored,
+            keep_ms,
+            max_samples,
+            held: RwLock::default(),
+            series_held: Gauge::default(),
+            samples_held: Gauge::default(),
+        }
+    }
+
+    /// Registers `sightline_rules_recent_series` and `sightline_rules_recent_samples`.
+    pub fn register(&self, registry: &mut Registry) {
+        let rules = registry.sub_registry_with_prefix("sightline_rules");
+        let series = "Metric series whose recent samples rules read from memory";
+        rules.register("recent_series", series, self.series_held.clone());
+        let samples = "Recent metric samples held in memory for rules and queries";
+        rules.register("recent_samples", samples, self.samples_held.clone());
     }
 
     /// The stored metrics behind: what the recent samples do not hold, and the catalog.
@@ -83,7 +104,9 @@ impl RecentMetrics {
             if let Err(error) = read {
                 // Storage accepted the batch, so reads fall back to it rather than miss these samples.
                 tracing::warn!(%error, "recent metrics cannot read a batch; rules read storage from now on");
-                *self.write() = Held::default();
+                let mut held = self.write();
+                *held = Held::default();
+                self.check_bound(&mut held);
                 return;
             }
         }
@@ -116,6 +139,7 @@ impl RecentMetrics {
         let mut held = self.write();
         if let Err(error) = read {
             *held = Held::default();
+            self.check_bound(&mut held);
             return Err(error);
         }
         if held.accepting_after_ms.is_none() {
@@ -136,8 +160,10 @@ impl RecentMetrics {
         if held.accepting_after_ms.is_some() {
             held.forget_before(now_ms.saturating_sub(self.keep_ms));
         }
+        self.check_bound(&mut held);
     }
 
+    /// Past the bound, lets go of everything: reads go to storage. Then publishes what is held.
     fn check_bound(&self, held: &mut Held) {
         if held.samples > self.max_samples && held.accepting_after_ms.is_some() {
             tracing::warn!(
@@ -146,6 +172,8 @@ impl RecentMetrics {
             );
             *held = Held::default();
         }
+        self.series_held.set(i64::try_from(held.series.len()).unwrap_or(i64::MAX));
+        self.samples_held.set(i64::try_from(held.samples).unwrap_or(i64::MAX));
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Held> {
