@@ -186,10 +186,15 @@ async fn promql(engine: Arc<QueryEngine>, end_ns: i64, rules: usize) -> anyhow::
     tokio::task::spawn_blocking(move || {
         let promql = Engine::default();
         let stored = || StoredMetrics::new(Arc::clone(&engine), runtime.clone(), promql.max_samples);
-        let recent = RecentMetrics::new(stored(), Duration::from_secs(3600), 50_000_000);
+        let recent = RecentMetrics::new(stored(), Duration::from_secs(30 * 60), 16 << 30);
         let started = Instant::now();
         recent.load(at_ms).map_err(|error| anyhow::anyhow!(error))?;
-        println!("recent samples: loaded in {:.1} s", started.elapsed().as_secs_f64());
+        let (series, samples, bytes) = recent.held();
+        println!(
+            "recent samples (30 minutes): {series} series, {samples} samples, {:.0} MiB, loaded in {:.1} s",
+            bytes as f64 / (1u64 << 20) as f64,
+            started.elapsed().as_secs_f64()
+        );
         let expr = sightline_rules::promql::parse(query)?;
         let counters = sightline_rules::promql::parse("http_server_request_count_total")?;
         let series = match promql.instant(&recent, &counters, at_ms)? {

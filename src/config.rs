@@ -255,6 +255,9 @@ pub struct MemoryBudget {
     /// One compaction's merge (it runs beside flushes): what is left of the three quarters, at most what a
     /// flush takes at the default `storage.flush_size`.
     pub compaction: u64,
+    /// The recent metric samples that rules and PromQL read from memory: a sixteenth, out of the last
+    /// quarter (the program's own), not counted in [`MemoryBudget::total`].
+    pub recent_samples: u64,
 }
 
 impl MemoryBudget {
@@ -269,6 +272,7 @@ impl MemoryBudget {
             requests: limit / 8,
             queries: limit / 8,
             compaction: 0,
+            recent_samples: limit / 16,
         };
         let left = (limit / 4 * 3).saturating_sub(budget.total());
         budget.compaction = left.min(Self::flush_share(limit) * Self::FLUSH_COPIES);

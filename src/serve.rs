@@ -48,11 +48,9 @@ const STATE_DATABASE: &str = "sightline.db";
 /// How often the rule files are checked for changes.
 const RULE_FILES_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 /// How far back the rules' recent samples reach: the ranges of typical rules (`[5m]` to `[15m]`, plus the
-/// 5-minute lookback) with room. Longer ranges read storage.
-const RECENT_SAMPLES_KEPT: std::time::Duration = std::time::Duration::from_secs(3600);
-/// The most recent samples held (about 40 bytes each, labels aside): 10,000 series at a 15 s interval take
-/// 2.4 million. Past it, rules read storage.
-const RECENT_SAMPLES_MAX: usize = 20_000_000;
+/// 5-minute lookback) with room. Longer ranges read storage. 10,000 series sampled every 15 s take about
+/// 40 MiB over 30 minutes.
+const RECENT_SAMPLES_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let signals = ShutdownSignals::install()?;
@@ -72,6 +70,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         requests = budget.requests,
         queries = budget.queries,
         compaction = budget.compaction,
+        recent_samples = budget.recent_samples,
         "memory budget"
     );
     let storage_config = &config.storage;
@@ -137,7 +136,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let recent = Arc::new(RecentMetrics::new(
         StoredMetrics::new(Arc::clone(&queries), Handle::current(), Engine::default().max_samples),
         RECENT_SAMPLES_KEPT,
-        RECENT_SAMPLES_MAX,
+        size(budget.recent_samples),
     ));
     recent.register(&mut registry);
     let sink: Arc<dyn BatchSink> =

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 use sightline_storage::{Table, TableBatch};
 
 use super::StoredMetrics;
@@ -26,12 +26,14 @@ pub struct RecentMetrics {
     stored: StoredMetrics,
     /// How far back samples are held (ms).
     keep_ms: i64,
-    /// The most samples held; past it, every read goes to storage until the next load.
-    max_samples: usize,
+    /// The most memory the held samples and their labels may take (estimated); past it, every read goes to
+    /// storage.
+    max_bytes: usize,
     held: RwLock<Held>,
     /// What is held, for `/metrics`.
     series_held: Gauge,
     samples_held: Gauge,
+    bytes_held: Gauge,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +43,9 @@ struct Held {
     /// The series of each metric name.
     by_name: HashMap<String, Vec<usize>>,
     samples: usize,
+    /// The memory taken: sample vectors' capacity, and each series' labels (held twice: in the series and
+    /// as the index's key).
+    bytes: usize,
     /// Observed samples after this time (ms) are held; `None` before the load begins and after an overflow.
     accepting_after_ms: Option<i64>,
     /// Every sample after this time (ms) is held: selections from then on are answered here. Set once the
@@ -60,26 +65,35 @@ impl RecentMetrics {
     pub fn new(
         stored: StoredMetrics,
         keep: std::time::Duration,
-        max_samples: usize,
+        max_bytes: usize,
     ) -> RecentMetrics {
         let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
         RecentMetrics {
             stored,
             keep_ms,
-            max_samples,
+            max_bytes,
             held: RwLock::default(),
             series_held: Gauge::default(),
             samples_held: Gauge::default(),
+            bytes_held: Gauge::default(),
         }
     }
 
-    /// Registers `sightline_rules_recent_series` and `sightline_rules_recent_samples`.
+    /// Registers `sightline_rules_recent_series`, `_samples` and `_bytes`.
     pub fn register(&self, registry: &mut Registry) {
         let rules = registry.sub_registry_with_prefix("sightline_rules");
         let series = "Metric series whose recent samples rules read from memory";
         rules.register("recent_series", series, self.series_held.clone());
         let samples = "Recent metric samples held in memory for rules and queries";
         rules.register("recent_samples", samples, self.samples_held.clone());
+        let bytes = "Estimated memory of the recent metric samples and their labels";
+        rules.register_with_unit("recent", bytes, Unit::Bytes, self.bytes_held.clone());
+    }
+
+    /// How many series and samples are held, and the memory they take (estimated).
+    pub fn held(&self) -> (usize, usize, usize) {
+        let held = self.read();
+        (held.series.len(), held.samples, held.bytes)
     }
 
     /// The stored metrics behind: what the recent samples do not hold, and the catalog.
@@ -165,15 +179,16 @@ impl RecentMetrics {
 
     /// Past the bound, lets go of everything: reads go to storage. Then publishes what is held.
     fn check_bound(&self, held: &mut Held) {
-        if held.samples > self.max_samples && held.accepting_after_ms.is_some() {
+        if held.bytes > self.max_bytes && held.accepting_after_ms.is_some() {
             tracing::warn!(
-                max_samples = self.max_samples,
+                max_bytes = self.max_bytes,
                 "too many recent samples to hold: rules read storage instead, which is slower"
             );
             *held = Held::default();
         }
         self.series_held.set(i64::try_from(held.series.len()).unwrap_or(i64::MAX));
         self.samples_held.set(i64::try_from(held.samples).unwrap_or(i64::MAX));
+        self.bytes_held.set(i64::try_from(held.bytes).unwrap_or(i64::MAX));
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Held> {
@@ -194,6 +209,7 @@ impl Held {
                 let index = self.series.len();
                 let name = labels.metric_name().unwrap_or_default().to_owned();
                 self.by_name.entry(name).or_default().push(index);
+                self.bytes += 2 * labels_bytes(&labels);
                 self.index_of.insert(labels.clone(), index);
                 self.series.push(HeldSeries { labels, accumulation, samples: Vec::new() });
                 index
@@ -207,8 +223,10 @@ impl Held {
             // The same point again (a retried export, or the load meeting what was observed): one sample.
             Some(held) if held.sample.t == t => *held = raw,
             _ => {
+                let capacity = samples.capacity();
                 samples.insert(at, raw);
                 self.samples += 1;
+                self.bytes += (samples.capacity() - capacity) * size_of::<RawSample>();
             }
         }
     }
@@ -233,6 +251,20 @@ impl Held {
                 self.by_name.entry(name).or_default().push(index);
             }
         }
+        for series in &mut self.series {
+            // Vectors that emptied by half give memory back; steady ones keep their room.
+            if series.samples.capacity() > 2 * series.samples.len() + 4 {
+                series.samples.shrink_to_fit();
+            }
+        }
+        self.bytes = self
+            .series
+            .iter()
+            .map(|series| {
+                2 * labels_bytes(&series.labels)
+                    + series.samples.capacity() * size_of::<RawSample>()
+            })
+            .sum();
         self.accepting_after_ms = self.accepting_after_ms.map(|after| after.max(cutoff_ms));
         self.complete_after_ms = self.complete_after_ms.map(|after| after.max(cutoff_ms));
     }
@@ -260,6 +292,12 @@ impl Held {
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
     }
+}
+
+/// An estimate of the memory a label set takes: its vector, each pair's two strings, and the index entry.
+fn labels_bytes(labels: &Labels) -> usize {
+    let pairs: usize = labels.iter().map(|(name, value)| 48 + name.len() + value.len()).sum();
+    64 + pairs
 }
 
 impl SeriesSource for RecentMetrics {
