@@ -171,14 +171,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let (median, rows) = time_query(&engine, &sql).await?;
         println!("query {name}: median {:.1} ms over {QUERY_RUNS} runs, {rows} rows", ms(median));
     }
-    promql(Arc::new(engine), end_ns, args.rules).await
+    promql(Arc::new(engine), end_ns, args.rules, args.metric_series).await
 }
 
 /// The issue's PromQL measurements over the stored metrics, evaluated at the last sample's time: the rate
 /// query read through SQL and from the recent samples held in memory (as rules read them in the daemon), and
 /// one evaluation of `rules` alert rules from the recent samples.
 #[allow(clippy::print_stdout)]
-async fn promql(engine: Arc<QueryEngine>, end_ns: i64, rules: usize) -> anyhow::Result<()> {
+async fn promql(
+    engine: Arc<QueryEngine>,
+    end_ns: i64,
+    rules: usize,
+    metric_series: usize,
+) -> anyhow::Result<()> {
     let at_ms = (end_ns - METRIC_INTERVAL_NS) / 1_000_000;
     let query = "sum by (job) (rate(http_server_request_count_total[5m]))";
     let runtime = tokio::runtime::Handle::current();
@@ -195,6 +200,7 @@ async fn promql(engine: Arc<QueryEngine>, end_ns: i64, rules: usize) -> anyhow::
             bytes as f64 / (1u64 << 20) as f64,
             started.elapsed().as_secs_f64()
         );
+        observe_cost(&recent, metric_series, end_ns)?;
         let expr = sightline_rules::promql::parse(query)?;
         let counters = sightline_rules::promql::parse("http_server_request_count_total")?;
         let series = match promql.instant(&recent, &counters, at_ms)? {
@@ -237,6 +243,41 @@ async fn promql(engine: Arc<QueryEngine>, end_ns: i64, rules: usize) -> anyhow::
         Ok::<_, anyhow::Error>(())
     })
     .await?
+}
+
+/// What showing accepted batches to the recent samples adds to ingest: one more collection of every series,
+/// converted as the collector converts it, then observed; the median of each over `QUERY_RUNS` runs.
+#[allow(clippy::print_stdout)]
+fn observe_cost(recent: &RecentMetrics, series: usize, end_ns: i64) -> anyhow::Result<()> {
+    let mut random = Random(0x0b5e);
+    let mut values: Vec<f64> = vec![0.0; series];
+    let (mut convert, mut observe) = (Vec::new(), Vec::new());
+    for run in 0..QUERY_RUNS as i64 {
+        let time_ns = end_ns + run * METRIC_INTERVAL_NS;
+        let started = Instant::now();
+        let mut batches = Vec::new();
+        for (s, service) in SERVICES.iter().enumerate() {
+            let mine: Vec<usize> = (s..series).step_by(SERVICES.len()).collect();
+            let request =
+                metrics_request(service, &mine, &mut values, &mut random, end_ns - DAY_NS, time_ns);
+            batches.extend(metrics_to_arrow(&request)?);
+        }
+        convert.push(started.elapsed());
+        let started = Instant::now();
+        recent.observe(&batches);
+        observe.push(started.elapsed());
+    }
+    convert.sort();
+    observe.sort();
+    let (convert, observe) = (convert[QUERY_RUNS / 2], observe[QUERY_RUNS / 2]);
+    println!(
+        "ingest of one sample of each of {series} series: median {:.1} ms to convert from OTLP, {:.1} ms more to \
+         show to the recent samples ({:.2} µs a sample)",
+        ms(convert),
+        ms(observe),
+        observe.as_secs_f64() * 1e6 / series as f64
+    );
+    Ok(())
 }
 
 /// Runs `run` once to warm up, then `QUERY_RUNS` times; the median wall time.
