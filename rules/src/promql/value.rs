@@ -1,6 +1,7 @@
 //! The values PromQL works with: labels, samples, series, instant vectors and range vectors.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The label that holds a series' metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -20,9 +21,10 @@ pub fn stale_marker() -> f64 {
 }
 
 /// A label set, sorted by name, names unique. Empty values are never stored: in PromQL a label with an
-/// empty value is the same as an absent label.
+/// empty value is the same as an absent label. Shared: a clone is a reference count, and a change copies the
+/// set first (series are read far more often than their labels change).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Labels(Vec<(String, String)>);
+pub struct Labels(Arc<Vec<(String, String)>>);
 
 impl Labels {
     /// Builds a label set from pairs in any order; a later pair wins over an earlier one with the same name,
@@ -49,18 +51,18 @@ impl Labels {
     /// Sets `name` to `value`; an empty value removes the label.
     pub fn set(&mut self, name: String, value: String) {
         match (self.position(&name), value.is_empty()) {
-            (Ok(index), false) => self.0[index].1 = value,
+            (Ok(index), false) => Arc::make_mut(&mut self.0)[index].1 = value,
             (Ok(index), true) => {
-                self.0.remove(index);
+                Arc::make_mut(&mut self.0).remove(index);
             }
-            (Err(index), false) => self.0.insert(index, (name, value)),
+            (Err(index), false) => Arc::make_mut(&mut self.0).insert(index, (name, value)),
             (Err(_), true) => {}
         }
     }
 
     pub fn remove(&mut self, name: &str) {
         if let Ok(index) = self.position(name) {
-            self.0.remove(index);
+            Arc::make_mut(&mut self.0).remove(index);
         }
     }
 
@@ -77,12 +79,12 @@ impl Labels {
 
     /// Only the labels whose names are in `names`.
     pub fn keep_only(&self, names: &[String]) -> Labels {
-        Labels(self.0.iter().filter(|(name, _)| names.contains(name)).cloned().collect())
+        Labels(Arc::new(self.0.iter().filter(|(name, _)| names.contains(name)).cloned().collect()))
     }
 
     /// All labels except those whose names are in `names`.
     pub fn drop_names(&self, names: &[String]) -> Labels {
-        Labels(self.0.iter().filter(|(name, _)| !names.contains(name)).cloned().collect())
+        Labels(Arc::new(self.0.iter().filter(|(name, _)| !names.contains(name)).cloned().collect()))
     }
 
     /// Whether every label of `self` is in `other` with the same value.

@@ -37,7 +37,7 @@ pub fn metric_name(name: &str, unit: &str, kind: MetricKind) -> String {
 }
 
 /// What a metric is to Prometheus, which decides its suffixes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetricKind {
     /// A monotonic sum.
     Counter,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, MapArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, MapArray, RecordBatch, StringArray};
 use arrow_schema::DataType;
 
 use super::naming::{MetricKind, label_name, metric_name};
@@ -40,11 +40,16 @@ pub(super) fn for_each_sample(
     histogram: bool,
     mut emit: impl FnMut(Labels, RawSample, Accumulation),
 ) -> Result<(), String> {
-    let name = strings(batch, "metric_name")?;
-    let unit = strings(batch, "unit")?;
-    let kind = strings(batch, "metric_type")?;
-    let temporality = strings(batch, "temporality")?;
-    let service = strings(batch, "service_name")?;
+    let name = cast(batch, "metric_name", &DataType::Utf8)?;
+    let unit = cast(batch, "unit", &DataType::Utf8)?;
+    let kind = cast(batch, "metric_type", &DataType::Utf8)?;
+    let temporality = cast(batch, "temporality", &DataType::Utf8)?;
+    let service = cast(batch, "service_name", &DataType::Utf8)?;
+    let (name, unit, kind) =
+        (name.as_string::<i32>(), unit.as_string::<i32>(), kind.as_string::<i32>());
+    let (temporality, service) = (temporality.as_string::<i32>(), service.as_string::<i32>());
+    // Rows of one batch mostly share their metric: translate each name once.
+    let mut prometheus_names: HashMap<(&str, &str, MetricKind), String> = HashMap::new();
     let attributes = map(batch, "attributes")?;
     let resource = map(batch, "resource_attributes")?;
     let t = times_ms(batch, "timestamp")?;
@@ -59,8 +64,8 @@ pub(super) fn for_each_sample(
     };
     for row in 0..batch.num_rows() {
         let monotonic = monotonic.is_some_and(|m| m.is_valid(row) && m.value(row));
-        let kind = metric_kind(&kind[row], monotonic);
-        let how = match (temporality[row].as_str(), kind) {
+        let kind = metric_kind(text(kind, row), monotonic);
+        let how = match (text(temporality, row), kind) {
             ("delta", _) => Accumulation::Delta,
             (_, MetricKind::Counter | MetricKind::Histogram) => Accumulation::Cumulative,
             _ => Accumulation::Value,
@@ -69,8 +74,12 @@ pub(super) fn for_each_sample(
             return Err("a point without a timestamp".to_owned());
         };
         let raw = |v: f64| RawSample { sample: Sample { t, v }, start };
-        let mut labels = series_labels(&attributes, &resource, &service[row], row);
-        let name = metric_name(&name[row], &unit[row], kind);
+        let mut labels = series_labels(&attributes, &resource, text(service, row), row);
+        let (otel_name, unit) = (text(name, row), text(unit, row));
+        let name = prometheus_names
+            .entry((otel_name, unit, kind))
+            .or_insert_with(|| metric_name(otel_name, unit, kind))
+            .clone();
         if let Some(value) = &value {
             labels.set(METRIC_NAME.to_owned(), name);
             emit(labels, raw(value.as_primitive::<Float64Type>().value(row)), how);
@@ -179,36 +188,48 @@ pub(super) fn metric_kind(metric_type: &str, monotonic: bool) -> MetricKind {
 /// The labels of a point: its attributes, `job` and `instance`.
 fn series_labels(attributes: &MapArray, resource: &MapArray, service: &str, row: usize) -> Labels {
     let mut labels = Labels::default();
-    for (key, value) in map_entries(attributes, row) {
-        labels.set(label_name(&key), value);
+    for (key, value) in map_pairs(attributes, row) {
+        labels.set(label_name(key), value.to_owned());
     }
-    let resource: HashMap<String, String> = map_entries(resource, row).collect();
-    let job = match resource.get("service.namespace") {
+    let (mut namespace, mut instance) = (None, None);
+    for (key, value) in map_pairs(resource, row) {
+        match key {
+            "service.namespace" => namespace = Some(value),
+            "service.instance.id" => instance = Some(value),
+            _ => {}
+        }
+    }
+    let job = match namespace {
         Some(namespace) if !namespace.is_empty() => format!("{namespace}/{service}"),
         _ => service.to_owned(),
     };
     labels.set("job".to_owned(), job);
-    if let Some(instance) = resource.get("service.instance.id") {
-        labels.set("instance".to_owned(), instance.clone());
+    if let Some(instance) = instance {
+        labels.set("instance".to_owned(), instance.to_owned());
     }
     labels
 }
 
-fn map_entries(map: &MapArray, row: usize) -> impl Iterator<Item = (String, String)> + '_ {
-    let entries = map.value(row);
-    let keys = entries.column(0).as_string_opt::<i32>().cloned();
-    let values = entries.column(1).as_string_opt::<i32>().cloned();
-    (0..entries.len()).filter_map(move |index| {
-        let (keys, values) = (keys.as_ref()?, values.as_ref()?);
-        values
-            .is_valid(index)
-            .then(|| (keys.value(index).to_owned(), values.value(index).to_owned()))
+/// The entries of one row's map whose value is not null.
+fn map_pairs(map: &MapArray, row: usize) -> impl Iterator<Item = (&str, &str)> {
+    let offsets = map.value_offsets();
+    let entries = offsets[row] as usize..offsets[row + 1] as usize;
+    let keys = map.keys().as_string_opt::<i32>();
+    let values = map.values().as_string_opt::<i32>();
+    entries.filter_map(move |index| {
+        let (keys, values) = (keys?, values?);
+        values.is_valid(index).then(|| (keys.value(index), values.value(index)))
     })
 }
 
 fn cast(batch: &RecordBatch, name: &str, to: &DataType) -> Result<ArrayRef, String> {
     let column = batch.column_by_name(name).ok_or_else(|| format!("no column {name}"))?;
     arrow_cast::cast(column, to).map_err(|e| format!("column {name}: {e}"))
+}
+
+/// A value of a string column, "" for a null.
+fn text(column: &StringArray, row: usize) -> &str {
+    if column.is_valid(row) { column.value(row) } else { "" }
 }
 
 /// A string column as owned values ("" for nulls), whatever string encoding the engine chose.

@@ -40,7 +40,7 @@ pub struct RecentMetrics {
 struct Held {
     series: Vec<HeldSeries>,
     index_of: HashMap<Labels, usize>,
-    /// The series of each metric name.
+    /// The series of each metric name, in label order (the order selections answer in).
     by_name: HashMap<String, Vec<usize>>,
     samples: usize,
     /// The memory taken: sample vectors' capacity, and each series' labels (held twice: in the series and
@@ -207,11 +207,14 @@ impl Held {
             Some(&index) => index,
             None => {
                 let index = self.series.len();
-                let name = labels.metric_name().unwrap_or_default().to_owned();
-                self.by_name.entry(name).or_default().push(index);
-                self.bytes += 2 * labels_bytes(&labels);
+                self.bytes += labels_bytes(&labels);
                 self.index_of.insert(labels.clone(), index);
                 self.series.push(HeldSeries { labels, accumulation, samples: Vec::new() });
+                let labels = &self.series[index].labels;
+                let name = labels.metric_name().unwrap_or_default().to_owned();
+                let named = self.by_name.entry(name).or_default();
+                let at = named.partition_point(|&other| self.series[other].labels < *labels);
+                named.insert(at, index);
                 index
             }
         };
@@ -245,6 +248,8 @@ impl Held {
             self.series = kept.collect();
             self.index_of.clear();
             self.by_name.clear();
+            // In label order, so each name's list is too.
+            self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
             for (index, series) in self.series.iter().enumerate() {
                 self.index_of.insert(series.labels.clone(), index);
                 let name = series.labels.metric_name().unwrap_or_default().to_owned();
@@ -261,8 +266,7 @@ impl Held {
             .series
             .iter()
             .map(|series| {
-                2 * labels_bytes(&series.labels)
-                    + series.samples.capacity() * size_of::<RawSample>()
+                labels_bytes(&series.labels) + series.samples.capacity() * size_of::<RawSample>()
             })
             .sum();
         self.accepting_after_ms = self.accepting_after_ms.map(|after| after.max(cutoff_ms));
@@ -270,13 +274,11 @@ impl Held {
     }
 
     fn select(&self, selection: &Selection<'_>, start_ms: i64, end_ms: i64) -> Vec<Series> {
-        let candidates: Box<dyn Iterator<Item = &HeldSeries>> =
-            match selection.required_metric_name() {
-                Some(name) => Box::new(
-                    self.by_name.get(name).into_iter().flatten().map(|&index| &self.series[index]),
-                ),
-                None => Box::new(self.series.iter()),
-            };
+        let by_name = selection.required_metric_name().map(|name| self.by_name.get(name));
+        let candidates: Box<dyn Iterator<Item = &HeldSeries>> = match by_name {
+            Some(named) => Box::new(named.into_iter().flatten().map(|&index| &self.series[index])),
+            None => Box::new(self.series.iter()),
+        };
         let mut out: Vec<Series> = candidates
             .filter(|series| selection.matches(&series.labels))
             .filter_map(|series| {
@@ -289,15 +291,18 @@ impl Held {
                 })
             })
             .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        if by_name.is_none() {
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        }
         out
     }
 }
 
-/// An estimate of the memory a label set takes: its vector, each pair's two strings, and the index entry.
+/// An estimate of the memory a series' labels take: the shared vector, each pair's two strings, the index
+/// entry and the name list's.
 fn labels_bytes(labels: &Labels) -> usize {
     let pairs: usize = labels.iter().map(|(name, value)| 48 + name.len() + value.len()).sum();
-    64 + pairs
+    96 + pairs
 }
 
 impl SeriesSource for RecentMetrics {
