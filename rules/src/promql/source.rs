@@ -27,6 +27,28 @@ impl Selection<'_> {
                 || self.matchers.or_matchers.iter().any(|group| all(group)))
     }
 
+    /// [`Selection::matches`] for a series known to have the required metric name (from an index by name):
+    /// the name is not looked up again.
+    pub fn matches_named(&self, labels: &Labels) -> bool {
+        let Some(required) = self.required_metric_name() else {
+            return self.matches(labels);
+        };
+        let checked = |matcher: &&Matcher| {
+            !(matcher.name == METRIC_NAME
+                && matches!(matcher.op, promql_parser::label::MatchOp::Equal)
+                && matcher.value == required)
+        };
+        let all = |matchers: &[Matcher]| {
+            matchers
+                .iter()
+                .filter(checked)
+                .all(|matcher| matcher.is_match(labels.value(&matcher.name)))
+        };
+        all(&self.matchers.matchers)
+            && (self.matchers.or_matchers.is_empty()
+                || self.matchers.or_matchers.iter().any(|group| all(group)))
+    }
+
     /// The metric name the selection requires, from the name or from an equality matcher on `__name__`.
     pub fn required_metric_name(&self) -> Option<&str> {
         self.metric_name.or_else(|| {
