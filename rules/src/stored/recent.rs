@@ -43,8 +43,8 @@ struct Held {
     /// The series of each metric name, in label order (the order selections answer in).
     by_name: HashMap<String, Vec<usize>>,
     samples: usize,
-    /// The memory taken: sample vectors' capacity, and each series' labels (held twice: in the series and
-    /// as the index's key).
+    /// The memory taken (estimated): the sample vectors' capacity, and each series' labels (one shared set,
+    /// in the series and as the index's key).
     bytes: usize,
     /// Observed samples after this time (ms) are held; `None` before the load begins and after an overflow.
     accepting_after_ms: Option<i64>,
