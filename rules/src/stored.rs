@@ -188,7 +188,7 @@ impl StoredMetrics {
         &self,
         start_ms: i64,
         end_ms: i64,
-        mut f: impl FnMut(Labels, RawSample, Accumulation),
+        mut f: impl FnMut(&str, &dyn Fn() -> Labels, RawSample, Accumulation),
     ) -> Result<(), String> {
         let window = window(start_ms, end_ms);
         for table in [Table::Metrics, Table::MetricsHistogram] {
@@ -243,7 +243,8 @@ impl SeriesBuilder {
     }
 
     fn add_batch(&mut self, batch: &RecordBatch, histogram: bool) -> Result<(), String> {
-        points::for_each_sample(batch, histogram, |labels, raw, accumulation| {
+        points::for_each_sample(batch, histogram, |_, labels, raw, accumulation| {
+            let labels = labels();
             let index = *self.index_of.entry(labels.clone()).or_insert_with(|| {
                 self.series.push((labels, accumulation, Vec::new()));
                 self.series.len() - 1

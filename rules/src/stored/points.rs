@@ -30,7 +30,8 @@ pub(super) struct RawSample {
     pub start: Option<i64>,
 }
 
-/// Calls `emit` with every sample of `batch`, rows of `metrics` (or of `metrics_histogram` when
+/// Calls `emit` with every sample of `batch`, its series' identity (a text that names the series without
+/// building its labels: two identities may still make the same labels) and a function that builds its labels, rows of `metrics` (or of `metrics_histogram` when
 /// `histogram`) with at least the columns `metric_name`, `unit`, `metric_type`, `temporality`,
 /// `service_name`, `attributes`, `resource_attributes`, `timestamp`, `start_timestamp`, and `is_monotonic`
 /// and `value`, or `count`, `sum`, `explicit_bounds` and `bucket_counts`. A histogram point is the samples
@@ -38,8 +39,9 @@ pub(super) struct RawSample {
 pub(super) fn for_each_sample(
     batch: &RecordBatch,
     histogram: bool,
-    mut emit: impl FnMut(Labels, RawSample, Accumulation),
+    mut emit: impl FnMut(&str, &dyn Fn() -> Labels, RawSample, Accumulation),
 ) -> Result<(), String> {
+    let mut identity = String::new();
     let name = cast(batch, "metric_name", &DataType::Utf8)?;
     let unit = cast(batch, "unit", &DataType::Utf8)?;
     let kind = cast(batch, "metric_type", &DataType::Utf8)?;
@@ -74,15 +76,29 @@ pub(super) fn for_each_sample(
             return Err("a point without a timestamp".to_owned());
         };
         let raw = |v: f64| RawSample { sample: Sample { t, v }, start };
-        let mut labels = series_labels(&attributes, &resource, text(service, row), row);
         let (otel_name, unit) = (text(name, row), text(unit, row));
         let name = prometheus_names
             .entry((otel_name, unit, kind))
             .or_insert_with(|| metric_name(otel_name, unit, kind))
-            .clone();
+            .as_str();
+        let service = text(service, row);
+        let labels = |suffix: &str, le: Option<&str>| {
+            let mut labels = series_labels(&attributes, &resource, service, row);
+            labels.set(METRIC_NAME.to_owned(), format!("{name}{suffix}"));
+            if let Some(le) = le {
+                labels.set("le".to_owned(), le.to_owned());
+            }
+            labels
+        };
+        row_identity(&mut identity, name, service, &resource, &attributes, row);
+        let base = identity.len();
         if let Some(value) = &value {
-            labels.set(METRIC_NAME.to_owned(), name);
-            emit(labels, raw(value.as_primitive::<Float64Type>().value(row)), how);
+            emit(
+                &identity,
+                &|| labels("", None),
+                raw(value.as_primitive::<Float64Type>().value(row)),
+                how,
+            );
             continue;
         }
         let bounds = batch.column_by_name("explicit_bounds").and_then(|c| c.as_list_opt::<i32>());
@@ -102,21 +118,24 @@ pub(super) fn for_each_sample(
                 Some(bound) => format_value(*bound),
                 None => "+Inf".to_owned(),
             };
-            let mut bucket = labels.clone();
-            bucket.set(METRIC_NAME.to_owned(), format!("{name}_bucket"));
-            bucket.set("le".to_owned(), le);
-            emit(bucket, raw(cumulative), how);
+            identity.truncate(base);
+            identity.push_str("\0_bucket\0");
+            identity.push_str(&le);
+            emit(&identity, &|| labels("_bucket", Some(&le)), raw(cumulative), how);
         }
         if let Some(sum) = &sum
             && sum.is_valid(row)
         {
-            let mut sum_labels = labels.clone();
-            sum_labels.set(METRIC_NAME.to_owned(), format!("{name}_sum"));
-            emit(sum_labels, raw(sum.as_primitive::<Float64Type>().value(row)), how);
+            identity.truncate(base);
+            identity.push_str("\0_sum");
+            let v = sum.as_primitive::<Float64Type>().value(row);
+            emit(&identity, &|| labels("_sum", None), raw(v), how);
         }
         if let Some(count) = &count {
-            labels.set(METRIC_NAME.to_owned(), format!("{name}_count"));
-            emit(labels, raw(count.as_primitive::<Float64Type>().value(row)), how);
+            identity.truncate(base);
+            identity.push_str("\0_count");
+            let v = count.as_primitive::<Float64Type>().value(row);
+            emit(&identity, &|| labels("_count", None), raw(v), how);
         }
     }
     Ok(())
@@ -208,6 +227,30 @@ fn series_labels(attributes: &MapArray, resource: &MapArray, service: &str, row:
         labels.set("instance".to_owned(), instance.to_owned());
     }
     labels
+}
+
+/// Writes the identity of a row's series into `out`: the Prometheus metric name, the service, and the
+/// resource's and the point's attributes as sent, separated by NULs.
+fn row_identity(
+    out: &mut String,
+    name: &str,
+    service: &str,
+    resource: &MapArray,
+    attributes: &MapArray,
+    row: usize,
+) {
+    out.clear();
+    for part in [name, service] {
+        out.push_str(part);
+        out.push('\0');
+    }
+    for (key, value) in map_pairs(resource, row) {
+        out.extend([key, "=", value, "\0"]);
+    }
+    out.push('\0');
+    for (key, value) in map_pairs(attributes, row) {
+        out.extend([key, "=", value, "\0"]);
+    }
 }
 
 /// The entries of one row's map whose value is not null.

@@ -40,6 +40,9 @@ pub struct RecentMetrics {
 struct Held {
     series: Vec<HeldSeries>,
     index_of: HashMap<Labels, usize>,
+    /// The series of an observed row's identity ([`points::for_each_sample`]): found without building its
+    /// labels. A cache, emptied when series move.
+    by_identity: HashMap<Box<str>, usize>,
     /// The series of each metric name, in label order (the order selections answer in).
     by_name: HashMap<String, Vec<usize>>,
     samples: usize,
@@ -105,35 +108,27 @@ impl RecentMetrics {
     /// than what is held are left to storage. The batches are read before the lock is taken, so writers wait
     /// for readers only as long as a selection takes.
     pub fn observe(&self, batches: &[TableBatch]) {
-        let mut samples = Vec::new();
+        let mut held = self.write();
+        let Some(after) = held.accepting_after_ms else {
+            return;
+        };
         for batch in batches {
             let histogram = match batch.table {
                 Table::Metrics => false,
                 Table::MetricsHistogram => true,
                 _ => continue,
             };
-            let read = points::for_each_sample(&batch.batch, histogram, |labels, raw, how| {
-                samples.push((labels, raw, how));
-            });
+            let read =
+                points::for_each_sample(&batch.batch, histogram, |identity, labels, raw, how| {
+                    if raw.sample.t > after {
+                        held.insert_observed(identity, labels, raw, how);
+                    }
+                });
             if let Err(error) = read {
                 // Storage accepted the batch, so reads fall back to it rather than miss these samples.
                 tracing::warn!(%error, "recent metrics cannot read a batch; rules read storage from now on");
-                let mut held = self.write();
                 *held = Held::default();
-                self.check_bound(&mut held);
-                return;
-            }
-        }
-        if samples.is_empty() {
-            return;
-        }
-        let mut held = self.write();
-        let Some(after) = held.accepting_after_ms else {
-            return;
-        };
-        for (labels, raw, how) in samples {
-            if raw.sample.t > after {
-                held.insert(labels, raw, how);
+                break;
             }
         }
         self.check_bound(&mut held);
@@ -147,8 +142,8 @@ impl RecentMetrics {
         // inserting the same point twice keeps one.
         *self.write() = Held { accepting_after_ms: Some(start_ms), ..Held::default() };
         let mut loaded = Vec::new();
-        let read = self.stored.for_each_sample(start_ms, now_ms, |labels, raw, how| {
-            loaded.push((labels, raw, how));
+        let read = self.stored.for_each_sample(start_ms, now_ms, |_, labels, raw, how| {
+            loaded.push((labels(), raw, how));
         });
         let mut held = self.write();
         if let Err(error) = read {
@@ -202,8 +197,33 @@ impl RecentMetrics {
 }
 
 impl Held {
+    fn insert_observed(
+        &mut self,
+        identity: &str,
+        labels: &dyn Fn() -> Labels,
+        raw: RawSample,
+        accumulation: Accumulation,
+    ) {
+        let index = match self.by_identity.get(identity) {
+            Some(&index) => index,
+            None => {
+                let index = self.series_index(labels(), accumulation);
+                self.bytes += 48 + identity.len();
+                self.by_identity.insert(identity.into(), index);
+                index
+            }
+        };
+        self.push_sample(index, raw);
+    }
+
     fn insert(&mut self, labels: Labels, raw: RawSample, accumulation: Accumulation) {
-        let index = match self.index_of.get(&labels) {
+        let index = self.series_index(labels, accumulation);
+        self.push_sample(index, raw);
+    }
+
+    /// The index of the series with `labels`, added when new.
+    fn series_index(&mut self, labels: Labels, accumulation: Accumulation) -> usize {
+        match self.index_of.get(&labels) {
             Some(&index) => index,
             None => {
                 let index = self.series.len();
@@ -217,7 +237,10 @@ impl Held {
                 named.insert(at, index);
                 index
             }
-        };
+        }
+    }
+
+    fn push_sample(&mut self, index: usize, raw: RawSample) {
         let samples = &mut self.series[index].samples;
         let t = raw.sample.t;
         // Points mostly arrive in time order: the place is usually the end, found without a binary search
@@ -251,6 +274,7 @@ impl Held {
             let kept = series.into_iter().filter(|series| !series.samples.is_empty());
             self.series = kept.collect();
             self.index_of.clear();
+            self.by_identity.clear();
             self.by_name.clear();
             // In label order, so each name's list is too.
             self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
