@@ -3,6 +3,7 @@
 //! SQL and the recent samples held in memory, so that both give the same series.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
@@ -119,7 +120,7 @@ pub(super) fn for_each_sample(
                 None => "+Inf".to_owned(),
             };
             identity.truncate(base);
-            identity.push_str("\0_bucket\0");
+            identity.push_str("|_bucket|");
             identity.push_str(&le);
             emit(&identity, &|| labels("_bucket", Some(&le)), raw(cumulative), how);
         }
@@ -127,13 +128,13 @@ pub(super) fn for_each_sample(
             && sum.is_valid(row)
         {
             identity.truncate(base);
-            identity.push_str("\0_sum");
+            identity.push_str("|_sum");
             let v = sum.as_primitive::<Float64Type>().value(row);
             emit(&identity, &|| labels("_sum", None), raw(v), how);
         }
         if let Some(count) = &count {
             identity.truncate(base);
-            identity.push_str("\0_count");
+            identity.push_str("|_count");
             let v = count.as_primitive::<Float64Type>().value(row);
             emit(&identity, &|| labels("_count", None), raw(v), how);
         }
@@ -229,8 +230,9 @@ fn series_labels(attributes: &MapArray, resource: &MapArray, service: &str, row:
     labels
 }
 
-/// Writes the identity of a row's series into `out`: the Prometheus metric name, the service, and the
-/// resource's and the point's attributes as sent, separated by NULs.
+/// Writes the identity of a row's series into `out`: the Prometheus metric name, the service, the resource
+/// attributes that make labels (`service.namespace`, `service.instance.id`) and the point's attributes as
+/// sent.
 fn row_identity(
     out: &mut String,
     name: &str,
@@ -240,16 +242,23 @@ fn row_identity(
     row: usize,
 ) {
     out.clear();
-    for part in [name, service] {
-        out.push_str(part);
-        out.push('\0');
-    }
+    // Each part prefixed with its length: no text inside a part can be read as a boundary.
+    let mut part = |text: &str| {
+        let _ = write!(out, "{}:", text.len());
+        out.push_str(text);
+    };
+    part(name);
+    part(service);
     for (key, value) in map_pairs(resource, row) {
-        out.extend([key, "=", value, "\0"]);
+        if matches!(key, "service.namespace" | "service.instance.id") {
+            part(key);
+            part(value);
+        }
     }
-    out.push('\0');
+    part("");
     for (key, value) in map_pairs(attributes, row) {
-        out.extend([key, "=", value, "\0"]);
+        part(key);
+        part(value);
     }
 }
 
