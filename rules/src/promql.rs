@@ -28,7 +28,7 @@ pub(crate) use plan::millis;
 pub use source::{MemorySource, Selection, SeriesSource};
 pub use value::{
     Element, Labels, METRIC_NAME, Sample, Series, Value, format_value, is_stale_marker,
-    stale_marker,
+    stale_marker, write_value,
 };
 
 /// Why a query failed. The messages follow Prometheus's, so that users can search for them.

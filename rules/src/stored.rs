@@ -160,6 +160,24 @@ pub struct MetricMetadata {
 }
 
 impl StoredMetrics {
+    /// Calls `f` with every stored sample in `(start_ms, end_ms]`, one metric at a time.
+    fn for_each_sample(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        mut f: impl FnMut(&str, &dyn Fn() -> Labels, RawSample, Accumulation),
+    ) -> Result<(), String> {
+        let window = window(start_ms, end_ms);
+        for table in [Table::Metrics, Table::MetricsHistogram] {
+            for name in self.names_in(table, &window, &|_| true)? {
+                for batch in self.points(table, &window, std::slice::from_ref(&name))? {
+                    points::for_each_sample(&batch, table == Table::MetricsHistogram, &mut f)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The metadata of every metric with points in `(start_ms, end_ms]`, by Prometheus name.
     pub fn metadata(&self, start_ms: i64, end_ms: i64) -> Result<Vec<MetricMetadata>, String> {
         let window = window(start_ms, end_ms);
@@ -179,26 +197,6 @@ impl StoredMetrics {
             }
         }
         Ok(found.into_iter().collect())
-    }
-}
-
-impl StoredMetrics {
-    /// Calls `f` with every stored sample in `(start_ms, end_ms]`, one metric at a time.
-    fn for_each_sample(
-        &self,
-        start_ms: i64,
-        end_ms: i64,
-        mut f: impl FnMut(&str, &dyn Fn() -> Labels, RawSample, Accumulation),
-    ) -> Result<(), String> {
-        let window = window(start_ms, end_ms);
-        for table in [Table::Metrics, Table::MetricsHistogram] {
-            for name in self.names_in(table, &window, &|_| true)? {
-                for batch in self.points(table, &window, std::slice::from_ref(&name))? {
-                    points::for_each_sample(&batch, table == Table::MetricsHistogram, &mut f)?;
-                }
-            }
-        }
-        Ok(())
     }
 }
 

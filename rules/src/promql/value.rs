@@ -1,6 +1,6 @@
 //! The values PromQL works with: labels, samples, series, instant vectors and range vectors.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 /// The label that holds a series' metric name.
@@ -126,15 +126,22 @@ impl fmt::Display for Labels {
 /// A value as Prometheus writes it in label values and API answers (Go's `FormatFloat(v, 'f', -1, 64)`: the
 /// shortest digits that read back the same, never an exponent), with `NaN`, `+Inf` and `-Inf`.
 pub fn format_value(value: f64) -> String {
+    let mut text = String::new();
+    write_value(&mut text, value);
+    text
+}
+
+/// [`format_value`] into `out`, for callers that reuse a buffer.
+pub fn write_value(out: &mut String, value: f64) {
     if value.is_nan() {
-        "NaN".to_owned()
+        out.push_str("NaN");
     } else if value == f64::INFINITY {
-        "+Inf".to_owned()
+        out.push_str("+Inf");
     } else if value == f64::NEG_INFINITY {
-        "-Inf".to_owned()
+        out.push_str("-Inf");
     } else {
         // Rust's `Display` of an f64 is exactly that: shortest round-trip digits, no exponent.
-        format!("{value}")
+        let _ = write!(out, "{value}");
     }
 }
 

@@ -11,7 +11,7 @@ use arrow_array::{Array, ArrayRef, MapArray, RecordBatch, StringArray};
 use arrow_schema::DataType;
 
 use super::naming::{MetricKind, label_name, metric_name};
-use crate::promql::{Labels, METRIC_NAME, Sample, format_value};
+use crate::promql::{Labels, METRIC_NAME, Sample, write_value};
 
 /// How a series' samples are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +31,9 @@ pub(super) struct RawSample {
     pub start: Option<i64>,
 }
 
-/// Calls `emit` with every sample of `batch`, its series' identity (a text that names the series without
-/// building its labels: two identities may still make the same labels) and a function that builds its labels, rows of `metrics` (or of `metrics_histogram` when
+/// Calls `emit` with every sample of `batch`: its series' identity (a text that names the series without
+/// building its labels; two identities may still make the same labels), a function that builds the labels,
+/// the sample and how it accumulates. `batch` holds rows of `metrics` (or of `metrics_histogram` when
 /// `histogram`) with at least the columns `metric_name`, `unit`, `metric_type`, `temporality`,
 /// `service_name`, `attributes`, `resource_attributes`, `timestamp`, `start_timestamp`, and `is_monotonic`
 /// and `value`, or `count`, `sum`, `explicit_bounds` and `bucket_counts`. A histogram point is the samples
@@ -64,6 +65,14 @@ pub(super) fn for_each_sample(
         (None, Some(numbers("count")?), Some(numbers("sum")?))
     } else {
         (Some(numbers("value")?), None, None)
+    };
+    let list = |name: &str| batch.column_by_name(name).and_then(|c| c.as_list_opt::<i32>());
+    let buckets = match (list("explicit_bounds"), list("bucket_counts")) {
+        (Some(bounds), Some(counts)) => Some((bounds, counts)),
+        _ if histogram => {
+            return Err("explicit_bounds or bucket_counts is missing or not a list".to_owned());
+        }
+        _ => None,
     };
     for row in 0..batch.num_rows() {
         let monotonic = monotonic.is_some_and(|m| m.is_valid(row) && m.value(row));
@@ -102,10 +111,8 @@ pub(super) fn for_each_sample(
             );
             continue;
         }
-        let bounds = batch.column_by_name("explicit_bounds").and_then(|c| c.as_list_opt::<i32>());
-        let counts = batch.column_by_name("bucket_counts").and_then(|c| c.as_list_opt::<i32>());
-        let (Some(bounds), Some(counts)) = (bounds, counts) else {
-            return Err("explicit_bounds or bucket_counts is missing or not a list".to_owned());
+        let Some((bounds, counts)) = buckets else {
+            continue;
         };
         let bounds = bounds.value(row);
         let bounds = bounds.as_primitive_opt::<Float64Type>().ok_or("bounds")?;
@@ -114,15 +121,16 @@ pub(super) fn for_each_sample(
         let mut cumulative = 0.0;
         for (index, bucket_count) in counts.values().iter().enumerate() {
             cumulative += *bucket_count as f64;
-            let le = match bounds.values().get(index) {
-                // Prometheus's OTLP receiver writes bounds as Go's `FormatFloat(bound, 'f', -1, 64)`.
-                Some(bound) => format_value(*bound),
-                None => "+Inf".to_owned(),
-            };
             identity.truncate(base);
             identity.push_str("|_bucket|");
-            identity.push_str(&le);
-            emit(&identity, &|| labels("_bucket", Some(&le)), raw(cumulative), how);
+            let le_at = identity.len();
+            match bounds.values().get(index) {
+                // Prometheus's OTLP receiver writes bounds as Go's `FormatFloat(bound, 'f', -1, 64)`.
+                Some(bound) => write_value(&mut identity, *bound),
+                None => identity.push_str("+Inf"),
+            }
+            let le = &identity[le_at..];
+            emit(&identity, &|| labels("_bucket", Some(le)), raw(cumulative), how);
         }
         if let Some(sum) = &sum
             && sum.is_valid(row)

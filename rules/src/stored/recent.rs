@@ -46,8 +46,8 @@ struct Held {
     /// The series of each metric name, in label order (the order selections answer in).
     by_name: HashMap<String, Vec<usize>>,
     samples: usize,
-    /// The memory taken (estimated): the sample vectors' capacity, and each series' labels (one shared set,
-    /// in the series and as the index's key).
+    /// The memory taken (estimated): the sample vectors' capacity, each series' labels (one shared set, in
+    /// the series and as the index's key), and the identities cached.
     bytes: usize,
     /// Observed samples after this time (ms) are held; `None` before the load begins and after an overflow.
     accepting_after_ms: Option<i64>,
@@ -105,8 +105,8 @@ impl RecentMetrics {
     }
 
     /// Adds the samples of the metrics batches among `batches`, which storage has accepted. Samples older
-    /// than what is held are left to storage. The batches are read before the lock is taken, so writers wait
-    /// for readers only as long as a selection takes.
+    /// than what is held are left to storage. The batches are read under the lock: a known series is found by
+    /// its row's identity without building its labels, which keeps that short, and a selection waits for it.
     pub fn observe(&self, batches: &[TableBatch]) {
         let mut held = self.write();
         let Some(after) = held.accepting_after_ms else {
@@ -208,7 +208,7 @@ impl Held {
             Some(&index) => index,
             None => {
                 let index = self.series_index(labels(), accumulation);
-                self.bytes += 48 + identity.len();
+                self.bytes += identity_bytes(identity);
                 self.by_identity.insert(identity.into(), index);
                 index
             }
@@ -290,13 +290,16 @@ impl Held {
                 series.samples.shrink_to_fit();
             }
         }
-        self.bytes = self
+        let series_bytes: usize = self
             .series
             .iter()
             .map(|series| {
                 labels_bytes(&series.labels) + series.samples.capacity() * size_of::<RawSample>()
             })
             .sum();
+        let identities: usize =
+            self.by_identity.keys().map(|identity| identity_bytes(identity)).sum();
+        self.bytes = series_bytes + identities;
         self.accepting_after_ms = self.accepting_after_ms.map(|after| after.max(cutoff_ms));
         self.complete_after_ms = self.complete_after_ms.map(|after| after.max(cutoff_ms));
     }
@@ -336,6 +339,11 @@ fn in_window(samples: &[RawSample], start_ms: i64, end_ms: i64) -> &[RawSample] 
     let to = samples.len() - later;
     let inside = samples[..to].iter().rev().take_while(|held| held.sample.t > start_ms).count();
     &samples[to - inside..to]
+}
+
+/// An estimate of the memory a cached identity takes: its text and the map entry.
+fn identity_bytes(identity: &str) -> usize {
+    48 + identity.len()
 }
 
 /// An estimate of the memory a series' labels take: the shared vector, each pair's two strings, the index
