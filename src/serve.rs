@@ -21,7 +21,7 @@ use sightline_collector::ingest::Pipeline;
 use sightline_collector::metrics::{CollectorMetrics, SpanMetricsCounters};
 use sightline_collector::otlp::Signal;
 use sightline_collector::redact::Redactor;
-use sightline_collector::spanmetrics::{self, SpanMetrics};
+use sightline_collector::spanmetrics::SpanMetrics;
 use sightline_collector::tls::TlsFiles;
 use sightline_collector::validate::Limits;
 use sightline_collector::{grpc, http, server, tls};
@@ -146,7 +146,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let span_metrics = config.span_metrics.enabled.then(|| {
         SpanMetrics::new(
             size(config.span_metrics.max_series),
-            spanmetrics::unix_now_ns(),
+            sightline_collector::unix_now_ns(),
             SpanMetricsCounters::register(&mut registry),
         )
     });
@@ -321,9 +321,7 @@ async fn evict_recent_samples(recent: Arc<RecentMetrics>, stop: CancellationToke
 }
 
 fn unix_now_ms() -> i64 {
-    let since_epoch =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    i64::try_from(sightline_collector::unix_now_ns() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Reloads the rule files on each SIGHUP, until `stop`.

@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow_schema::ArrowError;
 use sightline_storage::{BatchSink, TableBatch};
@@ -109,7 +108,7 @@ impl Pipeline {
 
     /// Redacts, validates, converts and stores one decoded request.
     pub async fn export<R: ExportRequest>(&self, mut request: R) -> Result<Accepted> {
-        let received_at_ns = unix_now_ns();
+        let received_at_ns = i64::try_from(crate::unix_now_ns()).unwrap_or(i64::MAX);
         let redactor = &self.inner.redactor;
         let mut session = redactor.session(R::SIGNAL, ());
         request.redact(&mut session);
@@ -130,11 +129,6 @@ impl Pipeline {
         self.inner.metrics.stored(R::SIGNAL, &report);
         Ok(Accepted { rejected: report.rejected, error_message: report.error_message() })
     }
-}
-
-fn unix_now_ns() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
 }
 
 impl ExportRequest for ExportLogsServiceRequest {

@@ -26,3 +26,11 @@ pub mod tls;
 pub mod validate;
 
 pub use error::{Error, Result};
+
+/// Unix time in nanoseconds, as OTLP timestamps are: when a request was received, when a span-metrics
+/// interval ends.
+pub fn unix_now_ns() -> u64 {
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX)
+}

@@ -27,14 +27,14 @@ mod points;
 mod tests;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sightline_storage::BatchSink;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::SpanMetricsCounters;
-use crate::{Error, Result, convert};
+use crate::{Error, Result, convert, unix_now_ns};
 use aggregate::Aggregate;
 
 pub use aggregate::{BUCKET_BOUNDS_NS, RequestSeries, span_kind_name, status_code_name};
@@ -121,10 +121,4 @@ impl SpanMetrics {
         // A panic while the lock was held can at worst have left one request half counted: keep counting.
         self.inner.aggregate.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-/// Unix time in nanoseconds, as OTLP timestamps are.
-pub fn unix_now_ns() -> u64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX)
 }
