@@ -23,7 +23,15 @@ impl BatchSink for ObservedStorage {
             let metrics: Vec<TableBatch> = batches.iter().filter(is_metrics).cloned().collect();
             self.storage.write(batches).await?;
             if !metrics.is_empty() {
-                self.recent.observe(&metrics);
+                // Off the async workers: it takes a lock that a rule's selection may hold for a while. Awaited,
+                // so that a point is readable by the time its request is acknowledged.
+                let recent = Arc::clone(&self.recent);
+                let observed = tokio::task::spawn_blocking(move || recent.observe(&metrics)).await;
+                if let Err(error) = observed {
+                    // The samples are stored; only the recent view missed them, which `observe` itself
+                    // cannot do except by panicking.
+                    tracing::error!(%error, "showing a batch to the recent metric samples failed");
+                }
             }
             Ok(())
         })
