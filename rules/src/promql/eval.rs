@@ -46,6 +46,9 @@ pub(super) struct Evaluator<'e> {
     pub query_start: i64,
     pub query_end: i64,
     selected: HashMap<SelectorId, Vec<Series>>,
+    /// Whether each range selector is read at one time only (an instant query without subqueries): its
+    /// series are then handed over rather than copied out of `selected`.
+    read_once: bool,
 }
 
 impl<'e> Evaluator<'e> {
@@ -62,6 +65,7 @@ impl<'e> Evaluator<'e> {
             query_start: start,
             query_end: end,
             windows: HashMap::new(),
+            has_subquery: false,
         };
         planner.visit(expr, Span { first: start, last: end });
         let mut selected = HashMap::with_capacity(planner.windows.len());
@@ -80,7 +84,8 @@ impl<'e> Evaluator<'e> {
             }
             selected.insert(id, series);
         }
-        Ok(Evaluator { engine, query_start: start, query_end: end, selected })
+        let read_once = start == end && !planner.has_subquery;
+        Ok(Evaluator { engine, query_start: start, query_end: end, selected, read_once })
     }
 
     pub fn eval(&mut self, expr: &'e Expr, t: i64) -> Result<Evaluated, QueryError> {
@@ -173,11 +178,13 @@ impl<'e> Evaluator<'e> {
                     self.pinned(selector.at.as_ref(), t) - offset_ms(selector.offset.as_ref());
                 let range_ms = millis(matrix.range);
                 let start = end - range_ms;
-                let series = self
-                    .selected
-                    .get(&(selector as SelectorId))
-                    .map(|all| window_of(all, start, end))
-                    .unwrap_or_default();
+                let id = selector as SelectorId;
+                let series = if self.read_once {
+                    self.selected.remove(&id).map(|all| into_window(all, start, end))
+                } else {
+                    self.selected.get(&id).map(|all| window_of(all, start, end))
+                };
+                let series = series.unwrap_or_default();
                 Ok(RangeArgument { series, start, end, range_ms })
             }
             Expr::Subquery(subquery) => self.subquery(subquery, t),
@@ -247,6 +254,17 @@ fn window_of(series: &[Series], start: i64, end: i64) -> Vec<Series> {
             (!samples.is_empty()).then(|| Series { labels: series.labels.clone(), samples })
         })
         .collect()
+}
+
+/// [`window_of`] for series read once: they are filtered in place.
+fn into_window(mut series: Vec<Series>, start: i64, end: i64) -> Vec<Series> {
+    series.retain_mut(|series| {
+        series
+            .samples
+            .retain(|sample| sample.t > start && sample.t <= end && !is_stale_marker(sample.v));
+        !series.samples.is_empty()
+    });
+    series
 }
 
 /// Finds the selector node with address `id` in `expr`.

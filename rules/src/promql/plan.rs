@@ -35,6 +35,8 @@ pub(super) struct Planner {
     pub query_start: i64,
     pub query_end: i64,
     pub windows: HashMap<SelectorId, Window>,
+    /// Whether the expression has a subquery (whose selectors are read at many times).
+    pub has_subquery: bool,
 }
 
 impl Planner {
@@ -45,6 +47,7 @@ impl Planner {
                 self.selector(&matrix.vs, span, millis(matrix.range));
             }
             Expr::Subquery(subquery) => {
+                self.has_subquery = true;
                 let span = self.pinned(subquery.at.as_ref(), span);
                 let offset = offset_ms(subquery.offset.as_ref());
                 let range = millis(subquery.range);

@@ -22,9 +22,10 @@ pub fn stale_marker() -> f64 {
 
 /// A label set, sorted by name, names unique. Empty values are never stored: in PromQL a label with an
 /// empty value is the same as an absent label. Shared: a clone is a reference count, and a change copies the
-/// set first (series are read far more often than their labels change).
+/// set first (series are read far more often than their labels change). The names and values are shared
+/// too, so that a derived set (without the metric name, only the grouping labels) copies pointers, not text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Labels(Arc<Vec<(String, String)>>);
+pub struct Labels(Arc<Vec<(Arc<str>, Arc<str>)>>);
 
 impl Labels {
     /// Builds a label set from pairs in any order; a later pair wins over an earlier one with the same name,
@@ -40,7 +41,7 @@ impl Labels {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.position(name).ok().map(|index| self.0[index].1.as_str())
+        self.position(name).ok().map(|index| &*self.0[index].1)
     }
 
     /// The value of `name`, or "" when absent (PromQL's reading of a missing label).
@@ -51,11 +52,13 @@ impl Labels {
     /// Sets `name` to `value`; an empty value removes the label.
     pub fn set(&mut self, name: String, value: String) {
         match (self.position(&name), value.is_empty()) {
-            (Ok(index), false) => Arc::make_mut(&mut self.0)[index].1 = value,
+            (Ok(index), false) => Arc::make_mut(&mut self.0)[index].1 = value.into(),
             (Ok(index), true) => {
                 Arc::make_mut(&mut self.0).remove(index);
             }
-            (Err(index), false) => Arc::make_mut(&mut self.0).insert(index, (name, value)),
+            (Err(index), false) => {
+                Arc::make_mut(&mut self.0).insert(index, (name.into(), value.into()))
+            }
             (Err(_), true) => {}
         }
     }
@@ -72,19 +75,25 @@ impl Labels {
 
     /// The same labels without `__name__`.
     pub fn without_metric_name(&self) -> Labels {
-        let mut labels = self.clone();
-        labels.remove(METRIC_NAME);
-        labels
+        match self.position(METRIC_NAME) {
+            Ok(_) => self.filtered(|name| name != METRIC_NAME),
+            Err(_) => self.clone(),
+        }
     }
 
     /// Only the labels whose names are in `names`.
     pub fn keep_only(&self, names: &[String]) -> Labels {
-        Labels(Arc::new(self.0.iter().filter(|(name, _)| names.contains(name)).cloned().collect()))
+        self.filtered(|name| names.iter().any(|kept| kept == name))
     }
 
     /// All labels except those whose names are in `names`.
     pub fn drop_names(&self, names: &[String]) -> Labels {
-        Labels(Arc::new(self.0.iter().filter(|(name, _)| !names.contains(name)).cloned().collect()))
+        self.filtered(|name| !names.iter().any(|dropped| dropped == name))
+    }
+
+    /// The labels whose names `keep` accepts, in a new set sharing their strings.
+    fn filtered(&self, keep: impl Fn(&str) -> bool) -> Labels {
+        Labels(Arc::new(self.0.iter().filter(|(name, _)| keep(name)).cloned().collect()))
     }
 
     /// Whether every label of `self` is in `other` with the same value.
@@ -93,7 +102,7 @@ impl Labels {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+        self.0.iter().map(|(name, value)| (&**name, &**value))
     }
 
     pub fn len(&self) -> usize {
@@ -105,7 +114,7 @@ impl Labels {
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(candidate, _)| candidate.as_str().cmp(name))
+        self.0.binary_search_by(|(candidate, _)| (**candidate).cmp(name))
     }
 }
 

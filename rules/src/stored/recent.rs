@@ -9,7 +9,7 @@
 //! held samples would pass their bound. The same parsing and window rules as the SQL reads
 //! ([`super::points`]) give the same series either way.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use prometheus_client::metrics::gauge::Gauge;
@@ -346,10 +346,10 @@ fn identity_bytes(identity: &str) -> usize {
     48 + identity.len()
 }
 
-/// An estimate of the memory a series' labels take: the shared vector, each pair's two strings, the index
-/// entry and the name list's.
+/// An estimate of the memory a series' labels take: the shared vector, each pair's two shared strings, the
+/// index entry and the name list's.
 fn labels_bytes(labels: &Labels) -> usize {
-    let pairs: usize = labels.iter().map(|(name, value)| 48 + name.len() + value.len()).sum();
+    let pairs: usize = labels.iter().map(|(name, value)| 64 + name.len() + value.len()).sum();
     96 + pairs
 }
 
