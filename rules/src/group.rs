@@ -98,6 +98,9 @@ pub struct GroupRule {
     last_result: Vec<Element>,
     /// The latest evaluations, oldest first.
     pub history: VecDeque<Evaluation>,
+    /// The group's `query_offset` (ms): queries run this long before the evaluation time, and what the rule
+    /// writes carries the queried time, as in Prometheus; alert timers keep the evaluation time.
+    query_offset_ms: i64,
 }
 
 impl Group {
@@ -109,7 +112,9 @@ impl Group {
             for (name, value) in &group.labels {
                 rule.labels.entry(name.clone()).or_insert_with(|| value.clone());
             }
-            rules.push(GroupRule::new(rule)?);
+            let mut rule = GroupRule::new(rule)?;
+            rule.query_offset_ms = group.query_offset.map_or(0, millis);
+            rules.push(rule);
         }
         Ok(Group {
             file: file.to_owned(),
@@ -156,6 +161,7 @@ impl GroupRule {
             previous_output: HashSet::new(),
             last_result: Vec::new(),
             history: VecDeque::new(),
+            query_offset_ms: 0,
         })
     }
 
@@ -170,7 +176,8 @@ impl GroupRule {
         let started = Instant::now();
         let counting = CountingSource { inner: sources.series, series: std::cell::Cell::new(0) };
         let counted = Sources { series: &counting, ..sources };
-        let queried = self.query(&self.rule.query, t, counted);
+        let query_t = t - self.query_offset_ms;
+        let queried = self.query(&self.rule.query, query_t, counted);
         let mut health = match &queried {
             Ok(result) if result.is_empty() && counting.series.get() == 0 && self.is_promql() => {
                 Health::NoData
@@ -208,15 +215,15 @@ impl GroupRule {
                     Some(FailurePolicy::Alerting) => self.last_result.clone(),
                     Some(FailurePolicy::KeepLast) => {
                         let alerts = self.alerting.as_ref().expect("an alerting rule has alerts");
-                        let output = alerts.samples(t);
+                        let output = alerts.samples(query_t);
                         self.finish(t, started, results, health);
-                        return self.write(t, output);
+                        return self.write(query_t, output);
                     }
                 };
                 if policy.is_none() {
                     self.last_result.clone_from(&result);
                 }
-                let resolved_by = self.resolving_labels(t, sources);
+                let resolved_by = self.resolving_labels(query_t, sources);
                 let mut expander = RuleExpander {
                     label_templates: &self.label_templates,
                     annotation_templates: &self.annotation_templates,
@@ -224,16 +231,20 @@ impl GroupRule {
                     t,
                 };
                 let alerts = self.alerting.as_mut().expect("an alerting rule has alerts");
-                alerts
+                let mut samples = alerts
                     .update(t, result, resolved_by.as_deref(), &mut expander, limit)
                     .unwrap_or_else(|error| {
                         health = Health::Error(error.to_string());
                         Vec::new()
-                    })
+                    });
+                for sample in &mut samples {
+                    sample.t = query_t;
+                }
+                samples
             }
         };
         self.finish(t, started, results, health);
-        self.write(t, output)
+        self.write(query_t, output)
     }
 
     fn is_promql(&self) -> bool {

@@ -207,6 +207,27 @@ tests:
     assert_eq!(run(text, dir.path()), Vec::<String>::new());
 }
 
+#[test]
+fn a_groups_query_offset_queries_that_long_before_the_evaluation_time() {
+    let rules = "groups:\n  - name: g\n    query_offset: 2m\n    rules:\n      - alert: Up\n        expr: x > 0\n";
+    let test = r#"
+rule_files: [r.rules.yaml]
+tests:
+  - input_series:
+      - series: 'x{job="a"}'
+        values: '0 0 0 5 5 5 5'
+    alert_rule_test:
+      - alertname: Up
+        eval_time: 4m
+        exp_alerts: []
+      - alertname: Up
+        eval_time: 5m
+        exp_alerts:
+          - exp_labels: {job: a}
+"#;
+    assert_eq!(run_with_rules(rules, test), Vec::<String>::new());
+}
+
 /// An `sql:` rule over spans, with its input given as records: slow server spans per service.
 const SLOW_SPANS_RULES: &str = r#"
 groups:
