@@ -22,6 +22,7 @@ mod value;
 
 use std::time::Duration;
 
+use promql_parser::label::MatchOp;
 use promql_parser::parser::Expr;
 
 pub(crate) use plan::millis;
@@ -48,7 +49,48 @@ pub enum QueryError {
 
 /// Parses a PromQL expression, with the parser's message as the error.
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
-    promql_parser::parser::parse(query).map_err(QueryError::Parse)
+    parse_expr(query).map_err(QueryError::Parse)
+}
+
+/// [`parse`] with the parser's message as a plain string (the rule files' errors).
+pub fn parse_expr(query: &str) -> Result<Expr, String> {
+    let mut expr = promql_parser::parser::parse(query)?;
+    regexes_match_newlines(&mut expr);
+    Ok(expr)
+}
+
+/// The parser compiles a regex matcher as `^(?:…)$`; Prometheus compiles it as `^(?s:…)$`, so that `.` matches
+/// a newline in a label value too. Every regex matcher of `expr` is compiled again with that flag.
+fn regexes_match_newlines(expr: &mut Expr) {
+    let matchers = |matchers: &mut promql_parser::label::Matchers| {
+        let groups = std::iter::once(&mut matchers.matchers).chain(&mut matchers.or_matchers);
+        for matcher in groups.flatten() {
+            if let MatchOp::Re(regex) | MatchOp::NotRe(regex) = &mut matcher.op
+                && let Ok(dot_all) = regex::Regex::new(&format!("(?s){}", regex.as_str()))
+            {
+                *regex = dot_all;
+            }
+        }
+    };
+    match expr {
+        Expr::VectorSelector(selector) => matchers(&mut selector.matchers),
+        Expr::MatrixSelector(matrix) => matchers(&mut matrix.vs.matchers),
+        Expr::Subquery(subquery) => regexes_match_newlines(&mut subquery.expr),
+        Expr::Aggregate(aggregate) => {
+            regexes_match_newlines(&mut aggregate.expr);
+            if let Some(param) = &mut aggregate.param {
+                regexes_match_newlines(param);
+            }
+        }
+        Expr::Unary(unary) => regexes_match_newlines(&mut unary.expr),
+        Expr::Binary(binary) => {
+            regexes_match_newlines(&mut binary.lhs);
+            regexes_match_newlines(&mut binary.rhs);
+        }
+        Expr::Paren(paren) => regexes_match_newlines(&mut paren.expr),
+        Expr::Call(call) => call.args.args.iter_mut().for_each(|arg| regexes_match_newlines(arg)),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
 }
 
 /// Evaluation settings; the defaults are Prometheus's.

@@ -30,7 +30,7 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn promql(text: &str) -> Query {
-    Query::PromQl { text: text.to_owned(), expr: promql_parser::parser::parse(text).unwrap() }
+    Query::PromQl { text: text.to_owned(), expr: crate::promql::parse_expr(text).unwrap() }
 }
 
 // --- The corpus -------------------------------------------------------------------------------------------------
@@ -888,5 +888,5 @@ fn the_alerting_extension_fields_are_checked_and_refused_on_recording_rules() {
     .unwrap();
     let rule = &file.groups[0].rules[0];
     assert_eq!((rule.on_error, rule.on_no_data), (FailurePolicy::Ok, FailurePolicy::Alerting));
-    assert_eq!(rule.resolve_expr, Some(promql_parser::parser::parse("up < 1").unwrap()));
+    assert_eq!(rule.resolve_expr, Some(crate::promql::parse_expr("up < 1").unwrap()));
 }

@@ -135,7 +135,7 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
             None
         }
         (Some(expr), None) => {
-            match promql_parser::parser::parse(&expr.value)
+            match crate::promql::parse_expr(&expr.value)
                 .map_err(RuleFileErrorKind::InvalidExpr)
                 .and_then(|parsed| match experimental_function(&parsed) {
                     Some(name) => Err(RuleFileErrorKind::ExperimentalFunction(name)),
@@ -152,16 +152,14 @@ fn validate_rule(raw: RawRule) -> (String, Option<Rule>, Vec<Issue>) {
     };
 
     let resolve_expr =
-        present(raw.resolve_expr).and_then(|field| {
-            match promql_parser::parser::parse(&field.value) {
-                Ok(parsed) => Some((field.key, parsed)),
-                Err(error) => {
-                    issues.push(Issue {
-                        position: field.at,
-                        kind: RuleFileErrorKind::InvalidExpr(error),
-                    });
-                    None
-                }
+        present(raw.resolve_expr).and_then(|field| match crate::promql::parse_expr(&field.value) {
+            Ok(parsed) => Some((field.key, parsed)),
+            Err(error) => {
+                issues.push(Issue {
+                    position: field.at,
+                    kind: RuleFileErrorKind::InvalidExpr(error),
+                });
+                None
             }
         });
     let mut policy = |field: Option<Field<String>>, name: &'static str| {

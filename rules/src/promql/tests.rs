@@ -64,6 +64,19 @@ fn one(source: &MemorySource, query: &str, t: i64) -> f64 {
 }
 
 #[test]
+fn regex_matchers_are_anchored_and_their_dot_matches_a_newline() {
+    let mut source = MemorySource::default();
+    for message in ["a\nb", "xa\nb", "a"] {
+        source
+            .add(Labels::new([("__name__", "m"), ("message", message)]), [Sample { t: 0, v: 1.0 }]);
+    }
+    let selected = |query: &str| vector(&source, query, MINUTE).len();
+    assert_eq!(selected(r#"m{message=~"a.b"}"#), 1);
+    assert_eq!(selected(r#"m{message!~"a.b"}"#), 2);
+    assert_eq!(selected(r#"m{message=~".*b"}"#), 2);
+}
+
+#[test]
 fn instant_selectors_look_back_five_minutes_left_open() {
     let data = source(&[("up", "1")]);
     assert_eq!(vector(&data, "up", 4 * MINUTE + 59_999), [("{__name__=\"up\"}".into(), 1.0)]);
