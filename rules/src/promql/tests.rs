@@ -390,7 +390,7 @@ fn synthetic_source(expr: &Expr) -> MemorySource {
             labels.set(METRIC_NAME.into(), name.clone());
         }
         for matcher in &selector.matchers.matchers {
-            if matches!(matcher.op, promql_parser::label::MatchOp::Equal) {
+            if matches!(matcher.op, MatchOp::Equal) {
                 labels.set(matcher.name.clone(), matcher.value.clone());
             }
         }
