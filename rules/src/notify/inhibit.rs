@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::matcher::{MatchOp, Matcher, all_match, parse_matchers};
+use super::matcher::{MatchOp, Matcher, all_match, configured_matchers};
 use crate::promql::Labels;
 
 /// One entry of `inhibit_rules:` as written.
@@ -42,33 +42,18 @@ impl InhibitRule {
     /// Builds a rule; every error, each with its path (`inhibit_rules[2].target_matchers[0]: …`).
     pub fn new(config: &InhibitRuleConfig, path: &str) -> Result<InhibitRule, Vec<String>> {
         let mut errors = Vec::new();
-        let mut side = |matchers: &[String],
-                        equal: &BTreeMap<String, String>,
-                        regex: &BTreeMap<String, String>,
-                        name: &str| {
-            let mut found = Vec::new();
-            for (index, text) in matchers.iter().enumerate() {
-                match parse_matchers(text) {
-                    Ok(parsed) => found.extend(parsed),
-                    Err(error) => errors.push(format!("{path}.{name}_matchers[{index}]: {error}")),
-                }
-            }
-            let deprecated =
-                equal.iter().map(|(label, value)| ("match", label, MatchOp::Equal, value)).chain(
-                    regex.iter().map(|(label, value)| ("match_re", label, MatchOp::Regex, value)),
-                );
-            for (field, label, op, value) in deprecated {
-                match Matcher::new(label, op, value) {
-                    Ok(matcher) => found.push(matcher),
-                    Err(error) => errors.push(format!("{path}.{name}_{field}.{label}: {error}")),
-                }
-            }
-            found
-        };
-        let source =
-            side(&config.source_matchers, &config.source_match, &config.source_match_re, "source");
-        let target =
-            side(&config.target_matchers, &config.target_match, &config.target_match_re, "target");
+        let source = configured_matchers(
+            (&config.source_matchers, &config.source_match, &config.source_match_re),
+            path,
+            "source_",
+            &mut errors,
+        );
+        let target = configured_matchers(
+            (&config.target_matchers, &config.target_match, &config.target_match_re),
+            path,
+            "target_",
+            &mut errors,
+        );
         for name in &config.equal {
             if Matcher::new(name, MatchOp::Equal, "").is_err() {
                 errors.push(format!("{path}.equal: invalid label name {name:?}"));

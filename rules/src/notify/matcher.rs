@@ -1,6 +1,7 @@
 //! Alertmanager's label matchers (`severity="critical"`, `team=~"db|web"`, `{env!="dev", job!~"test.*"}`), as
 //! routes, inhibition rules and silences write them, parsed as Alertmanager's classic parser parses them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use regex::Regex;
@@ -105,6 +106,36 @@ pub fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
         return Err(format!("no matcher in {text:?}"));
     }
     Ok(matchers)
+}
+
+/// The matchers of a configuration's `<prefix>matchers` list and of its deprecated `<prefix>match` (label →
+/// value) and `<prefix>match_re` (label → regex) maps, all of which must hold; each error, with its path under
+/// `path`, goes to `errors`.
+pub fn configured_matchers(
+    lists: (&[String], &BTreeMap<String, String>, &BTreeMap<String, String>),
+    path: &str,
+    prefix: &str,
+    errors: &mut Vec<String>,
+) -> Vec<Matcher> {
+    let (texts, equal, regex) = lists;
+    let mut matchers = Vec::new();
+    for (index, text) in texts.iter().enumerate() {
+        match parse_matchers(text) {
+            Ok(parsed) => matchers.extend(parsed),
+            Err(error) => errors.push(format!("{path}.{prefix}matchers[{index}]: {error}")),
+        }
+    }
+    let deprecated = equal
+        .iter()
+        .map(|(label, value)| ("match", label, MatchOp::Equal, value))
+        .chain(regex.iter().map(|(label, value)| ("match_re", label, MatchOp::Regex, value)));
+    for (field, label, op, value) in deprecated {
+        match Matcher::new(label, op, value) {
+            Ok(matcher) => matchers.push(matcher),
+            Err(error) => errors.push(format!("{path}.{prefix}{field}.{label}: {error}")),
+        }
+    }
+    matchers
 }
 
 /// `text` split at the commas that are not inside a quoted value.

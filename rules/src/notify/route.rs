@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::matcher::{MatchOp, Matcher, all_match, parse_matchers};
+use super::matcher::{MatchOp, Matcher, all_match, configured_matchers};
 use crate::file::parse_duration;
 use crate::promql::Labels;
 
@@ -144,29 +144,8 @@ impl Route {
                 parent.group_by.clone()
             }),
         };
-        let mut matchers = Vec::new();
-        for (index, text) in config.matchers.iter().enumerate() {
-            match parse_matchers(text) {
-                Ok(parsed) => matchers.extend(parsed),
-                Err(error) => errors.push(format!("{path}.matchers[{index}]: {error}")),
-            }
-        }
-        let deprecated = config
-            .match_equal
-            .iter()
-            .map(|(name, value)| ("match", name, MatchOp::Equal, value))
-            .chain(
-                config
-                    .match_re
-                    .iter()
-                    .map(|(name, value)| ("match_re", name, MatchOp::Regex, value)),
-            );
-        for (field, name, op, value) in deprecated {
-            match Matcher::new(name, op, value) {
-                Ok(matcher) => matchers.push(matcher),
-                Err(error) => errors.push(format!("{path}.{field}.{name}: {error}")),
-            }
-        }
+        let lists = (&config.matchers[..], &config.match_equal, &config.match_re);
+        let matchers = configured_matchers(lists, &path, "", errors);
         let mut route = Route {
             receiver: config.receiver.clone().unwrap_or_else(|| parent.receiver.clone()),
             group_by,
