@@ -112,9 +112,7 @@ impl Group {
             for (name, value) in &group.labels {
                 rule.labels.entry(name.clone()).or_insert_with(|| value.clone());
             }
-            let mut rule = GroupRule::new(rule)?;
-            rule.query_offset_ms = group.query_offset.map_or(0, millis);
-            rules.push(rule);
+            rules.push(GroupRule::new(rule, group.query_offset.map_or(0, millis))?);
         }
         Ok(Group {
             file: file.to_owned(),
@@ -127,7 +125,7 @@ impl Group {
 }
 
 impl GroupRule {
-    fn new(rule: Rule) -> Result<GroupRule, String> {
+    fn new(rule: Rule, query_offset_ms: i64) -> Result<GroupRule, String> {
         let mut label_templates = HashMap::new();
         let mut annotation_templates = HashMap::new();
         let mut alerting = None;
@@ -161,7 +159,7 @@ impl GroupRule {
             previous_output: HashSet::new(),
             last_result: Vec::new(),
             history: VecDeque::new(),
-            query_offset_ms: 0,
+            query_offset_ms,
         })
     }
 
