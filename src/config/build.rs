@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_yaml_ng::Value;
+use sightline_rules::notify::config::NotificationsConfig;
 
 use super::reader::{Node, Reader, Section};
 use super::{
@@ -37,7 +38,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
     let evaluation_interval = r
         .read(&mut root, "evaluation_interval", |r, n| r.duration(n).filter(|d| positive(r, n, d)))
         .unwrap_or(defaults.evaluation_interval);
-    let notifications_file = r.read(&mut root, "notifications_file", Reader::existing_file);
+    let notifications_file = r.read(&mut root, "notifications_file", notifications_file);
     let outbound = outbound(r, &mut root);
     let redaction = super::redaction::redaction(r, &mut root);
     let span_metrics = span_metrics(r, &mut root, defaults.span_metrics);
@@ -384,6 +385,32 @@ fn shutdown(
         r.read(&mut s, "grace_period", Reader::duration).unwrap_or(defaults.grace_period);
     r.finish(s);
     ShutdownConfig { grace_period }
+}
+
+/// `notifications_file`: an `alertmanager.yml` that must exist and pass Alertmanager's checks; each of its
+/// problems is reported under this key.
+fn notifications_file(r: &mut Reader<'_>, node: &Node<'_>) -> Option<PathBuf> {
+    let path = r.existing_file(node)?;
+    if !r.env().file_exists(&path) {
+        return Some(path);
+    }
+    match r.env().read_file(&path) {
+        Ok(text) => check_notifications(r, &node.path, NotificationsConfig::parse(&text)),
+        Err(error) => r.error(&node.path, format!("reading {}: {error}", path.display())),
+    }
+    Some(path)
+}
+
+fn check_notifications(
+    r: &mut Reader<'_>,
+    path: &str,
+    parsed: Result<NotificationsConfig, String>,
+) {
+    match parsed.map(NotificationsConfig::check) {
+        Err(error) => r.error(path, error),
+        Ok(Err(problems)) => problems.into_iter().for_each(|problem| r.error(path, problem)),
+        Ok(Ok(_)) => {}
+    }
 }
 
 /// Two enabled listeners on the same address would fail at bind time; say so now, with paths.

@@ -157,6 +157,36 @@ fn unset_variable_without_default_is_an_error_at_its_path() {
 }
 
 #[test]
+fn the_notifications_file_is_checked_as_alertmanager_checks_it() {
+    let good = "route: { receiver: team }\nreceivers: [{ name: team, webhook_configs: [{ url: 'http://hooks.internal/a' }] }]\n";
+    let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", good);
+    let config = load_ok("notifications_file: alertmanager.yml\n", &env);
+    assert_eq!(config.notifications_file, Some(PathBuf::from("/etc/sightline/alertmanager.yml")));
+
+    let bad = "route: { receiver: nobody, group_wait: soon }\nreceivers: [{ name: team, opsgenie_configs: [] }]\n";
+    let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", bad);
+    let errors = load_errors("notifications_file: alertmanager.yml\n", &env);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("notifications_file: receivers[0]: unknown field `opsgenie_configs`"),
+        "{errors:?}"
+    );
+
+    let wrong = "route: { receiver: nobody, group_wait: soon }\nreceivers: [{ name: team }]\n";
+    let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", wrong);
+    let errors = load_errors("notifications_file: alertmanager.yml\n", &env);
+    assert_eq!(
+        errors,
+        [
+            r#"notifications_file: route.group_wait: not a valid duration string: "soon""#,
+            r#"notifications_file: route: receiver "nobody" does not exist"#,
+        ]
+    );
+    let errors = load_errors("notifications_file: missing.yml\n", &FakeEnvironment::default());
+    assert_eq!(errors, ["notifications_file: file /etc/sightline/missing.yml does not exist"]);
+}
+
+#[test]
 fn secret_files_are_read_relative_to_the_config_and_trimmed() {
     let env = FakeEnvironment::default()
         .with_file("/etc/sightline/secrets/admin", "s3cret\n\n")
@@ -303,7 +333,11 @@ fn documentation_shows_and_describes_every_key() {
         any_file: Some("file-secret-longer-than-16-bytes".to_owned()),
         ..FakeEnvironment::default()
     }
-    .with_var("CHECKOUT_INGEST_TOKEN", "env-secret");
+    .with_var("CHECKOUT_INGEST_TOKEN", "env-secret")
+    .with_file(
+        "/etc/sightline/alertmanager.yml",
+        "route: { receiver: team }\nreceivers: [{ name: team }]\n",
+    );
     let (result, known_keys) = load_and_list_keys(block, Path::new(BASE), &env);
     if let Err(errors) = result {
         panic!("the reference config in docs/configuration.md does not load:\n{errors}");

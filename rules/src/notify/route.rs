@@ -75,6 +75,13 @@ impl Route {
     /// Builds the tree from the root's configuration; every error, each with its path (`route.routes[1].group_wait:
     /// …`). Receiver and time-interval names are checked by the caller, which knows them ([`Route::walk`]).
     pub fn root(config: &RouteConfig) -> Result<Route, Vec<String>> {
+        let (root, errors) = Route::root_and_errors(config);
+        if errors.is_empty() { Ok(root) } else { Err(errors) }
+    }
+
+    /// [`Route::root`], with the tree as far as it could be built even when there are errors (a bad value
+    /// keeps its default), so that a caller can check the rest of it too.
+    pub fn root_and_errors(config: &RouteConfig) -> (Route, Vec<String>) {
         let mut errors = Vec::new();
         let path = "route";
         if config.receiver.as_deref().is_none_or(str::is_empty) {
@@ -109,7 +116,7 @@ impl Route {
             routes: Vec::new(),
         };
         let root = Route::child(config, &defaults, path.to_owned(), &mut errors);
-        if errors.is_empty() { Ok(root) } else { Err(errors) }
+        (root, errors)
     }
 
     fn child(
