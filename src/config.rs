@@ -161,10 +161,33 @@ pub struct AuthConfig {
     pub admin_password: Option<Secret>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Where notifications may go, and how their delivery retries.
+#[derive(Debug, Clone)]
 pub struct OutboundConfig {
     /// CIDRs or host names that notifications may reach although loopback or private.
     pub allow: Vec<String>,
+    /// The wait after a failed delivery; it doubles with each further failure, up to `retry_max`.
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    /// How long a notification is retried before it becomes a dead letter.
+    pub retry_for: Duration,
+    /// Consecutive failures that open an integration's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker waits before a probe.
+    pub breaker_open_for: Duration,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> OutboundConfig {
+        OutboundConfig {
+            allow: Vec::new(),
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(5 * 60),
+            retry_for: Duration::from_secs(6 * 60 * 60),
+            breaker_failures: 5,
+            breaker_open_for: Duration::from_secs(30),
+        }
+    }
 }
 
 /// RED metrics derived from stored spans, named as the OpenTelemetry Collector's spanmetrics connector

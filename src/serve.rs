@@ -41,6 +41,7 @@ use tracing::Instrument as _;
 use crate::config::{self, Config, MemoryBudget};
 use observed::ObservedStorage;
 
+mod notifications;
 mod observed;
 
 /// The SQLite database of the state that is not telemetry (alert state today), in the data directory.
@@ -210,8 +211,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     load_recent_samples(Arc::clone(&recent)).await;
     let recent_evictor =
         tokio::spawn(evict_recent_samples(Arc::clone(&recent), rules_stop.clone()));
+    // The pipeline stops with the rules (nothing new to decide); the delivery worker last, after its round
+    // in progress, so that what a receiver acknowledged is recorded.
+    let delivery_stop = CancellationToken::new();
+    let state_path = config.data_dir.join(STATE_DATABASE);
+    let notifications = notifications::start(
+        &config,
+        &state_path,
+        &mut registry,
+        rules_stop.clone(),
+        delivery_stop.clone(),
+    )
+    .await?;
     let backend =
-        StoreBackend::new(Arc::clone(&recent), Arc::clone(&queries), sink, Handle::current());
+        StoreBackend::new(Arc::clone(&recent), Arc::clone(&queries), sink, Handle::current())
+            .with_notifier(notifications.as_ref().map(|running| running.notifier.clone()));
     let rules = start_rules(&config, backend, &mut registry, rules_stop.clone()).await?;
     let rules_watcher = tokio::spawn(rules.clone().watch());
     let reloader = tokio::spawn(reload_on_sighup(rules.clone(), hangups, rules_stop.clone()));
@@ -222,6 +236,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         queries,
         recent,
         rules.clone(),
+        notifications.as_ref().map(|running| running.api.clone()),
         admin_token,
     ));
     let api_task =
@@ -240,6 +255,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = rules_watcher.await;
     let _ = reloader.await;
     let _ = recent_evictor.await;
+    delivery_stop.cancel();
+    if let Some(running) = notifications {
+        let _ = running.worker.await;
+    }
     span_metrics_stop.cancel();
     if let Some(task) = span_metrics_task
         && let Err(error) = task.await

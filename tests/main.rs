@@ -7,6 +7,7 @@ mod config_check;
 mod crash;
 mod full_disk;
 mod lifecycle;
+mod notifications;
 mod otlp_clients;
 mod otlp_grpc;
 mod otlp_http;

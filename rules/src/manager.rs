@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::Alert;
 use crate::file::{self, RuleGroup};
 use crate::group::{Group, Sources, SqlSource};
+use crate::notify::dispatch::Alert as NotifyAlert;
 use crate::promql::{Element, Engine, Labels, SeriesSource, millis};
 use crate::state::{AlertStore, RuleKey};
 pub use status::{FileStatus, GroupStatus, RuleStatus};
@@ -42,6 +43,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Stores what a rule wrote (recorded series, `ALERTS`, stale markers, each sample with its time), visible
     /// to the queries that follow.
     fn write(&self, output: Vec<Element>) -> Result<(), String>;
+    /// Takes the firing and recently resolved alerts of one group evaluation, for notifications.
+    fn notify(&self, _alerts: Vec<NotifyAlert>) {}
 }
 
 /// The configuration of the rules.
@@ -530,7 +533,42 @@ impl ScheduledGroup {
             }
         }
         self.save(&shared.store, &shared.counters);
+        backend.notify(self.alerts_to_notify(t, &shared.settings.external_labels));
         GroupStatus::of(&self.group, self.interval, t, started.elapsed(), self.missed)
+    }
+
+    /// The group's firing and resolved alerts as notifications see them, with the external labels they lack.
+    /// As in Prometheus, a firing alert holds for four evaluation intervals (at least four minutes) without
+    /// news: a group that stops evaluating does not leave its alerts firing forever.
+    fn alerts_to_notify(&self, t: i64, external_labels: &Labels) -> Vec<NotifyAlert> {
+        let valid_until_ms = t + 4 * millis(self.interval).max(60_000);
+        let alerts = self.group.rules.iter().flat_map(|rule| rule.alerting.iter());
+        alerts
+            .flat_map(|alerting| alerting.alerts())
+            .filter_map(|alert| {
+                let (starts_at_ms, resolved_at_ms) = match (alert.state, alert.resolved_at) {
+                    (crate::alerting::AlertState::Firing, _) => (alert.fired_at?, None),
+                    (crate::alerting::AlertState::Inactive, Some(resolved)) => {
+                        (alert.fired_at?, Some(resolved))
+                    }
+                    _ => return None,
+                };
+                let mut labels = alert.labels.clone();
+                for (name, value) in external_labels.iter() {
+                    if labels.get(name).is_none() {
+                        labels.set(name.to_owned(), value.to_owned());
+                    }
+                }
+                Some(NotifyAlert {
+                    labels,
+                    annotations: Labels::new(alert.annotations.iter()),
+                    starts_at_ms,
+                    resolved_at_ms,
+                    valid_until_ms,
+                    generator_url: String::new(),
+                })
+            })
+            .collect()
     }
 
     fn save(&mut self, store: &AlertStore, counters: &RuleCounters) {

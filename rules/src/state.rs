@@ -56,18 +56,26 @@ CREATE TABLE IF NOT EXISTS alert_state (
 ) STRICT;
 ";
 
+/// Opens (or creates) the state database at `path` and creates the tables of `schema` that do not exist.
+/// Every store of the state database opens it this way.
+pub(crate) fn open_database(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    // WAL: readers never wait for the writer; NORMAL: a commit is durable once the WAL is synced at
+    // checkpoints, and a power loss can lose at most the last commits, never corrupt the database. A store
+    // whose commits must survive a power loss too sets `synchronous = FULL` on its connection.
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+    )?;
+    connection.execute_batch(schema)?;
+    Ok(connection)
+}
+
 impl AlertStore {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<AlertStore, StateError> {
         let display = path.display().to_string();
-        let error = |source| StateError { path: display.clone(), source };
-        let connection = Connection::open(path).map_err(error)?;
-        // WAL: readers never wait for the writer; NORMAL: a commit is durable once the WAL is synced at
-        // checkpoints, and a power loss can lose at most the last evaluations' state, never corrupt it.
-        connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
-            .map_err(error)?;
-        connection.execute_batch(SCHEMA).map_err(error)?;
+        let connection = open_database(path, SCHEMA)
+            .map_err(|source| StateError { path: display.clone(), source })?;
         Ok(AlertStore { path: display, connection: Mutex::new(connection) })
     }
 

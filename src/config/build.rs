@@ -276,8 +276,28 @@ fn rule_files(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Vec<String>> {
 fn outbound(r: &mut Reader<'_>, parent: &mut Section<'_>) -> OutboundConfig {
     let mut s = r.section(parent, "outbound");
     let allow = r.read(&mut s, "allow", |r, n| checked_list(r, n, check_outbound_entry));
+    let defaults = OutboundConfig::default();
+    let mut retry = r.section(&mut s, "retry");
+    let retry_initial = r.read(&mut retry, "initial", positive_duration);
+    let retry_max = r.read(&mut retry, "max", positive_duration);
+    let retry_for = r.read(&mut retry, "give_up_after", positive_duration);
+    r.finish(retry);
+    let mut breaker = r.section(&mut s, "breaker");
+    let breaker_failures = r.read(&mut breaker, "failures", |r, n| {
+        r.u64(n).filter(|failures| positive(r, n, failures))
+    });
+    let breaker_open_for = r.read(&mut breaker, "open_for", positive_duration);
+    r.finish(breaker);
     r.finish(s);
-    OutboundConfig { allow: allow.unwrap_or_default() }
+    OutboundConfig {
+        allow: allow.unwrap_or_default(),
+        retry_initial: retry_initial.unwrap_or(defaults.retry_initial),
+        retry_max: retry_max.unwrap_or(defaults.retry_max),
+        retry_for: retry_for.unwrap_or(defaults.retry_for),
+        breaker_failures: breaker_failures
+            .map_or(defaults.breaker_failures, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        breaker_open_for: breaker_open_for.unwrap_or(defaults.breaker_open_for),
+    }
 }
 
 fn storage(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: StorageConfig) -> StorageConfig {
@@ -437,6 +457,10 @@ fn positive<T: Default + PartialEq>(r: &mut Reader<'_>, node: &Node<'_>, value: 
         r.error(&node.path, "must be greater than 0");
     }
     ok
+}
+
+fn positive_duration(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Duration> {
+    r.duration(node).filter(|duration| positive(r, node, duration))
 }
 
 fn positive_size(r: &mut Reader<'_>, node: &Node<'_>) -> Option<u64> {

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, the admin-token check, and the one error body every endpoint answers with. Query
 //! results come from [`sightline_storage::QueryEngine`]; this module knows nothing about files.
 
+mod alertmanager;
 mod prometheus;
 mod rules;
 mod sql;
@@ -18,6 +19,11 @@ use sightline_rules::stored::RecentMetrics;
 use sightline_storage::{QueryEngine, QueryError};
 use subtle::ConstantTimeEq;
 
+pub use alertmanager::NotificationsApi;
+
+/// The bootstrap admin token; `None` means nobody is let in.
+type AdminToken = Option<Arc<str>>;
+
 /// Shared by every handler.
 #[derive(Debug, Clone)]
 struct ApiState {
@@ -25,19 +31,24 @@ struct ApiState {
     /// The metrics PromQL reads: recent samples in memory, older ones from `engine`'s store.
     metrics: Arc<RecentMetrics>,
     rules: RuleManager,
-    /// The bootstrap admin token; `None` (or empty) means nobody is let in.
-    admin_token: Option<Arc<str>>,
 }
 
-/// The API routes. Every route needs `Authorization: Bearer <admin_token>`.
+/// The API routes; the notification and Alertmanager routes when notifications are configured. Every route
+/// needs `Authorization: Bearer <admin_token>`.
 pub fn router(
     engine: Arc<QueryEngine>,
     metrics: Arc<RecentMetrics>,
     rules: RuleManager,
+    notifications: Option<NotificationsApi>,
     admin_token: Option<String>,
 ) -> Router {
-    let admin_token = admin_token.filter(|token| !token.is_empty()).map(Arc::from);
-    let state = ApiState { engine, metrics, rules, admin_token };
+    let admin_token: AdminToken = admin_token.filter(|token| !token.is_empty()).map(Arc::from);
+    let require_admin = middleware::from_fn_with_state(admin_token.clone(), require_admin);
+    let state = ApiState { engine, metrics, rules };
+    let notification_routes = match notifications {
+        Some(api) => alertmanager::routes().route_layer(require_admin.clone()).with_state(api),
+        None => Router::new(),
+    };
     Router::new()
         .route("/api/v1/sql", post(sql::handle))
         .route("/api/v1/query", get(prometheus::query).post(prometheus::query))
@@ -52,16 +63,17 @@ pub fn router(
             "/api/v1/label/{name}/values",
             get(prometheus::label_values).post(prometheus::label_values),
         )
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
+        .route_layer(require_admin)
         .with_state(state)
+        .merge(notification_routes)
 }
 
 async fn require_admin(
-    State(state): State<ApiState>,
+    State(admin_token): State<AdminToken>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(expected) = state.admin_token.as_deref() else {
+    let Some(expected) = admin_token.as_deref() else {
         return Err(ApiError::unauthorized(
             "no admin token is configured: set SIGHTLINE_ADMIN_TOKEN",
         ));
@@ -91,6 +103,10 @@ pub(crate) struct ApiError {
 impl ApiError {
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::NOT_FOUND, message: message.into() }
     }
 
     fn unauthorized(message: &str) -> Self {

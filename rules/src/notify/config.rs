@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::inhibit::{InhibitRule, InhibitRuleConfig};
 use super::route::{Route, RouteConfig};
+use super::time_interval::TimeInterval;
 use crate::file::parse_duration;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -125,6 +126,8 @@ pub struct SlackConfig {
     pub icon_url: Option<String>,
     pub link_names: Option<bool>,
     pub http_config: Option<HttpClientConfig>,
+    /// sightline's extension, for the Web API: tell each change of the incident in its message's thread too.
+    pub thread_replies: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -160,9 +163,12 @@ pub struct WebhookConfig {
     pub max_alerts: Option<u64>,
     pub timeout: Option<String>,
     pub http_config: Option<HttpClientConfig>,
+    /// sightline's extension: a secret to sign each request with ([`super::webhook::SIGNATURE_HEADER`]).
+    pub signing_secret: Option<String>,
+    pub signing_secret_file: Option<String>,
 }
 
-/// One named entry of `time_intervals:`; the intervals themselves are checked when muting is built.
+/// One named entry of `time_intervals:`; its intervals are read by [`TimeInterval::parse`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeIntervalsConfig {
@@ -171,11 +177,12 @@ pub struct TimeIntervalsConfig {
     pub time_intervals: Vec<serde_yaml_ng::Value>,
 }
 
-/// A checked configuration: the routing tree and the inhibition rules, built.
+/// A checked configuration: the routing tree, the inhibition rules and the time intervals, built.
 #[derive(Debug, Clone)]
 pub struct Notifications {
     pub route: Route,
     pub inhibit_rules: Vec<InhibitRule>,
+    pub time_intervals: BTreeMap<String, Vec<TimeInterval>>,
     pub config: NotificationsConfig,
 }
 
@@ -217,7 +224,7 @@ impl NotificationsConfig {
                 }
                 let named = route.mute_time_intervals.iter().chain(&route.active_time_intervals);
                 for name in named {
-                    if !intervals.contains(name.as_str()) {
+                    if !intervals.contains_key(name) {
                         errors
                             .push(format!("{}: time interval {name:?} does not exist", route.path));
                     }
@@ -233,7 +240,7 @@ impl NotificationsConfig {
         }
         match route {
             Some(route) if errors.is_empty() => {
-                Ok(Notifications { route, inhibit_rules, config: self })
+                Ok(Notifications { route, inhibit_rules, time_intervals: intervals, config: self })
             }
             _ => Err(errors),
         }
@@ -283,6 +290,13 @@ impl NotificationsConfig {
                 if !one_of(errors, &path, "url", &webhook.url, &webhook.url_file) {
                     errors.push(format!("{path}: one of url or url_file is required"));
                 }
+                one_of(
+                    errors,
+                    &path,
+                    "signing_secret",
+                    &webhook.signing_secret,
+                    &webhook.signing_secret_file,
+                );
                 if let Some(timeout) = &webhook.timeout
                     && let Err(error) = parse_duration(timeout)
                 {
@@ -293,18 +307,29 @@ impl NotificationsConfig {
         names
     }
 
-    /// The time intervals' names (unique).
-    fn check_time_intervals(&self, errors: &mut Vec<String>) -> BTreeSet<&str> {
-        let mut names = BTreeSet::new();
+    /// The time intervals by name (unique), read.
+    fn check_time_intervals(
+        &self,
+        errors: &mut Vec<String>,
+    ) -> BTreeMap<String, Vec<TimeInterval>> {
+        let mut names = BTreeMap::new();
         let all = [
             ("time_intervals", &self.time_intervals),
             ("mute_time_intervals", &self.mute_time_intervals),
         ];
         for (field, intervals) in all {
             for (index, interval) in intervals.iter().enumerate() {
+                let mut read = Vec::new();
+                for (n, value) in interval.time_intervals.iter().enumerate() {
+                    let path = format!("{field}[{index}].time_intervals[{n}]");
+                    match TimeInterval::parse(value, &path) {
+                        Ok(parsed) => read.push(parsed),
+                        Err(found) => errors.extend(found),
+                    }
+                }
                 if interval.name.is_empty() {
                     errors.push(format!("{field}[{index}].name: a time interval needs a name"));
-                } else if !names.insert(interval.name.as_str()) {
+                } else if names.insert(interval.name.clone(), read).is_some() {
                     errors.push(format!(
                         "{field}[{index}].name: time interval {:?} is not unique",
                         interval.name

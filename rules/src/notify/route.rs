@@ -43,8 +43,11 @@ pub struct RouteConfig {
 /// A route with everything it inherits resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
-    /// Where the route is in the tree (`route`, `route.routes[2]`, …): names it in messages and group keys.
+    /// Where the route is in the tree (`route`, `route.routes[2]`, …): names it in messages.
     pub path: String,
+    /// Alertmanager's route key: the matchers of the route and of its parents (`{}/{service="db"}`), the first
+    /// part of its groups' keys.
+    pub key: String,
     pub receiver: String,
     pub group_by: GroupBy,
     pub matchers: Vec<Matcher>,
@@ -104,6 +107,7 @@ impl Route {
         }
         let defaults = Route {
             path: String::new(),
+            key: String::new(),
             receiver: String::new(),
             group_by: GroupBy::Labels(Vec::new()),
             matchers: Vec::new(),
@@ -164,7 +168,14 @@ impl Route {
             mute_time_intervals: config.mute_time_intervals.clone(),
             active_time_intervals: config.active_time_intervals.clone(),
             routes: Vec::new(),
+            key: String::new(),
             path: path.clone(),
+        };
+        let own: Vec<String> = route.matchers.iter().map(ToString::to_string).collect();
+        route.key = if parent.path.is_empty() {
+            "{}".to_owned()
+        } else {
+            format!("{}/{{{}}}", parent.key, own.join(","))
         };
         route.routes = config
             .routes

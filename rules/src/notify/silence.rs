@@ -32,7 +32,7 @@ fn default_is_equal() -> bool {
 }
 
 impl SilenceMatcher {
-    fn matcher(&self) -> Result<Matcher, String> {
+    pub fn matcher(&self) -> Result<Matcher, String> {
         let op = match (self.is_regex, self.is_equal) {
             (false, true) => MatchOp::Equal,
             (false, false) => MatchOp::NotEqual,
@@ -158,12 +158,8 @@ impl SilenceStore {
     /// Opens (or creates) the silences' table in the database at `path`.
     pub fn open(path: &Path) -> Result<SilenceStore, SilenceError> {
         let display = path.display().to_string();
-        let error = |source| SilenceError::Database { path: display.clone(), source };
-        let connection = Connection::open(path).map_err(error)?;
-        connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
-            .map_err(error)?;
-        connection.execute_batch(SCHEMA).map_err(error)?;
+        let connection = crate::state::open_database(path, SCHEMA)
+            .map_err(|source| SilenceError::Database { path: display.clone(), source })?;
         Ok(SilenceStore { path: display, connection: Mutex::new(connection) })
     }
 

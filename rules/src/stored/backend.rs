@@ -17,6 +17,8 @@ use sightline_storage::{BatchSink, QueryEngine, Table, TableBatch, rows};
 use super::RecentMetrics;
 use crate::group::SqlSource;
 use crate::manager::Backend;
+use crate::notify::dispatch::Alert as NotifyAlert;
+use crate::notify::notifier::Notifier;
 use crate::promql::{Element, Labels, METRIC_NAME, SeriesSource};
 
 /// The instrumentation scope of the points rules write.
@@ -28,6 +30,7 @@ pub struct StoreBackend {
     sql: StoredSql,
     sink: Arc<dyn BatchSink>,
     runtime: tokio::runtime::Handle,
+    notifier: Option<Notifier>,
 }
 
 /// `sql:` rules over the store, as of their evaluation time. Call from blocking threads only.
@@ -59,7 +62,12 @@ impl StoreBackend {
         runtime: tokio::runtime::Handle,
     ) -> StoreBackend {
         let sql = StoredSql::new(engine, runtime.clone());
-        StoreBackend { metrics, sql, sink, runtime }
+        StoreBackend { metrics, sql, sink, runtime, notifier: None }
+    }
+
+    /// Alerts go to `notifier` (none: alerts are only shown, not notified).
+    pub fn with_notifier(self, notifier: Option<Notifier>) -> StoreBackend {
+        StoreBackend { notifier, ..self }
     }
 }
 
@@ -77,6 +85,12 @@ impl Backend for StoreBackend {
         self.runtime
             .block_on(self.sink.write(vec![TableBatch { table: Table::Metrics, batch }]))
             .map_err(|error| error.to_string())
+    }
+
+    fn notify(&self, alerts: Vec<NotifyAlert>) {
+        if let Some(notifier) = &self.notifier {
+            notifier.send(alerts);
+        }
     }
 }
 

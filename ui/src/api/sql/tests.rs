@@ -28,7 +28,7 @@ fn app_with(limits: QueryLimits, token: Option<&str>) -> axum::Router {
     let engine = Arc::new(engine);
     let stored = StoredMetrics::new(Arc::clone(&engine), tokio::runtime::Handle::current(), 1000);
     let metrics = Arc::new(RecentMetrics::new(stored, Duration::from_secs(60), 1000));
-    router(engine, metrics, no_rules(), token.map(String::from))
+    router(engine, metrics, no_rules(), None, token.map(String::from))
 }
 
 /// A rule manager without rule files: these tests are about SQL.

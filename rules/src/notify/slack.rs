@@ -1,0 +1,396 @@
+//! The Slack integration, in two forms:
+//!
+//! - **Incoming webhook** (`api_url: https://hooks.slack.com/services/…`): each notification is a new message.
+//! - **Web API with a bot token** (`api_url: https://slack.com/api/chat.postMessage`, the token in
+//!   `http_config.authorization.credentials`): one incident, one message. The group's first notification
+//!   posts it (`chat.postMessage`); every later one edits it (`chat.update`) as alerts join, resolve or leave;
+//!   with `thread_replies: true` each change is also told in the message's thread. When the incident has
+//!   resolved, the next one starts a new message.
+//!
+//! Both carry the same Block Kit layout: a colour for the status and severity, the title, each alert's
+//! summary, labels and how long it has lasted, and buttons for its runbook and for sightline. Slack's
+//! `Retry-After` on 429 is honoured. The URL and token are secrets: never logged.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::config::{GlobalConfig, SlackConfig};
+use super::integration::{
+    SendError, authorization, body_start, outcome, request_error, retry_after, secret,
+};
+use super::message::{Message, MessageAlert};
+use super::outbound::OutboundPolicy;
+use super::outbox::{Outbox, OutboxEntry};
+use super::render;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Slack's limits (Block Kit reference): 50 blocks per message, 150 characters in a header, 3000 in a section's
+/// text, 10 fields per section, 25 elements per actions block.
+const MAX_ALERTS_SHOWN: usize = 15;
+const HEADER_LIMIT: usize = 150;
+const SECTION_LIMIT: usize = 3000;
+const MAX_BUTTONS: usize = 5;
+
+/// Web API errors worth another attempt; any other is the request's fault.
+const RETRYABLE_ERRORS: [&str; 5] =
+    ["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+
+pub struct Slack {
+    api_url: reqwest::Url,
+    client: reqwest::Client,
+    policy: Arc<OutboundPolicy>,
+    authorization: Option<String>,
+    /// The Web API's `chat.update` URL; `None` for an incoming webhook.
+    update_url: Option<reqwest::Url>,
+    channel: Option<String>,
+    username: Option<String>,
+    icon_emoji: Option<String>,
+    icon_url: Option<String>,
+    link_names: bool,
+    thread_replies: bool,
+    outbox: Arc<Outbox>,
+    clock: fn() -> i64,
+}
+
+/// The URL and token are secrets: never printed.
+impl std::fmt::Debug for Slack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slack")
+            .field("api_url", &"***")
+            .field("web_api", &self.update_url.is_some())
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Slack {
+    pub fn new(
+        config: &SlackConfig,
+        global: &GlobalConfig,
+        base_dir: &Path,
+        policy: &Arc<OutboundPolicy>,
+        outbox: &Arc<Outbox>,
+        clock: fn() -> i64,
+    ) -> Result<Slack, String> {
+        let url = match secret(&config.api_url, &config.api_url_file, base_dir)? {
+            Some(url) => url,
+            None => secret(&global.slack_api_url, &global.slack_api_url_file, base_dir)?
+                .ok_or("no api_url, api_url_file or global slack_api_url")?,
+        };
+        let api_url = reqwest::Url::parse(url.trim())
+            .map_err(|error| format!("the api_url does not read: {error}"))?;
+        if !matches!(api_url.scheme(), "http" | "https") {
+            return Err(format!(
+                "the api_url's scheme must be http or https, not {}",
+                api_url.scheme()
+            ));
+        }
+        let update_url = api_url.path().ends_with("/chat.postMessage").then(|| {
+            let path = api_url.path().trim_end_matches("chat.postMessage").to_owned();
+            let mut update = api_url.clone();
+            update.set_path(&format!("{path}chat.update"));
+            update
+        });
+        let http = config.http_config.as_ref();
+        let authorization = authorization(http, base_dir)?;
+        if update_url.is_some() {
+            if authorization.is_none() {
+                return Err("the Web API needs a bot token in http_config.authorization".to_owned());
+            }
+            if config.channel.is_none() {
+                return Err("the Web API needs a channel".to_owned());
+            }
+        }
+        let follow = http.and_then(|http| http.follow_redirects).unwrap_or(true);
+        Ok(Slack {
+            client: policy.client(follow, TIMEOUT)?,
+            api_url,
+            policy: Arc::clone(policy),
+            authorization,
+            update_url,
+            channel: config.channel.clone(),
+            username: config.username.clone(),
+            icon_emoji: config.icon_emoji.clone(),
+            icon_url: config.icon_url.clone(),
+            link_names: config.link_names.unwrap_or(false),
+            thread_replies: config.thread_replies.unwrap_or(false),
+            outbox: Arc::clone(outbox),
+            clock,
+        })
+    }
+
+    pub async fn send(&self, entry: &OutboxEntry) -> Result<(), SendError> {
+        self.policy.check_url(&self.api_url).map_err(SendError::permanent)?;
+        let mut payload = self.payload(&entry.message);
+        let Some(update_url) = &self.update_url else {
+            // An incoming webhook answers `ok` in plain text, or an HTTP error.
+            let response = self.post(&self.api_url, &payload).await?;
+            return outcome(response).await;
+        };
+        let keys = (entry.group_key.clone(), entry.receiver.clone(), entry.integration.clone());
+        let known = self.stored_message(&keys).await?;
+        let resolved = entry.message.status == "resolved";
+        let posted = match known {
+            Some((channel, ts)) => {
+                payload["channel"] = json!(channel);
+                payload["ts"] = json!(ts);
+                match self.call(update_url, &payload).await {
+                    Ok(_) => Some((channel, ts, false)),
+                    // Deleted in Slack meanwhile: the incident gets a new message.
+                    Err(error) if error.message.contains("message_not_found") => None,
+                    Err(error) => return Err(error),
+                }
+            }
+            None => None,
+        };
+        let (channel, ts, new) = match posted {
+            Some(posted) => posted,
+            None => {
+                if let Some(object) = payload.as_object_mut() {
+                    object.remove("ts");
+                }
+                if let Some(channel) = &self.channel {
+                    payload["channel"] = json!(channel);
+                }
+                let answer = self.call(&self.api_url, &payload).await?;
+                let channel = answer["channel"].as_str().unwrap_or_default().to_owned();
+                let ts = answer["ts"].as_str().unwrap_or_default().to_owned();
+                (channel, ts, true)
+            }
+        };
+        if self.thread_replies && !new {
+            let reply = json!({ "channel": channel, "thread_ts": ts, "text": render::title(&entry.message) });
+            self.call(&self.api_url, &reply).await?;
+        }
+        let outbox = Arc::clone(&self.outbox);
+        let stored = tokio::task::spawn_blocking(move || {
+            let (group_key, receiver, integration) = keys;
+            let message = (!resolved).then_some((channel.as_str(), ts.as_str()));
+            outbox.set_slack_message(&group_key, &receiver, &integration, message)
+        })
+        .await;
+        if !matches!(stored, Ok(Ok(()))) {
+            // The message is in Slack: the notification is delivered. The next one posts anew.
+            tracing::warn!(
+                "the Slack message of an incident was not recorded; its next change is a new message"
+            );
+        }
+        Ok(())
+    }
+
+    async fn stored_message(
+        &self,
+        (group_key, receiver, integration): &(String, String, String),
+    ) -> Result<Option<(String, String)>, SendError> {
+        let outbox = Arc::clone(&self.outbox);
+        let (group_key, receiver, integration) =
+            (group_key.clone(), receiver.clone(), integration.clone());
+        match tokio::task::spawn_blocking(move || {
+            outbox.slack_message(&group_key, &receiver, &integration)
+        })
+        .await
+        {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(error)) => Err(SendError::retryable(error.to_string())),
+            Err(panic) => {
+                Err(SendError::retryable(format!("reading the Slack message panicked: {panic}")))
+            }
+        }
+    }
+
+    async fn post(
+        &self,
+        url: &reqwest::Url,
+        payload: &Value,
+    ) -> Result<reqwest::Response, SendError> {
+        let mut request = self
+            .client
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(serde_json::to_vec(payload).expect("json serializes"));
+        if let Some(authorization) = &self.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
+        request.send().await.map_err(request_error)
+    }
+
+    /// A Web API call: HTTP 200 with `"ok": true` is success; `"ok": false` carries Slack's error name.
+    async fn call(&self, url: &reqwest::Url, payload: &Value) -> Result<Value, SendError> {
+        let response = self.post(url, payload).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return outcome(response).await.map(|()| Value::Null);
+        }
+        let wait = retry_after(response.headers(), chrono::Utc::now());
+        let text = body_start(response).await;
+        let answer: Value = serde_json::from_str(&text).map_err(|_| {
+            SendError::retryable(format!("Slack answered HTTP {status} with no JSON: {text}"))
+        })?;
+        if answer["ok"] == true {
+            return Ok(answer);
+        }
+        let error = answer["error"].as_str().unwrap_or("unknown_error");
+        let retryable = RETRYABLE_ERRORS.contains(&error);
+        Err(SendError { message: format!("Slack error {error}"), retryable, retry_after: wait })
+    }
+
+    /// The message ([`layout`]) with the configured channel, name and icon.
+    fn payload(&self, message: &Message) -> Value {
+        let mut payload = layout(message, (self.clock)());
+        let optional = [
+            ("channel", self.channel.clone().map(Value::from)),
+            ("username", self.username.clone().map(Value::from)),
+            ("icon_emoji", self.icon_emoji.clone().map(Value::from)),
+            ("icon_url", self.icon_url.clone().map(Value::from)),
+            ("link_names", self.link_names.then_some(Value::Bool(true))),
+        ];
+        for (field, value) in optional {
+            if let Some(value) = value {
+                payload[field] = value;
+            }
+        }
+        payload
+    }
+}
+
+/// The message's text and its attachment, as every Slack message of a notification has them.
+pub fn layout(message: &Message, now_ms: i64) -> Value {
+    let title = render::title(message);
+    json!({
+        "text": title,
+        "attachments": [{ "color": colour(message), "fallback": title, "blocks": blocks(message, now_ms) }],
+    })
+}
+
+/// Red while a critical or paging alert fires, orange for warnings, blue for the rest; green once resolved.
+fn colour(message: &Message) -> &'static str {
+    if message.status == "resolved" {
+        return "#2eb886";
+    }
+    let severities: Vec<&str> = message
+        .firing()
+        .filter_map(|alert| alert.labels.get("severity"))
+        .map(String::as_str)
+        .collect();
+    if severities.iter().any(|s| matches!(*s, "critical" | "page" | "error")) {
+        "#d63232"
+    } else if severities.contains(&"warning") {
+        "#daa038"
+    } else {
+        "#439fe0"
+    }
+}
+
+/// The Block Kit blocks: a header, then per alert a section and a context line, then the buttons.
+pub fn blocks(message: &Message, now_ms: i64) -> Vec<Value> {
+    let mut blocks = vec![json!({
+        "type": "header",
+        "text": { "type": "plain_text", "text": truncate(&render::title(message), HEADER_LIMIT), "emoji": true },
+    })];
+    let alerts: Vec<&MessageAlert> = message.firing().chain(message.resolved()).collect();
+    for alert in alerts.iter().take(MAX_ALERTS_SHOWN) {
+        let marker = if alert.status == "firing" { ":red_circle:" } else { ":large_green_circle:" };
+        let mut text = format!("{marker} *{}*", escape(render::headline(alert)));
+        if let Some(description) = render::description(alert) {
+            text.push('\n');
+            text.push_str(&escape(description));
+        }
+        for (name, value) in render::other_annotations(alert) {
+            text.push_str(&format!("\n*{}:* {}", escape(name), escape(value)));
+        }
+        blocks.push(json!({
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_LIMIT) },
+        }));
+        let labels: Vec<String> = alert
+            .labels
+            .iter()
+            .map(|(name, value)| format!("`{name}={}`", escape(value)))
+            .collect();
+        let context = format!("{} · {}", render::lasted(alert, now_ms), labels.join(" "));
+        blocks.push(json!({
+            "type": "context",
+            "elements": [{ "type": "mrkdwn", "text": truncate(&context, SECTION_LIMIT) }],
+        }));
+    }
+    let hidden = alerts.len().saturating_sub(MAX_ALERTS_SHOWN) as u64 + message.truncated_alerts;
+    if hidden > 0 {
+        blocks.push(json!({
+            "type": "context",
+            "elements": [{ "type": "mrkdwn", "text": format!("… and {hidden} more alerts") }],
+        }));
+    }
+    let mut buttons: Vec<Value> = Vec::new();
+    let mut runbooks: Vec<&str> = Vec::new();
+    for runbook in alerts.iter().filter_map(|alert| render::runbook(alert)) {
+        if !runbooks.contains(&runbook) {
+            runbooks.push(runbook);
+        }
+    }
+    for (index, runbook) in runbooks.iter().enumerate().take(MAX_BUTTONS - 1) {
+        let text = if runbooks.len() == 1 {
+            "Runbook".to_owned()
+        } else {
+            format!("Runbook {}", index + 1)
+        };
+        buttons.push(json!({ "type": "button", "text": { "type": "plain_text", "text": text }, "url": runbook }));
+    }
+    if !message.external_url.is_empty() {
+        buttons.push(json!({
+            "type": "button",
+            "text": { "type": "plain_text", "text": "Open in sightline" },
+            "url": format!("{}/alerts", message.external_url),
+        }));
+    }
+    if !buttons.is_empty() {
+        blocks.push(json!({ "type": "actions", "elements": buttons }));
+    }
+    blocks
+}
+
+/// Slack's mrkdwn escapes: `&`, `<` and `>`.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn truncate(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(limit - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::notify::render::tests::{NOW_MS, sample};
+
+    #[test]
+    fn a_firing_incident_reads_as_the_snapshot() {
+        insta::assert_json_snapshot!(layout(&sample(2, 1), NOW_MS));
+    }
+
+    #[test]
+    fn a_resolved_incident_is_green_and_says_how_long_it_lasted() {
+        let resolved = layout(&sample(0, 2), NOW_MS);
+        assert_eq!(resolved["attachments"][0]["color"], "#2eb886");
+        insta::assert_json_snapshot!(resolved);
+    }
+
+    #[test]
+    fn many_alerts_stay_within_slacks_block_limit() {
+        let mut message = sample(1, 0);
+        message.alerts = (0..200).map(|_| message.alerts[0].clone()).collect();
+        let blocks = blocks(&message, NOW_MS);
+        assert!(blocks.len() <= 50, "{} blocks", blocks.len());
+        let last_context = blocks.iter().rev().find(|block| block["type"] == "context").unwrap();
+        assert_eq!(last_context["elements"][0]["text"], "… and 185 more alerts");
+    }
+}

@@ -1,0 +1,428 @@
+//! Alertmanager's v2 API, so that `amtool` and Alertmanager clients work against sightline: alerts (listed
+//! with their receivers, silences and inhibitions; posted by other Prometheus servers), silences (list,
+//! create or update, get, expire), receivers and status. Plus sightline's dead letters: notifications given
+//! up on, to list and replay (`/api/v1/notifications/dead_letters`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+use sightline_rules::notify::delivery::Delivery;
+use sightline_rules::notify::dispatch::Alert;
+use sightline_rules::notify::matcher::{Matcher, all_match, parse_matchers};
+use sightline_rules::notify::notifier::{AlertStatus, Notifier};
+use sightline_rules::notify::outbox::{Outbox, OutboxEntry};
+use sightline_rules::notify::silence::{Silence, SilenceError, SilenceMatcher};
+use sightline_rules::promql::Labels;
+
+use super::ApiError;
+
+/// How long a posted alert without an end holds without news (Alertmanager's `resolve_timeout` default).
+const RESOLVE_TIMEOUT_MS: i64 = 5 * 60 * 1000;
+
+/// What the notification endpoints need.
+#[derive(Debug, Clone)]
+pub struct NotificationsApi {
+    pub notifier: Notifier,
+    pub outbox: Arc<Outbox>,
+    pub delivery: Delivery,
+    /// The receivers' names, in configuration order.
+    pub receivers: Vec<String>,
+    /// The notifications file as written, for `/api/v2/status`.
+    pub config_text: String,
+    pub started: DateTime<Utc>,
+    pub clock: fn() -> i64,
+}
+
+pub(super) fn routes() -> Router<NotificationsApi> {
+    Router::new()
+        .route("/api/v2/alerts", get(list_alerts).post(post_alerts))
+        .route("/api/v2/silences", get(list_silences).post(post_silence))
+        .route("/api/v2/silence/{id}", get(get_silence).delete(expire_silence))
+        .route("/api/v2/receivers", get(receivers))
+        .route("/api/v2/status", get(status))
+        .route("/api/v1/notifications/dead_letters", get(dead_letters))
+        .route("/api/v1/notifications/dead_letters/{id}/replay", post(replay))
+}
+
+/// The filters of `GET /api/v2/alerts`.
+#[derive(Debug)]
+struct AlertFilters {
+    active: bool,
+    silenced: bool,
+    inhibited: bool,
+    filter: Vec<String>,
+    receiver: Option<String>,
+}
+
+async fn list_alerts(
+    State(api): State<NotificationsApi>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let filters = alert_filters(pairs)?;
+    let matchers = parse_filter(&filters.filter)?;
+    let receiver = match &filters.receiver {
+        Some(pattern) => Some(
+            regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_err(|error| ApiError::bad_request(format!("receiver: {error}")))?,
+        ),
+        None => None,
+    };
+    let now = (api.clock)();
+    let notifier = api.notifier.clone();
+    let alerts = blocking(move || notifier.alerts(now)).await?;
+    let shown: Vec<Json> = alerts
+        .iter()
+        .filter(|status| all_match(&matchers, &status.alert.labels))
+        .filter(|status| {
+            receiver.as_ref().is_none_or(|r| status.receivers.iter().any(|name| r.is_match(name)))
+        })
+        .filter(|status| {
+            let silenced = !status.silenced_by.is_empty();
+            let inhibited = !status.inhibited_by.is_empty();
+            (filters.silenced || !silenced)
+                && (filters.inhibited || !inhibited)
+                && (filters.active || silenced || inhibited)
+        })
+        .filter(|status| status.alert.ended_at_ms(now).is_none())
+        .map(|status| gettable_alert(status, now))
+        .collect();
+    Ok(json_response(StatusCode::OK, &Json::Array(shown)))
+}
+
+/// Query pairs into filters; repeated `filter` values add up.
+fn alert_filters(pairs: Vec<(String, String)>) -> Result<AlertFilters, ApiError> {
+    let mut filters = AlertFilters {
+        active: true,
+        silenced: true,
+        inhibited: true,
+        filter: Vec::new(),
+        receiver: None,
+    };
+    let flag = |name: &str, value: &str| match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::bad_request(format!("{name}: {value:?} is not true or false"))),
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "active" => filters.active = flag(&name, &value)?,
+            "silenced" => filters.silenced = flag(&name, &value)?,
+            "inhibited" => filters.inhibited = flag(&name, &value)?,
+            "unprocessed" => {
+                flag(&name, &value)?;
+            }
+            "filter" => filters.filter.push(value),
+            "receiver" => filters.receiver = Some(value),
+            _ => {}
+        }
+    }
+    Ok(filters)
+}
+
+fn parse_filter(filters: &[String]) -> Result<Vec<Matcher>, ApiError> {
+    let mut matchers = Vec::new();
+    for filter in filters {
+        matchers.extend(parse_matchers(filter).map_err(ApiError::bad_request)?);
+    }
+    Ok(matchers)
+}
+
+fn gettable_alert(status: &AlertStatus, now: i64) -> Json {
+    let alert = &status.alert;
+    let state = if status.silenced_by.is_empty() && status.inhibited_by.is_empty() {
+        "active"
+    } else {
+        "suppressed"
+    };
+    let ends_at = alert.ended_at_ms(now).unwrap_or(alert.valid_until_ms);
+    json!({
+        "labels": labels_json(&alert.labels),
+        "annotations": labels_json(&alert.annotations),
+        "startsAt": rfc3339(alert.starts_at_ms),
+        "endsAt": rfc3339(ends_at),
+        "updatedAt": rfc3339(now),
+        "generatorURL": alert.generator_url,
+        "fingerprint": format!("{:016x}", alert.fingerprint()),
+        "receivers": status.receivers.iter().map(|name| json!({ "name": name })).collect::<Vec<_>>(),
+        "status": {
+            "state": state,
+            "silencedBy": status.silenced_by,
+            "inhibitedBy": status.inhibited_by,
+            "mutedBy": [],
+        },
+    })
+}
+
+/// One alert of `POST /api/v2/alerts`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostableAlert {
+    labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    #[serde(default, rename = "generatorURL")]
+    generator_url: String,
+}
+
+/// Alerts from another Prometheus server or a script (`amtool alert add`): Alertmanager's rules for missing
+/// times (a missing start is now, a missing end holds for `resolve_timeout`); an end in the past resolves.
+async fn post_alerts(
+    State(api): State<NotificationsApi>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let posted: Vec<PostableAlert> = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::bad_request(format!("the body is not a list of alerts: {error}"))
+    })?;
+    let now = (api.clock)();
+    let mut alerts = Vec::with_capacity(posted.len());
+    for (index, alert) in posted.into_iter().enumerate() {
+        let labels = Labels::new(alert.labels);
+        if labels.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "alert {index}: at least one label is required"
+            )));
+        }
+        let time = |field: &str, text: &Option<String>| -> Result<Option<i64>, ApiError> {
+            text.as_deref()
+                .filter(|text| !text.is_empty() && !text.starts_with("0001-01-01"))
+                .map(|text| {
+                    DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).map_err(
+                        |error| {
+                            ApiError::bad_request(format!(
+                                "alert {index}: {field} {text:?}: {error}"
+                            ))
+                        },
+                    )
+                })
+                .transpose()
+        };
+        let starts_at_ms = time("startsAt", &alert.starts_at)?.unwrap_or(now);
+        let ends_at = time("endsAt", &alert.ends_at)?;
+        if ends_at.is_some_and(|end| end < starts_at_ms) {
+            return Err(ApiError::bad_request(format!("alert {index}: endsAt is before startsAt")));
+        }
+        alerts.push(Alert {
+            labels,
+            annotations: Labels::new(alert.annotations),
+            starts_at_ms,
+            resolved_at_ms: ends_at.filter(|end| *end <= now),
+            valid_until_ms: ends_at.unwrap_or(now + RESOLVE_TIMEOUT_MS),
+            generator_url: alert.generator_url,
+        });
+    }
+    api.notifier.send(alerts);
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn list_silences(
+    State(api): State<NotificationsApi>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let filters: Vec<String> =
+        pairs.into_iter().filter(|(name, _)| name == "filter").map(|(_, value)| value).collect();
+    let matchers = parse_filter(&filters)?;
+    let store = Arc::clone(api.notifier.silences());
+    let silences = blocking(move || store.list()).await?;
+    let now = (api.clock)();
+    let shown: Vec<Json> = silences
+        .iter()
+        .filter(|silence| {
+            // Alertmanager matches the filter against the silence's equality matchers, read as labels.
+            let labels = Labels::new(
+                silence
+                    .matchers
+                    .iter()
+                    .filter(|m| m.is_equal && !m.is_regex)
+                    .map(|m| (m.name.clone(), m.value.clone())),
+            );
+            all_match(&matchers, &labels)
+        })
+        .map(|silence| gettable_silence(silence, now))
+        .collect();
+    Ok(json_response(StatusCode::OK, &Json::Array(shown)))
+}
+
+/// `POST /api/v2/silences`: a silence to create, or to update when it has an id.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostableSilence {
+    #[serde(default)]
+    id: String,
+    matchers: Vec<SilenceMatcher>,
+    starts_at: String,
+    ends_at: String,
+    created_by: String,
+    comment: String,
+}
+
+async fn post_silence(
+    State(api): State<NotificationsApi>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let posted: PostableSilence = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::bad_request(format!("the body is not a silence: {error}")))?;
+    let time = |field: &str, text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.timestamp_millis())
+            .map_err(|error| ApiError::bad_request(format!("{field} {text:?}: {error}")))
+    };
+    let silence = Silence {
+        id: posted.id,
+        matchers: posted.matchers,
+        starts_at_ms: time("startsAt", &posted.starts_at)?,
+        ends_at_ms: time("endsAt", &posted.ends_at)?,
+        created_by: posted.created_by,
+        comment: posted.comment,
+        updated_at_ms: 0,
+    };
+    let now = (api.clock)();
+    let store = Arc::clone(api.notifier.silences());
+    let id = blocking(move || store.save(silence, now)).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "silenceID": id })))
+}
+
+async fn get_silence(
+    State(api): State<NotificationsApi>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = Arc::clone(api.notifier.silences());
+    let lookup = id.clone();
+    match blocking(move || store.get(&lookup)).await? {
+        Some(silence) => {
+            Ok(json_response(StatusCode::OK, &gettable_silence(&silence, (api.clock)())))
+        }
+        None => Err(ApiError::not_found(format!("silence {id} not found"))),
+    }
+}
+
+async fn expire_silence(
+    State(api): State<NotificationsApi>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = Arc::clone(api.notifier.silences());
+    let now = (api.clock)();
+    blocking(move || store.expire(&id, now)).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+fn gettable_silence(silence: &Silence, now: i64) -> Json {
+    json!({
+        "id": silence.id,
+        "status": { "state": silence.state(now).name() },
+        "updatedAt": rfc3339(silence.updated_at_ms),
+        "matchers": silence.matchers,
+        "startsAt": rfc3339(silence.starts_at_ms),
+        "endsAt": rfc3339(silence.ends_at_ms),
+        "createdBy": silence.created_by,
+        "comment": silence.comment,
+    })
+}
+
+async fn receivers(State(api): State<NotificationsApi>) -> Response {
+    let names: Vec<Json> = api.receivers.iter().map(|name| json!({ "name": name })).collect();
+    json_response(StatusCode::OK, &Json::Array(names))
+}
+
+async fn status(State(api): State<NotificationsApi>) -> Response {
+    let body = json!({
+        "cluster": { "name": "", "status": "disabled", "peers": [] },
+        "config": { "original": api.config_text },
+        "uptime": api.started.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "versionInfo": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "revision": "",
+            "branch": "",
+            "buildUser": "",
+            "buildDate": "",
+            "goVersion": "",
+        },
+    });
+    json_response(StatusCode::OK, &body)
+}
+
+async fn dead_letters(State(api): State<NotificationsApi>) -> Result<Response, ApiError> {
+    let outbox = Arc::clone(&api.outbox);
+    let letters = blocking(move || outbox.dead_letters()).await?;
+    let data: Vec<Json> = letters.iter().map(dead_letter).collect();
+    Ok(json_response(StatusCode::OK, &json!({ "status": "success", "data": data })))
+}
+
+fn dead_letter(entry: &OutboxEntry) -> Json {
+    json!({
+        "id": entry.id,
+        "receiver": entry.receiver,
+        "integration": entry.integration,
+        "groupKey": entry.group_key,
+        "attempts": entry.attempts,
+        "lastError": entry.last_error,
+        "createdAt": rfc3339(entry.created_ms),
+        "firstAttemptAt": entry.first_attempt_ms.map(rfc3339),
+        "message": entry.message,
+    })
+}
+
+async fn replay(
+    State(api): State<NotificationsApi>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let outbox = Arc::clone(&api.outbox);
+    let now = (api.clock)();
+    if blocking(move || outbox.replay(id, now)).await? {
+        api.delivery.wake();
+        Ok(json_response(StatusCode::OK, &json!({ "status": "success" })))
+    } else {
+        Err(ApiError::not_found(format!("dead letter {id} not found")))
+    }
+}
+
+/// Runs store work off the async runtime; its errors become API errors.
+async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(panic) => Err(ApiError::internal(&panic)),
+    }
+}
+
+impl From<SilenceError> for ApiError {
+    fn from(error: SilenceError) -> ApiError {
+        match error {
+            SilenceError::Invalid(_) | SilenceError::AlreadyExpired(_) => {
+                ApiError::bad_request(error.to_string())
+            }
+            SilenceError::NotFound(_) => ApiError::not_found(error.to_string()),
+            SilenceError::Database { .. } => ApiError::internal(&error),
+        }
+    }
+}
+
+impl From<sightline_rules::notify::outbox::OutboxError> for ApiError {
+    fn from(error: sightline_rules::notify::outbox::OutboxError) -> ApiError {
+        ApiError::internal(&error)
+    }
+}
+
+fn labels_json(labels: &Labels) -> Json {
+    labels.iter().map(|(name, value)| (name.to_owned(), Json::from(value))).collect()
+}
+
+fn rfc3339(ms: i64) -> String {
+    sightline_rules::notify::message::rfc3339(ms)
+}
+
+fn json_response(status: StatusCode, body: &Json) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
