@@ -4,6 +4,7 @@
 // land; until then parts of the config API are unused.
 #[allow(dead_code, reason = "config fields read by the rules and UI issues")]
 mod config;
+mod notify;
 mod query;
 mod redact;
 mod rules;
@@ -49,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Try the notification receivers
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// Run SQL on a running daemon (POST /api/v1/sql) and print the result as a table
     Query {
         /// One read-only SQL statement, e.g. "SELECT service_name, count(*) FROM logs GROUP BY 1"
@@ -68,6 +74,19 @@ enum RedactCommand {
     /// Redact one OTLP/JSON export request read from stdin: the result on stdout, each change on stderr
     Test {
         /// Configuration file whose `redaction:` rules apply (default: $SIGHTLINE_CONFIG, else the built-ins)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NotifyCommand {
+    /// Send a test notification through every integration of a receiver and print what each answered
+    Test {
+        /// The receiver's name in the notifications file
+        #[arg(value_name = "RECEIVER")]
+        receiver: String,
+        /// Configuration file (default: $SIGHTLINE_CONFIG, else the embedded defaults)
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
@@ -139,6 +158,9 @@ fn main() -> ExitCode {
         }
         Command::Rules { command: RulesCommand::Test { files } } => {
             print_report(|out| rules::test(&files, out))
+        }
+        Command::Notify { command: NotifyCommand::Test { receiver, config } } => {
+            notify_test(config, &receiver)
         }
         Command::Query { sql, url, token } => {
             let Some(token) = api_token(token) else { return ExitCode::FAILURE };
@@ -222,6 +244,29 @@ fn redact_test(config_path: Option<PathBuf>) -> ExitCode {
         }
         Err(message) => {
             eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `sightline notify test RECEIVER [--config FILE]`: one line per integration; exit 1 unless all delivered.
+fn notify_test(config_path: Option<PathBuf>, receiver: &str) -> ExitCode {
+    let Some(config) = load_config(config_path) else { return ExitCode::FAILURE };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = String::new();
+    let result = runtime.block_on(notify::test(&config, receiver, &mut out));
+    let _ = write!(std::io::stdout().lock(), "{out}");
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -41,7 +41,7 @@ use tracing::Instrument as _;
 use crate::config::{self, Config, MemoryBudget};
 use observed::ObservedStorage;
 
-mod notifications;
+pub(crate) mod notifications;
 mod observed;
 
 /// The SQLite database of the state that is not telemetry (alert state today), in the data directory.
@@ -339,7 +339,7 @@ async fn evict_recent_samples(recent: Arc<RecentMetrics>, stop: CancellationToke
     }
 }
 
-fn unix_now_ms() -> i64 {
+pub(crate) fn unix_now_ms() -> i64 {
     i64::try_from(sightline_collector::unix_now_ns() / 1_000_000).unwrap_or(i64::MAX)
 }
 

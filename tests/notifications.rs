@@ -924,3 +924,53 @@ inhibit_rules:
         ]
     );
 }
+
+/// Runs `sightline notify test RECEIVER --config CONFIG`: exit status, stdout, stderr.
+async fn notify_test(config: &std::path::Path, receiver: &str) -> (bool, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"));
+    command.args(["notify", "test", receiver, "--config"]).arg(config);
+    let output =
+        tokio::task::spawn_blocking(move || command.output()).await.expect("join").expect("run");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_test_sends_a_test_notification_through_a_receiver_and_reports_each_integration() {
+    let receiver = Receiver::start(None).await;
+    let dir = tempfile::tempdir().expect("directory");
+    let alertmanager = format!(
+        "
+route: {{ receiver: hook }}
+receivers:
+  - name: hook
+    webhook_configs: [{{ url: '{}' }}]
+  - name: metadata
+    webhook_configs: [{{ url: 'http://169.254.169.254/latest/' }}]
+",
+        receiver.url("/hook")
+    );
+    std::fs::write(dir.path().join("alertmanager.yml"), alertmanager).expect("write");
+    let config = json!({
+        "data_dir": dir.path().join("data"),
+        "notifications_file": "alertmanager.yml",
+        "outbound": { "allow": ["127.0.0.1"] },
+    });
+    let config_path = dir.path().join("sightline.yaml");
+    std::fs::write(&config_path, config.to_string()).expect("write");
+
+    let (ok, stdout, stderr) = notify_test(&config_path, "hook").await;
+    assert!(ok, "{stdout}{stderr}");
+    assert_eq!(stdout, "hook webhook_configs[0]: delivered\n");
+    let payload = receiver.wait_for(1, "the test notification").await[0].json();
+    assert_eq!(payload["alerts"][0]["labels"]["alertname"], "SightlineTest");
+
+    let (ok, stdout, _) = notify_test(&config_path, "metadata").await;
+    assert!(!ok);
+    assert!(stdout.starts_with("metadata webhook_configs[0]: failed: "), "{stdout}");
+    assert!(stdout.contains("169.254.169.254 is a link-local, cloud metadata"), "{stdout}");
+
+    let (ok, _, stderr) = notify_test(&config_path, "nobody").await;
+    assert!(!ok);
+    assert!(stderr.contains(r#"no receiver "nobody" (the receivers: hook, metadata)"#), "{stderr}");
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use prometheus_client::registry::Registry;
-use sightline_rules::notify::config::NotificationsConfig;
+use sightline_rules::notify::config::{Notifications as Checked, NotificationsConfig};
 use sightline_rules::notify::delivery::{Delivery, DeliveryMetrics, DeliverySettings};
 use sightline_rules::notify::integration;
 use sightline_rules::notify::notifier::{Notifier, NotifierMetrics, Pipeline};
@@ -29,15 +29,8 @@ pub struct Notifications {
     pub worker: JoinHandle<()>,
 }
 
-/// Starts the notifications of `notifications_file`, if the configuration names one.
-pub async fn start(
-    config: &Config,
-    state_path: &Path,
-    registry: &mut Registry,
-    pipeline_stop: CancellationToken,
-    delivery_stop: CancellationToken,
-) -> anyhow::Result<Option<Notifications>> {
-    let Some(file) = &config.notifications_file else { return Ok(None) };
+/// Reads and checks a notifications file: its text and its checked configuration.
+pub async fn read(file: &Path) -> anyhow::Result<(String, Checked)> {
     let text = tokio::fs::read_to_string(file)
         .await
         .with_context(|| format!("reading notifications_file {}", file.display()))?;
@@ -47,6 +40,19 @@ pub async fn start(
         .map_err(|errors| {
             anyhow::anyhow!("notifications_file {}: {}", file.display(), errors.join("; "))
         })?;
+    Ok((text, checked))
+}
+
+/// Starts the notifications of `notifications_file`, if the configuration names one.
+pub async fn start(
+    config: &Config,
+    state_path: &Path,
+    registry: &mut Registry,
+    pipeline_stop: CancellationToken,
+    delivery_stop: CancellationToken,
+) -> anyhow::Result<Option<Notifications>> {
+    let Some(file) = &config.notifications_file else { return Ok(None) };
+    let (text, checked) = read(file).await?;
     let base_dir = file.parent().unwrap_or(Path::new("."));
     let policy = Arc::new(OutboundPolicy::new(&config.outbound.allow));
     let path = state_path.to_owned();

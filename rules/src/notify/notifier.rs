@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::delivery::Delivery;
 use super::dispatch::{Alert, Dispatcher};
-use super::inhibit::{InhibitRule, inhibited};
+use super::inhibit::{InhibitRule, Inhibitions};
 use super::integration::Integrations;
 use super::matcher::{Matcher, all_match};
 use super::message::Message;
@@ -284,10 +284,10 @@ impl Running {
             let latest = self.view.latest.lock().unwrap_or_else(|p| p.into_inner());
             firing(&latest, now).into_iter().map(|(_, labels)| labels).collect()
         };
-        let rules = &self.pipeline.inhibit_rules;
+        let inhibitions = Inhibitions::new(&self.pipeline.inhibit_rules, &firing);
         let muted = |alert: &Alert| {
             active.iter().any(|(_, matchers)| all_match(matchers, &alert.labels))
-                || inhibited(rules, &alert.labels, &firing)
+                || inhibitions.mutes(&alert.labels)
         };
         let notifications = self.dispatcher.flush(now, muted);
         if notifications.is_empty() {
