@@ -21,6 +21,13 @@ use super::integration::{Integration, Integrations, SendError};
 use super::outbox::{Outbox, OutboxEntry};
 use crate::promql::millis;
 
+/// How often delivered notifications and old log entries are forgotten.
+const PRUNE_EVERY_MS: i64 = 60 * 60 * 1000;
+/// How long a delivered notification is kept (to look into what was sent).
+pub const KEEP_DELIVERED_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// How long a group's notification log entry outlives its last notification: Alertmanager's 120 h.
+pub const KEEP_LOG_MS: i64 = 120 * 60 * 60 * 1000;
+
 /// How delivery retries and when it gives up.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -186,9 +193,14 @@ impl Delivery {
     /// Delivers until `shutdown`; a round in progress finishes first, so that no attempt is cut off between
     /// the receiver's acknowledgement and its record.
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut next_prune = i64::MIN;
         loop {
             let next = self.round().await;
             let now = (self.shared.clock)();
+            if now >= next_prune {
+                next_prune = now + PRUNE_EVERY_MS;
+                self.prune(now).await;
+            }
             let wait = next.map_or(Duration::from_secs(60), |at| {
                 Duration::from_millis((at - now).clamp(0, 60_000).unsigned_abs())
             });
@@ -197,6 +209,27 @@ impl Delivery {
                 () = self.shared.wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
             }
+        }
+    }
+
+    /// Forgets what no longer matters: delivered notifications after [`KEEP_DELIVERED_MS`], and the
+    /// notification log entries of groups that have not notified for [`KEEP_LOG_MS`] (Alertmanager keeps its
+    /// log for as long). Dead letters stay until replayed.
+    async fn prune(&self, now: i64) {
+        let outbox = Arc::clone(&self.shared.outbox);
+        let pruned = blocking(move || {
+            Ok((
+                outbox.forget_delivered_before(now - KEEP_DELIVERED_MS)?,
+                outbox.forget_log_before(now - KEEP_LOG_MS)?,
+            ))
+        })
+        .await;
+        match pruned {
+            Ok((delivered, log)) if delivered + log > 0 => {
+                tracing::info!(delivered, log, "old notifications and log entries forgotten")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "pruning the notification outbox failed"),
         }
     }
 

@@ -461,4 +461,23 @@ mod tests {
         let due = outbox.due(3000, 10).unwrap();
         assert_eq!((due[0].attempts, due[0].idempotency_key.as_str()), (0, key.as_str()));
     }
+
+    #[test]
+    fn pruning_forgets_old_deliveries_and_log_entries_but_never_pending_or_dead_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&dir.path().join("state.db")).unwrap();
+        let sent = |at_ms| Sent { at_ms, ..Sent::default() };
+        for (group, at) in [("old", 0), ("pending", 10), ("dead", 20), ("recent", 30)] {
+            outbox.enqueue(group, &sent(at), &[entry("webhook_configs[0]")], at).unwrap();
+        }
+        outbox.delivered(1, 1, 100).unwrap();
+        outbox.dead(3, 5, 100, "HTTP 500").unwrap();
+        outbox.delivered(4, 1, 300).unwrap();
+        assert_eq!(outbox.forget_delivered_before(200).unwrap(), 1, "only the old delivery");
+        assert_eq!(outbox.counts().unwrap(), (1, 1));
+        assert_eq!(outbox.forget_log_before(15).unwrap(), 2);
+        let mut left: Vec<String> = outbox.notification_log().unwrap().into_keys().collect();
+        left.sort();
+        assert_eq!(left, ["dead", "recent"]);
+    }
 }
