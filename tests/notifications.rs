@@ -734,7 +734,7 @@ async fn a_receiver_that_fails_for_two_minutes_gets_everything_and_its_breaker_o
     })
     .await;
     wait_for_metric(&daemon, &breaker, Duration::from_secs(5), |state| state == 0.0).await;
-    // Every notification tried during the outage was delivered in the end, in order.
+    // Every notification tried during the outage was delivered in the end.
     let keys: Vec<String> = during.iter().map(|r| r.header("idempotency-key").to_owned()).collect();
     let accepted = receiver.accepted();
     for key in &keys {

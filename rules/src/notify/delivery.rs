@@ -28,7 +28,8 @@ pub const KEEP_DELIVERED_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// How long a group's notification log entry outlives its last notification: Alertmanager's 120 h.
 pub const KEEP_LOG_MS: i64 = 120 * 60 * 60 * 1000;
 
-/// How delivery retries and when it gives up.
+/// How delivery retries and when it gives up (`outbound.retry` and `outbound.breaker`, whose defaults the
+/// configuration holds).
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
     /// The wait after the first failure; it doubles with each further one, up to `retry_max`.
@@ -40,18 +41,6 @@ pub struct DeliverySettings {
     pub breaker_failures: u32,
     /// How long an open breaker waits before it lets one probe through.
     pub breaker_open_for: Duration,
-}
-
-impl Default for DeliverySettings {
-    fn default() -> DeliverySettings {
-        DeliverySettings {
-            retry_initial: Duration::from_secs(1),
-            retry_max: Duration::from_secs(5 * 60),
-            retry_for: Duration::from_secs(6 * 60 * 60),
-            breaker_failures: 5,
-            breaker_open_for: Duration::from_secs(30),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -136,7 +125,7 @@ pub struct Delivery {
 #[derive(Debug)]
 struct Shared {
     outbox: Arc<Outbox>,
-    integrations: Mutex<Integrations>,
+    integrations: Integrations,
     settings: DeliverySettings,
     breakers: Mutex<HashMap<(String, String), Breaker>>,
     metrics: Arc<DeliveryMetrics>,
@@ -164,7 +153,7 @@ impl Delivery {
         Delivery {
             shared: Arc::new(Shared {
                 outbox,
-                integrations: Mutex::new(integrations),
+                integrations,
                 settings,
                 breakers: Mutex::new(HashMap::new()),
                 metrics,
@@ -177,17 +166,6 @@ impl Delivery {
     /// Tells the worker that the outbox has new notifications.
     pub fn wake(&self) {
         self.shared.wake.notify_one();
-    }
-
-    /// Replaces the integrations (after the configuration was reloaded).
-    pub fn set_integrations(&self, integrations: Integrations) {
-        *self.shared.integrations.lock().unwrap_or_else(|p| p.into_inner()) = integrations;
-        self.wake();
-    }
-
-    /// The state of each integration's breaker that has one.
-    pub fn breakers(&self) -> HashMap<(String, String), Breaker> {
-        self.shared.breakers.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Delivers until `shutdown`; a round in progress finishes first, so that no attempt is cut off between
@@ -285,7 +263,7 @@ impl Delivery {
 
     fn step(&self, entry: &OutboxEntry, now: i64) -> Step {
         let shared = &self.shared;
-        let integrations = shared.integrations.lock().unwrap_or_else(|p| p.into_inner());
+        let integrations = &shared.integrations;
         let Some(integration) = integrations
             .get(&entry.receiver)
             .and_then(|list| list.iter().find(|integration| integration.name == entry.integration))

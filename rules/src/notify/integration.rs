@@ -83,7 +83,7 @@ pub fn build(
         let mut integrations = Vec::new();
         for (n, webhook) in receiver.webhook_configs.iter().enumerate() {
             let path = format!("receivers[{index}].webhook_configs[{n}]");
-            match Webhook::new(webhook, &config.global, base_dir, policy) {
+            match Webhook::new(webhook, base_dir, policy) {
                 Ok(sender) => integrations.push(Arc::new(Integration {
                     receiver: receiver.name.clone(),
                     name: format!("webhook_configs[{n}]"),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ring::hmac;
 
-use super::config::{GlobalConfig, WebhookConfig};
+use super::config::WebhookConfig;
 use super::integration::{SendError, authorization, outcome, request_error, secret};
 use super::outbound::OutboundPolicy;
 use super::outbox::OutboxEntry;
@@ -39,7 +39,6 @@ impl std::fmt::Debug for Webhook {
 impl Webhook {
     pub fn new(
         config: &WebhookConfig,
-        _global: &GlobalConfig,
         base_dir: &Path,
         policy: &Arc<OutboundPolicy>,
     ) -> Result<Webhook, String> {
