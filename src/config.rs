@@ -43,8 +43,9 @@ pub struct Config {
     pub rule_files_dir: PathBuf,
     /// Default evaluation interval for rule groups that set none.
     pub evaluation_interval: Duration,
-    /// Alertmanager-style notification config (route, receivers, inhibit_rules).
-    pub notifications_file: Option<PathBuf>,
+    /// Alertmanager-style notification config (route, receivers, inhibit_rules): `notifications_file` or
+    /// `notifications:` inline.
+    pub notifications: Option<NotificationsSource>,
     pub outbound: OutboundConfig,
     /// What is removed from telemetry before it is stored (`redaction:`); the built-in rules are on by default.
     pub redaction: RedactionConfig,
@@ -151,6 +152,48 @@ pub struct LimitsConfig {
 pub struct HttpConfig {
     /// Web UI, API, `/metrics`, `/healthz`, `/readyz`.
     pub listen: SocketAddr,
+    /// The URL users reach this daemon at (`http.external_url`), without a trailing slash; links in
+    /// notifications and alerts' `generatorURL` start with it. Empty: no links.
+    pub external_url: String,
+}
+
+/// Where the notification configuration is, in Alertmanager's `alertmanager.yml` format.
+#[derive(Debug, Clone)]
+pub enum NotificationsSource {
+    /// `notifications_file`: read when the daemon starts, as it is (Alertmanager does no `${VAR}`
+    /// substitution, so neither is done here).
+    File(PathBuf),
+    /// `notifications:` inline, after `${VAR}` substitution, as YAML text; relative paths in it (templates,
+    /// `*_file` secrets) are taken from `base_dir`, the configuration file's directory.
+    Inline { text: Secret, base_dir: PathBuf },
+}
+
+impl NotificationsSource {
+    /// The YAML text of the configuration.
+    pub fn read(&self) -> std::io::Result<String> {
+        match self {
+            NotificationsSource::File(path) => std::fs::read_to_string(path),
+            NotificationsSource::Inline { text, .. } => Ok(text.expose().to_owned()),
+        }
+    }
+
+    /// The directory relative paths in the configuration are taken from.
+    pub fn base_dir(&self) -> &Path {
+        match self {
+            NotificationsSource::File(path) => path.parent().unwrap_or(Path::new(".")),
+            NotificationsSource::Inline { base_dir, .. } => base_dir,
+        }
+    }
+}
+
+/// Names the source in messages: `notifications_file /etc/sightline/alertmanager.yml` or `notifications`.
+impl fmt::Display for NotificationsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotificationsSource::File(path) => write!(f, "notifications_file {}", path.display()),
+            NotificationsSource::Inline { .. } => f.write_str("notifications"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -349,12 +392,15 @@ impl Default for Config {
                     max_items_per_request: 100_000,
                 },
             },
-            http: HttpConfig { listen: SocketAddr::from(([0, 0, 0, 0], 8080)) },
+            http: HttpConfig {
+                listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+                external_url: String::new(),
+            },
             auth: AuthConfig::default(),
             rule_files: Vec::new(),
             rule_files_dir: PathBuf::from("."),
             evaluation_interval: Duration::from_secs(15),
-            notifications_file: None,
+            notifications: None,
             outbound: OutboundConfig::default(),
             redaction: RedactionConfig::default(),
             span_metrics: SpanMetricsConfig {

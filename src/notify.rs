@@ -2,7 +2,6 @@
 //! receiver, directly (not through the outbox), and reports what each one answered.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::Arc;
 
 use sightline_rules::notify::dispatch::{Alert, Notification, Sent};
@@ -18,12 +17,11 @@ use crate::serve::{notifications, unix_now_ms};
 /// Sends the test notification to every integration of `receiver`; writes one line per integration. True
 /// when every one of them accepted it.
 pub async fn test(config: &Config, receiver: &str, out: &mut String) -> anyhow::Result<bool> {
-    let file = config
-        .notifications_file
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("the configuration names no notifications_file"))?;
-    let (_, checked) = notifications::read(file).await?;
-    let base_dir = file.parent().unwrap_or(Path::new("."));
+    let source = config.notifications.as_ref().ok_or_else(|| {
+        anyhow::anyhow!("the configuration has no notifications_file and no notifications")
+    })?;
+    let (_, checked) = notifications::read(source).await?;
+    let base_dir = source.base_dir();
     let policy = Arc::new(OutboundPolicy::new(&config.outbound.allow));
     // Slack's Web API records the message it posts; a test's record is thrown away with this directory.
     let scratch =
@@ -31,7 +29,7 @@ pub async fn test(config: &Config, receiver: &str, out: &mut String) -> anyhow::
     std::fs::create_dir_all(&scratch)?;
     let outbox = Arc::new(Outbox::open(&scratch.join("test.db"))?);
     let built = integration::build(&checked.config, base_dir, &policy, &outbox, unix_now_ms)
-        .map_err(|errors| anyhow::anyhow!("{}: {}", file.display(), errors.join("; ")));
+        .map_err(|errors| anyhow::anyhow!("{source}: {}", errors.join("; ")));
     let result = match built {
         Ok(integrations) => match integrations.get(receiver) {
             None => {

@@ -296,8 +296,7 @@ async fn start_rules(
         base_dir: config.rule_files_dir.clone(),
         evaluation_interval: config.evaluation_interval,
         external_labels: Labels::default(),
-        // Set once the configuration has an external URL (the notifications issue).
-        external_url: String::new(),
+        external_url: config.http.external_url.clone(),
         watch_interval: RULE_FILES_WATCH_INTERVAL,
     };
     let rules =

@@ -533,19 +533,32 @@ impl ScheduledGroup {
             }
         }
         self.save(&shared.store, &shared.counters);
-        backend.notify(self.alerts_to_notify(t, &shared.settings.external_labels));
+        backend.notify(self.alerts_to_notify(t, &shared.settings));
         GroupStatus::of(&self.group, self.interval, t, started.elapsed(), self.missed)
     }
 
     /// The group's firing and resolved alerts as notifications see them, with the external labels they lack.
     /// As in Prometheus, a firing alert holds for four evaluation intervals (at least four minutes) without
     /// news: a group that stops evaluating does not leave its alerts firing forever.
-    fn alerts_to_notify(&self, t: i64, external_labels: &Labels) -> Vec<NotifyAlert> {
+    /// Each alert's `generatorURL` is Prometheus's: the rule's expression in the graph page under the external
+    /// URL (none without one).
+    fn alerts_to_notify(&self, t: i64, settings: &RuleSettings) -> Vec<NotifyAlert> {
         let valid_until_ms = t + 4 * millis(self.interval).max(60_000);
-        let alerts = self.group.rules.iter().flat_map(|rule| rule.alerting.iter());
-        alerts
-            .flat_map(|alerting| alerting.alerts())
-            .filter_map(|alert| {
+        let external_labels = &settings.external_labels;
+        let rules = self.group.rules.iter();
+        let alerting = rules.filter_map(|rule| {
+            let generator_url = if settings.external_url.is_empty() {
+                String::new()
+            } else {
+                crate::template::graph_link(&settings.external_url, rule.rule.query.text())
+            };
+            Some((rule.alerting.as_ref()?, generator_url))
+        });
+        alerting
+            .flat_map(|(alerting, generator_url)| {
+                alerting.alerts().map(move |alert| (alert, generator_url.clone()))
+            })
+            .filter_map(|(alert, generator_url)| {
                 let (starts_at_ms, resolved_at_ms) = match (alert.state, alert.resolved_at) {
                     (crate::alerting::AlertState::Firing, _) => (alert.fired_at?, None),
                     (crate::alerting::AlertState::Inactive, Some(resolved)) => {
@@ -565,7 +578,7 @@ impl ScheduledGroup {
                     starts_at_ms,
                     resolved_at_ms,
                     valid_until_ms,
-                    generator_url: String::new(),
+                    generator_url,
                 })
             })
             .collect()

@@ -11,6 +11,7 @@
 //! `error executing template __alert_X: template: __alert_X:1:130: executing "__alert_X" at <humanize "one">:
 //! error calling humanize: strconv.ParseFloat: parsing "one": invalid syntax`.
 
+mod alertmanager;
 mod ast;
 mod builtins;
 mod exec;
@@ -27,8 +28,12 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use self::ast::Tree;
-use self::functions::CallContext;
+use self::functions::{CallContext, Dialect};
 use self::value::{AlertData, Value};
+
+pub use self::alertmanager::{
+    NotificationAlert, NotificationData, NotificationTemplate, NotificationTemplates,
+};
 
 /// The definitions Prometheus puts before every alert template.
 const ALERT_DEFINITIONS: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}";
@@ -114,11 +119,12 @@ impl Template {
 
     /// Parses `text` as is, without the alert definitions.
     fn parse_text(name: &str, text: &str) -> Result<Template, TemplateError> {
-        let tree = parse::parse(name, text).map_err(|e| TemplateError::Parse {
-            name: name.to_owned(),
-            line: e.line,
-            message: format!("template: {name}:{}: {}", e.line, e.message),
-        })?;
+        let tree =
+            parse::parse(name, text, Dialect::Prometheus).map_err(|e| TemplateError::Parse {
+                name: name.to_owned(),
+                line: e.line,
+                message: format!("template: {name}:{}: {}", e.line, e.message),
+            })?;
         Ok(Template { tree })
     }
 
@@ -152,10 +158,17 @@ impl Template {
             queries,
             external_url: &data.external_url,
             eval_time_ms: data.eval_time_ms,
+            escape_html: false,
         };
         exec::execute(&self.tree, dot, &ctx)
             .map_err(|message| TemplateError::Execute { name: self.tree.name.clone(), message })
     }
+}
+
+/// Prometheus's link to an expression in its graph page (table view) under `external_url`, as alerts'
+/// `generatorURL` is.
+pub fn graph_link(external_url: &str, expr: &str) -> String {
+    format!("{external_url}/graph?g0.expr={}&g0.tab=1", builtins::query_escape(expr))
 }
 
 /// A [`QueryFunctions`] for templates rendered where no query engine is at hand: every query fails.

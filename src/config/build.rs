@@ -13,9 +13,9 @@ use sightline_rules::notify::config::NotificationsConfig;
 use super::reader::{Node, Reader, Section};
 use super::{
     AuthConfig, Config, CorsConfig, Durability, GrpcReceiverConfig, HttpConfig, HttpReceiverConfig,
-    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, MemoryBudget, ObjectStoreConfig,
-    OtlpConfig, OutboundConfig, RetentionConfig, S3Config, SIGNALS, ShutdownConfig,
-    SpanMetricsConfig, StorageConfig, TlsConfig,
+    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, MemoryBudget, NotificationsSource,
+    ObjectStoreConfig, OtlpConfig, OutboundConfig, RetentionConfig, S3Config, SIGNALS,
+    ShutdownConfig, SpanMetricsConfig, StorageConfig, TlsConfig,
 };
 
 pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
@@ -38,7 +38,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
     let evaluation_interval = r
         .read(&mut root, "evaluation_interval", |r, n| r.duration(n).filter(|d| positive(r, n, d)))
         .unwrap_or(defaults.evaluation_interval);
-    let notifications_file = r.read(&mut root, "notifications_file", notifications_file);
+    let notifications = notifications(r, &mut root);
     let outbound = outbound(r, &mut root);
     let redaction = super::redaction::redaction(r, &mut root);
     let span_metrics = span_metrics(r, &mut root, defaults.span_metrics);
@@ -63,7 +63,7 @@ pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
         rule_files,
         rule_files_dir: r.base_dir().to_owned(),
         evaluation_interval,
-        notifications_file,
+        notifications,
         outbound,
         redaction,
         span_metrics,
@@ -250,8 +250,10 @@ fn tokens(r: &mut Reader<'_>, node: &Node<'_>) -> Vec<IngestTokenConfig> {
 fn http(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: HttpConfig) -> HttpConfig {
     let mut s = r.section(parent, "http");
     let listen = r.read(&mut s, "listen", Reader::socket_addr).unwrap_or(defaults.listen);
+    let external_url =
+        r.read(&mut s, "external_url", external_url).unwrap_or(defaults.external_url);
     r.finish(s);
-    HttpConfig { listen }
+    HttpConfig { listen, external_url }
 }
 
 fn auth(r: &mut Reader<'_>, parent: &mut Section<'_>) -> AuthConfig {
@@ -407,18 +409,101 @@ fn shutdown(
     ShutdownConfig { grace_period }
 }
 
-/// `notifications_file`: an `alertmanager.yml` that must exist and pass Alertmanager's checks; each of its
-/// problems is reported under this key.
-fn notifications_file(r: &mut Reader<'_>, node: &Node<'_>) -> Option<PathBuf> {
+/// `notifications_file` or `notifications:`: an `alertmanager.yml`, or the same content inline, that must
+/// pass Alertmanager's checks; each of its problems is reported under the key that gave it.
+fn notifications(r: &mut Reader<'_>, root: &mut Section<'_>) -> Option<NotificationsSource> {
+    let file = r.read(root, "notifications_file", notifications_file);
+    let inline = r.read(root, "notifications", inline_notifications);
+    match (file, inline) {
+        (Some(_), Some(_)) => {
+            r.error("notifications", "set either notifications or notifications_file, not both");
+            None
+        }
+        (file, inline) => file.or(inline),
+    }
+}
+
+fn notifications_file(r: &mut Reader<'_>, node: &Node<'_>) -> Option<NotificationsSource> {
     let path = r.existing_file(node)?;
     if !r.env().file_exists(&path) {
-        return Some(path);
+        return Some(NotificationsSource::File(path));
     }
     match r.env().read_file(&path) {
         Ok(text) => check_notifications(r, &node.path, NotificationsConfig::parse(&text)),
         Err(error) => r.error(&node.path, format!("reading {}: {error}", path.display())),
     }
-    Some(path)
+    Some(NotificationsSource::File(path))
+}
+
+/// The inline form: every string in it gets `${VAR}` substitution, as everywhere else in this file, and
+/// the result is kept as YAML text, so that both forms go through the same Alertmanager parser.
+fn inline_notifications(r: &mut Reader<'_>, node: &Node<'_>) -> Option<NotificationsSource> {
+    let substituted = substitute_strings(r, &node.path, node.value())?;
+    let text = serde_yaml_ng::to_string(&substituted)
+        .map_err(|error| r.error(&node.path, format!("cannot be written as YAML: {error}")))
+        .ok()?;
+    check_notifications(r, &node.path, NotificationsConfig::parse(&text));
+    let base_dir = r.base_dir().to_owned();
+    Some(NotificationsSource::Inline { text: super::Secret::new(text), base_dir })
+}
+
+/// A copy of `value` with `${VAR}` substituted in every string; `None` (with the errors recorded at their
+/// paths) when a substitution fails.
+fn substitute_strings(r: &mut Reader<'_>, path: &str, value: &Value) -> Option<Value> {
+    Some(match value {
+        Value::String(text) => match super::environment::substitute(text, r.env()) {
+            Ok(text) => Value::String(text),
+            Err(messages) => {
+                messages.into_iter().for_each(|message| r.error(path, message));
+                return None;
+            }
+        },
+        Value::Sequence(items) => {
+            let items: Vec<Option<Value>> = items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| substitute_strings(r, &format!("{path}[{index}]"), item))
+                .collect();
+            Value::Sequence(items.into_iter().collect::<Option<_>>()?)
+        }
+        Value::Mapping(mapping) => {
+            let mut out = serde_yaml_ng::Mapping::new();
+            let mut ok = true;
+            for (key, item) in mapping {
+                let key_text = key.as_str().map_or_else(|| format!("{key:?}"), str::to_owned);
+                match substitute_strings(r, &format!("{path}.{key_text}"), item) {
+                    Some(item) => {
+                        out.insert(key.clone(), item);
+                    }
+                    None => ok = false,
+                }
+            }
+            if !ok {
+                return None;
+            }
+            Value::Mapping(out)
+        }
+        Value::Tagged(tagged) => substitute_strings(r, path, &tagged.value)?,
+        other => other.clone(),
+    })
+}
+
+/// `http.external_url`: an absolute http(s) URL; kept without its trailing slash so that paths can be
+/// appended.
+fn external_url(r: &mut Reader<'_>, node: &Node<'_>) -> Option<String> {
+    let text = r.string(node)?;
+    if text.is_empty() {
+        return Some(text);
+    }
+    match reqwest::Url::parse(&text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Some(text.trim_end_matches('/').to_owned())
+        }
+        _ => {
+            r.error(&node.path, format!("{text:?} is not an absolute http or https URL"));
+            None
+        }
+    }
 }
 
 fn check_notifications(

@@ -43,6 +43,13 @@ pub(crate) struct Node<'v> {
     value: &'v Value,
 }
 
+impl<'v> Node<'v> {
+    /// The value as parsed, before any substitution.
+    pub(crate) fn value(&self) -> &'v Value {
+        self.value
+    }
+}
+
 impl<'e> Reader<'e> {
     pub(crate) fn new(env: &'e dyn Environment, base_dir: &Path) -> Self {
         Self {

@@ -161,7 +161,12 @@ fn the_notifications_file_is_checked_as_alertmanager_checks_it() {
     let good = "route: { receiver: team }\nreceivers: [{ name: team, webhook_configs: [{ url: 'http://hooks.internal/a' }] }]\n";
     let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", good);
     let config = load_ok("notifications_file: alertmanager.yml\n", &env);
-    assert_eq!(config.notifications_file, Some(PathBuf::from("/etc/sightline/alertmanager.yml")));
+    let source = config.notifications.expect("notifications");
+    assert!(
+        matches!(&source, NotificationsSource::File(path) if path == Path::new("/etc/sightline/alertmanager.yml")),
+        "{source:?}"
+    );
+    assert_eq!(source.base_dir(), Path::new("/etc/sightline"));
 
     let bad = "route: { receiver: nobody, group_wait: soon }\nreceivers: [{ name: team, opsgenie_configs: [] }]\n";
     let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", bad);
@@ -184,6 +189,59 @@ fn the_notifications_file_is_checked_as_alertmanager_checks_it() {
     );
     let errors = load_errors("notifications_file: missing.yml\n", &FakeEnvironment::default());
     assert_eq!(errors, ["notifications_file: file /etc/sightline/missing.yml does not exist"]);
+}
+
+#[test]
+fn inline_notifications_are_substituted_checked_and_never_printed() {
+    let env = FakeEnvironment::default().with_var("HOOK", "https://hooks.example.com/T0KEN");
+    let text = "notifications:\n  route: { receiver: team, group_by: ['...'] }\n  receivers:\n    - name: team\n      webhook_configs: [{ url: '${HOOK}', max_alerts: 5 }]\n";
+    let config = load_ok(text, &env);
+    let source = config.notifications.clone().expect("notifications");
+    assert_eq!(source.base_dir(), Path::new("/etc/sightline"));
+    let yaml = source.read().expect("inline text");
+    let parsed = sightline_rules::notify::config::NotificationsConfig::parse(&yaml).expect("yaml");
+    assert_eq!(
+        parsed.receivers[0].webhook_configs[0].url.as_deref(),
+        Some("https://hooks.example.com/T0KEN")
+    );
+    assert_eq!(parsed.receivers[0].webhook_configs[0].max_alerts, Some(5));
+    assert!(!format!("{config:?}").contains("T0KEN"), "Debug must not show the inline receivers");
+
+    let bad = "notifications:\n  route: { receiver: nobody }\n  receivers: [{ name: team, pagerduty_configs: [] }]\n";
+    let errors = load_errors(bad, &env);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("notifications: receivers[0]: unknown field `pagerduty_configs`"),
+        "{errors:?}"
+    );
+
+    let unset = "notifications:\n  route: { receiver: team }\n  receivers: [{ name: team, webhook_configs: [{ url: '${NOPE}' }] }]\n";
+    let errors = load_errors(unset, &env);
+    assert_eq!(
+        errors,
+        [
+            "notifications.receivers[0].webhook_configs[0].url: environment variable NOPE is not set (use ${NOPE:-default} for a default)"
+        ]
+    );
+
+    let file = "route: { receiver: team }\nreceivers: [{ name: team }]\n";
+    let env = env.with_file("/etc/sightline/alertmanager.yml", file);
+    let both = format!("notifications_file: alertmanager.yml\n{text}");
+    let errors = load_errors(&both, &env);
+    assert_eq!(errors, ["notifications: set either notifications or notifications_file, not both"]);
+}
+
+#[test]
+fn the_external_url_must_be_an_absolute_http_url_and_loses_its_trailing_slash() {
+    let env = FakeEnvironment::default();
+    let config = load_ok("http: { external_url: 'https://sightline.example.com/' }\n", &env);
+    assert_eq!(config.http.external_url, "https://sightline.example.com");
+    assert_eq!(load_ok("", &env).http.external_url, "");
+    let errors = load_errors("http: { external_url: 'sightline.example.com' }\n", &env);
+    assert_eq!(
+        errors,
+        [r#"http.external_url: "sightline.example.com" is not an absolute http or https URL"#]
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The notification pipeline in the daemon: reads `notifications_file`, builds its receivers' integrations,
+//! The notification pipeline in the daemon: reads `notifications_file` (or `notifications:`), builds its receivers' integrations,
 //! and starts the pipeline (dispatcher, silences, inhibition, outbox) and the delivery worker over the state
 //! database.
 
@@ -18,7 +18,7 @@ use sightline_ui::api::NotificationsApi;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, NotificationsSource};
 
 /// The running notifications: the handle the rules send alerts to, what the API serves, and the delivery
 /// worker's task.
@@ -29,21 +29,20 @@ pub struct Notifications {
     pub worker: JoinHandle<()>,
 }
 
-/// Reads and checks a notifications file: its text and its checked configuration.
-pub async fn read(file: &Path) -> anyhow::Result<(String, Checked)> {
-    let text = tokio::fs::read_to_string(file)
-        .await
-        .with_context(|| format!("reading notifications_file {}", file.display()))?;
+/// Reads and checks the notification configuration: its text and its checked configuration.
+pub async fn read(source: &NotificationsSource) -> anyhow::Result<(String, Checked)> {
+    let owned = source.clone();
+    let text = tokio::task::spawn_blocking(move || owned.read())
+        .await?
+        .with_context(|| format!("reading {source}"))?;
     let checked = NotificationsConfig::parse(&text)
-        .map_err(|error| anyhow::anyhow!("notifications_file {}: {error}", file.display()))?
+        .map_err(|error| anyhow::anyhow!("{source}: {error}"))?
         .check()
-        .map_err(|errors| {
-            anyhow::anyhow!("notifications_file {}: {}", file.display(), errors.join("; "))
-        })?;
+        .map_err(|errors| anyhow::anyhow!("{source}: {}", errors.join("; ")))?;
     Ok((text, checked))
 }
 
-/// Starts the notifications of `notifications_file`, if the configuration names one.
+/// Starts the notifications of `notifications_file` or `notifications:`, if the configuration has them.
 pub async fn start(
     config: &Config,
     state_path: &Path,
@@ -51,9 +50,9 @@ pub async fn start(
     pipeline_stop: CancellationToken,
     delivery_stop: CancellationToken,
 ) -> anyhow::Result<Option<Notifications>> {
-    let Some(file) = &config.notifications_file else { return Ok(None) };
-    let (text, checked) = read(file).await?;
-    let base_dir = file.parent().unwrap_or(Path::new("."));
+    let Some(source) = &config.notifications else { return Ok(None) };
+    let (text, checked) = read(source).await?;
+    let base_dir = source.base_dir();
     let policy = Arc::new(OutboundPolicy::new(&config.outbound.allow));
     let path = state_path.to_owned();
     let (outbox, silences) = tokio::task::spawn_blocking(move || {
@@ -65,9 +64,7 @@ pub async fn start(
 
     let integrations =
         integration::build(&checked.config, base_dir, &policy, &outbox, super::unix_now_ms)
-            .map_err(|errors| {
-                anyhow::anyhow!("notifications_file {}: {}", file.display(), errors.join("; "))
-            })?;
+            .map_err(|errors| anyhow::anyhow!("{source}: {}", errors.join("; ")))?;
 
     let delivery_metrics = Arc::new(DeliveryMetrics::default());
     delivery_metrics.register(registry);
@@ -98,18 +95,18 @@ pub async fn start(
         silences: Arc::clone(&silences),
         outbox: Arc::clone(&outbox),
         delivery: delivery.clone(),
-        external_url: String::new(),
+        external_url: config.http.external_url.clone(),
         metrics,
         clock: super::unix_now_ms,
     };
     let notifier = pipeline.start(pipeline_stop).await;
-    tracing::info!(file = %file.display(), "notifications started");
+    tracing::info!(config = %source, "notifications started");
     let api = NotificationsApi {
         notifier: notifier.clone(),
         outbox,
         delivery,
         receivers: checked.config.receivers.iter().map(|receiver| receiver.name.clone()).collect(),
-        config_text: text,
+        config_text: NotificationsConfig::redact_secrets(&text),
         started: chrono::Utc::now(),
         clock: super::unix_now_ms,
     };

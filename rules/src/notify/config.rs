@@ -192,6 +192,46 @@ impl NotificationsConfig {
         serde_yaml_ng::from_str(text).map_err(|error| error.to_string())
     }
 
+    /// The YAML text with every secret (URLs that carry tokens, passwords, credentials) replaced by
+    /// `<secret>`, as Alertmanager shows its configuration in `/api/v2/status`. Text that is not YAML is
+    /// not shown at all.
+    pub fn redact_secrets(text: &str) -> String {
+        const SECRET_KEYS: &[&str] = &[
+            "slack_api_url",
+            "smtp_auth_password",
+            "smtp_auth_secret",
+            "api_url",
+            "url",
+            "auth_password",
+            "auth_secret",
+            "credentials",
+            "password",
+            "signing_secret",
+        ];
+        fn redact(value: &mut serde_yaml_ng::Value) {
+            match value {
+                serde_yaml_ng::Value::Mapping(mapping) => {
+                    for (key, item) in mapping.iter_mut() {
+                        let secret = key.as_str().is_some_and(|key| SECRET_KEYS.contains(&key));
+                        if secret && !item.is_null() {
+                            *item = serde_yaml_ng::Value::String("<secret>".to_owned());
+                        } else {
+                            redact(item);
+                        }
+                    }
+                }
+                serde_yaml_ng::Value::Sequence(items) => items.iter_mut().for_each(redact),
+                serde_yaml_ng::Value::Tagged(tagged) => redact(&mut tagged.value),
+                _ => {}
+            }
+        }
+        let Ok(mut value) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) else {
+            return String::new();
+        };
+        redact(&mut value);
+        serde_yaml_ng::to_string(&value).unwrap_or_default()
+    }
+
     /// Checks everything Alertmanager checks; every problem, each with its path.
     pub fn check(self) -> Result<Notifications, Vec<String>> {
         let mut errors = Vec::new();

@@ -114,9 +114,10 @@ pub(crate) fn le(a: &Value, b: &Value) -> Result<bool, String> {
 pub(crate) fn length(v: &Value) -> Result<Value, String> {
     let n = match v {
         Value::Str(s) => s.len(),
-        Value::StrMap(m) => m.len(),
+        Value::StrMap(m) | Value::Kv(m) => m.len(),
         Value::AnyMap(m) => m.len(),
         Value::Samples(s) => s.len(),
+        Value::List(_, items) => items.len(),
         Value::Nil => return Err("len of nil pointer".to_owned()),
         other => return Err(format!("len of type {}", other.type_name())),
     };
@@ -144,6 +145,7 @@ fn element(item: &Value, i: usize) -> Result<Value, String> {
             .map(|&b| Value::Int(i64::from(b)))
             .ok_or_else(|| "reflect: string index out of range".to_owned()),
         Value::Samples(s) => s.get(i).map(|s| Value::Sample(Rc::clone(s))).ok_or_else(out_of_range),
+        Value::List(_, items) => items.get(i).cloned().ok_or_else(out_of_range),
         _ => Err(out_of_range()),
     }
 }
@@ -159,7 +161,8 @@ pub(crate) fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             Value::Nil => return Err("index of nil pointer".to_owned()),
             Value::Str(s) => element(&item, index_arg(idx, s.len())?)?,
             Value::Samples(s) => element(&item, index_arg(idx, s.len())?)?,
-            Value::StrMap(m) => {
+            Value::List(_, items) => element(&item, index_arg(idx, items.len())?)?,
+            Value::StrMap(m) | Value::Kv(m) => {
                 Value::str(m.get(map_key(idx)?.as_str()).map_or("", String::as_str))
             }
             Value::AnyMap(m) => m.get(map_key(idx)?.as_str()).cloned().unwrap_or(Value::Nil),
@@ -193,6 +196,7 @@ pub(crate) fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             s.len()
         }
         Value::Samples(s) => s.len(),
+        Value::List(_, items) => items.len(),
         other => return Err(format!("can't slice item of type {}", other.type_name())),
     };
     let mut bounds = [0, len, len];
@@ -213,6 +217,7 @@ pub(crate) fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             None => Value::str(&String::from_utf8_lossy(&s.as_bytes()[lo..hi])),
         },
         Value::Samples(s) => Value::Samples(Rc::new(s[lo..hi].to_vec())),
+        Value::List(kind, items) => Value::List(*kind, Rc::new(items[lo..hi].to_vec())),
         _ => Value::Nil,
     })
 }
@@ -304,4 +309,31 @@ pub(crate) fn query_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Go's `url.QueryUnescape`: `+` is a space and `%XX` a byte; a bad escape fails as Go's does.
+pub(crate) fn query_unescape(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
+                    let bad: String = s[i..].chars().take(3).collect();
+                    return Err(format!(
+                        "invalid URL escape {}",
+                        super::strconv::quote(&bad, false)
+                    ));
+                };
+                out.push(byte);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }

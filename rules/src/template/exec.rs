@@ -72,10 +72,11 @@ impl Callable {
     fn signature(&self) -> Signature {
         match self {
             Callable::Func(f) => f.signature(),
-            Callable::Method(_, m) if m.takes_string() => {
-                Signature { fixed: &[Param::Str], variadic: None }
-            }
-            Callable::Method(..) => Signature { fixed: &[], variadic: None },
+            Callable::Method(_, m) => match m.param() {
+                Some(Param::Str) => Signature { fixed: &[Param::Str], variadic: None },
+                Some(Param::Strings) => Signature { fixed: &[Param::Strings], variadic: None },
+                _ => Signature { fixed: &[], variadic: None },
+            },
         }
     }
 }
@@ -106,6 +107,12 @@ pub(crate) fn execute(tree: &Tree, dot: Value, ctx: &CallContext<'_>) -> Result<
     };
     state.walk_list(&dot, &tree.root)?;
     Ok(state.out)
+}
+
+/// Whether the pipeline's last command is a call of `safeHtml`, whose result HTML templates print as is.
+fn ends_in_safe_html(pipe: &Pipe) -> bool {
+    let last = pipe.cmds.last().and_then(|command| command.args.first());
+    matches!(last, Some(Arg::Identifier { name, .. }) if name == "safeHtml")
 }
 
 fn is_hex_int(s: &str) -> bool {
@@ -184,7 +191,12 @@ impl<'t> State<'t, '_> {
                 let value = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     self.at = Some(At::Node(node));
-                    self.out.push_str(&print_template_value(&value));
+                    let text = print_template_value(&value);
+                    if self.ctx.escape_html && !ends_in_safe_html(pipe) {
+                        self.out.push_str(&super::builtins::html_escape(&text));
+                    } else {
+                        self.out.push_str(&text);
+                    }
                 }
             }
             Node::Break { .. } => return Ok(Flow::Break),
@@ -236,9 +248,14 @@ impl<'t> State<'t, '_> {
                     );
                 }
             }
-            Value::StrMap(map) => {
+            Value::StrMap(map) | Value::Kv(map) => {
                 for (k, v) in map.iter() {
                     iterate!(Value::str(k), Value::str(v));
+                }
+            }
+            Value::List(_, items) => {
+                for (i, item) in items.iter().enumerate() {
+                    iterate!(Value::Int(i64::try_from(i).unwrap_or(i64::MAX)), item.clone());
                 }
             }
             Value::AnyMap(map) => {

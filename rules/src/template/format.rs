@@ -307,7 +307,7 @@ impl Printer {
             }
             Value::Duration(d) => self.fmt_integer(*d, verb, arg),
             Value::Time(t) => self.fmt_integer(t.secs, verb, arg),
-            Value::StrMap(m) => {
+            Value::StrMap(m) | Value::Kv(m) => {
                 self.out.push_str("map[");
                 for (i, (k, v)) in m.iter().enumerate() {
                     if i > 0 {
@@ -347,7 +347,17 @@ impl Printer {
                 self.out.push('&');
                 self.print_struct(arg, verb, depth + 1);
             }
-            Value::Alert(_) => self.print_struct(arg, verb, depth + 1),
+            Value::Alert(_) | Value::Record(_) => self.print_struct(arg, verb, depth + 1),
+            Value::List(_, items) => {
+                self.out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(' ');
+                    }
+                    self.print_value(item, verb, depth + 1);
+                }
+                self.out.push(']');
+            }
         }
     }
 

@@ -8,9 +8,18 @@ use regex::Regex;
 
 use super::QueryFunctions;
 use super::builtins;
+use super::gotime::GoTime;
 use super::humanize;
 use super::strconv::quote;
-use super::value::{Sample, Value};
+use super::value::{ListKind, Sample, Value};
+
+/// Whose function set a template is parsed with: Prometheus's for alerting rules, Alertmanager's for
+/// notifications. Both have Go's builtins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Prometheus,
+    Alertmanager,
+}
 
 /// The Go type of a parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +33,10 @@ pub(crate) enum Param {
     QueryResult,
     /// `*template.sample`.
     SamplePtr,
+    /// `[]string`.
+    Strings,
+    /// `time.Time`.
+    Time,
 }
 
 impl Param {
@@ -34,6 +47,8 @@ impl Param {
             Param::Str => "string",
             Param::QueryResult => "template.queryResult",
             Param::SamplePtr => "*template.sample",
+            Param::Strings => "[]string",
+            Param::Time => "time.Time",
         }
     }
 
@@ -42,7 +57,8 @@ impl Param {
         match self {
             Param::Any | Param::Value | Param::SamplePtr => Some(Value::Nil),
             Param::QueryResult => Some(Value::Samples(Rc::new(Vec::new()))),
-            Param::Str => None,
+            Param::Strings => Some(Value::List(ListKind::Strings, Rc::new(Vec::new()))),
+            Param::Str | Param::Time => None,
         }
     }
 
@@ -53,6 +69,8 @@ impl Param {
             Param::Str => matches!(value, Value::Str(_)),
             Param::QueryResult => matches!(value, Value::Samples(_)),
             Param::SamplePtr => matches!(value, Value::Sample(_)),
+            Param::Strings => matches!(value, Value::List(ListKind::Strings, _)),
+            Param::Time => matches!(value, Value::Time(_)),
         }
     }
 }
@@ -73,6 +91,23 @@ pub(crate) struct CallContext<'a> {
     pub(crate) queries: &'a dyn QueryFunctions,
     pub(crate) external_url: &'a str,
     pub(crate) eval_time_ms: i64,
+    /// Alertmanager's HTML templates (email `html`): what an action prints is HTML-escaped unless its
+    /// pipeline ends in `safeHtml` (html/template's escaping, in its text context).
+    pub(crate) escape_html: bool,
+}
+
+/// The text of a `[]string` argument's items.
+fn strings_of(value: &Value) -> Vec<String> {
+    match value {
+        Value::List(_, items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Str(s) => s.to_string(),
+                _ => String::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 macro_rules! funcs {
@@ -138,9 +173,69 @@ funcs! {
     PathPrefix => "pathPrefix",
     ExternalUrl => "externalURL",
     ParseDuration => "parseDuration",
+    TrimSpace => "trimSpace",
+    Join => "join",
+    SafeUrl => "safeUrl",
+    UrlUnescape => "urlUnescape",
+    StringSlice => "stringSlice",
+    Date => "date",
+    Since => "since",
 }
 
 impl Func {
+    /// Whether templates of `dialect` may call the function: Go's builtins everywhere, and each program's
+    /// own functions in its templates (Alertmanager's `DefaultFuncs`, Prometheus's alert template functions).
+    pub(crate) fn is_in(self, dialect: Dialect) -> bool {
+        let builtin = matches!(
+            self,
+            Func::And
+                | Func::Call
+                | Func::Html
+                | Func::Index
+                | Func::Slice
+                | Func::Js
+                | Func::Len
+                | Func::Not
+                | Func::Or
+                | Func::Print
+                | Func::Printf
+                | Func::Println
+                | Func::Urlquery
+                | Func::Eq
+                | Func::Ge
+                | Func::Gt
+                | Func::Le
+                | Func::Lt
+                | Func::Ne
+        );
+        let shared = matches!(
+            self,
+            Func::ToUpper
+                | Func::ToLower
+                | Func::Title
+                | Func::Match
+                | Func::SafeHtml
+                | Func::ReReplaceAll
+                | Func::HumanizeDuration
+        );
+        let alertmanager_only = matches!(
+            self,
+            Func::TrimSpace
+                | Func::Join
+                | Func::SafeUrl
+                | Func::UrlUnescape
+                | Func::StringSlice
+                | Func::Date
+                | Func::Since
+        );
+        builtin
+            || shared
+            || match dialect {
+                Dialect::Prometheus => !alertmanager_only,
+                Dialect::Alertmanager => alertmanager_only,
+            }
+    }
+
     pub(crate) fn signature(self) -> Signature {
         match self {
             Func::And | Func::Or | Func::Index | Func::Slice | Func::Eq | Func::Call => {
@@ -163,7 +258,14 @@ impl Func {
             | Func::TableLink
             | Func::StripPort
             | Func::StripDomain
-            | Func::ParseDuration => sig(&[Param::Str], None),
+            | Func::ParseDuration
+            | Func::TrimSpace
+            | Func::SafeUrl
+            | Func::UrlUnescape => sig(&[Param::Str], None),
+            Func::Join => sig(&[Param::Str, Param::Strings], None),
+            Func::StringSlice => sig(&[], Some(Param::Str)),
+            Func::Date => sig(&[Param::Str, Param::Time], None),
+            Func::Since => sig(&[Param::Time], None),
             Func::First => sig(&[Param::QueryResult], None),
             Func::Label => sig(&[Param::Str, Param::SamplePtr], None),
             Func::Value | Func::Strvalue => sig(&[Param::SamplePtr], None),
@@ -291,6 +393,22 @@ impl Func {
             Func::PathPrefix => Value::str(&humanize::url_path(ctx.external_url)),
             Func::ExternalUrl => Value::str(ctx.external_url),
             Func::ParseDuration => Value::Float(humanize::parse_duration(&text(0))?),
+            Func::TrimSpace => Value::str(text(0).trim()),
+            Func::Join => Value::str(&strings_of(&arg(1)).join(&text(0))),
+            Func::SafeUrl => arg(0),
+            Func::UrlUnescape => Value::str(&builtins::query_unescape(&text(0))?),
+            Func::StringSlice => Value::List(ListKind::Strings, Rc::new(args.to_vec())),
+            Func::Date => match arg(1) {
+                Value::Time(t) => Value::str(&t.format(&text(0))),
+                _ => Value::str(""),
+            },
+            Func::Since => match arg(0) {
+                Value::Time(t) => {
+                    let now = GoTime::unix(0, ctx.eval_time_ms.saturating_mul(1_000_000));
+                    Value::Duration(now.nanos_since(t))
+                }
+                _ => Value::Duration(0),
+            },
         })
     }
 }

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::value::Value;
+use super::functions::Param;
+use super::value::{ListKind, Value};
 
 /// An instant in UTC: seconds since the Unix epoch and nanoseconds within the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,21 @@ impl GoTime {
         let secs = secs.saturating_add(nanos.div_euclid(NANOS_PER_SECOND));
         let nanos = u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).unwrap_or(0);
         GoTime { secs, nanos }
+    }
+
+    /// Go's zero time, 0001-01-01 00:00:00 UTC: what a firing alert's `EndsAt` holds.
+    pub(crate) const ZERO: GoTime = GoTime { secs: -62_135_596_800, nanos: 0 };
+
+    /// The time `ms` milliseconds after the epoch.
+    pub(crate) fn from_millis(ms: i64) -> GoTime {
+        GoTime::unix(ms.div_euclid(1000), ms.rem_euclid(1000) * 1_000_000)
+    }
+
+    /// Go's `t.Sub(earlier)` in nanoseconds, saturating as Go's does.
+    pub(crate) fn nanos_since(self, earlier: GoTime) -> i64 {
+        let nanos = (i128::from(self.secs) - i128::from(earlier.secs)) * 1_000_000_000
+            + (i128::from(self.nanos) - i128::from(earlier.nanos));
+        i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX })
     }
 
     fn civil(self) -> Civil {
@@ -340,7 +356,8 @@ fn fraction(v: u64, prec: u32) -> (String, u64) {
     (format!(".{}", digits.trim_end_matches('0')), v / scale)
 }
 
-/// A method a template can call on a `*time.Time` or `*time.Duration`.
+/// A method a template can call: on a `*time.Time` or `*time.Duration`, or on Alertmanager's `template.KV`,
+/// `template.Alerts` and `template.Pairs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
     Format,
@@ -364,6 +381,15 @@ pub(crate) enum Method {
     Milliseconds,
     Microseconds,
     Nanoseconds,
+    /// `template.Alerts.Firing()`, `.Resolved()`.
+    Firing,
+    Resolved,
+    /// `template.KV.SortedPairs()`, `.Names()`, `.Values()`, `.Remove([]string)`; `template.Pairs.Names()`,
+    /// `.Values()`.
+    SortedPairs,
+    Names,
+    Values,
+    Remove,
 }
 
 impl Method {
@@ -388,6 +414,23 @@ impl Method {
                 "IsZero" => Method::IsZero,
                 _ => return None,
             }),
+            Value::List(ListKind::Alerts, _) => Some(match name {
+                "Firing" => Method::Firing,
+                "Resolved" => Method::Resolved,
+                _ => return None,
+            }),
+            Value::List(ListKind::Pairs, _) => Some(match name {
+                "Names" => Method::Names,
+                "Values" => Method::Values,
+                _ => return None,
+            }),
+            Value::Kv(_) => Some(match name {
+                "SortedPairs" => Method::SortedPairs,
+                "Names" => Method::Names,
+                "Values" => Method::Values,
+                "Remove" => Method::Remove,
+                _ => return None,
+            }),
             Value::Duration(_) => Some(match name {
                 "String" => Method::String,
                 "Seconds" => Method::Seconds,
@@ -402,21 +445,32 @@ impl Method {
         }
     }
 
-    /// Whether the method takes a string argument (only `Format` takes any).
-    pub(crate) fn takes_string(self) -> bool {
-        self == Method::Format
+    /// The method's parameter, if it has one: `Format`'s layout, `Remove`'s names.
+    pub(crate) fn param(self) -> Option<Param> {
+        match self {
+            Method::Format => Some(Param::Str),
+            Method::Remove => Some(Param::Strings),
+            _ => None,
+        }
     }
 
-    /// Calls the method; `arg` is the layout of `Format`.
-    pub(crate) fn call(self, receiver: &Value, arg: Option<&str>) -> Value {
+    /// Calls the method with its checked argument, if it takes one.
+    pub(crate) fn call(self, receiver: &Value, arg: Option<&Value>) -> Value {
+        let arg_text = match arg {
+            Some(Value::Str(s)) => Some(s.as_ref()),
+            _ => None,
+        };
         match receiver {
+            Value::List(_, _) | Value::Kv(_) => {
+                super::alertmanager::call_method(self, receiver, arg)
+            }
             Value::Time(t) => {
                 let t = *t;
                 let c = t.civil();
                 let nanos = i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos);
                 let int = |v: i128| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
                 match self {
-                    Method::Format => Value::str(&t.format(arg.unwrap_or_default())),
+                    Method::Format => Value::str(&t.format(arg_text.unwrap_or_default())),
                     Method::Unix => Value::Int(t.secs),
                     Method::UnixMilli => int(nanos.div_euclid(1_000_000)),
                     Method::UnixMicro => int(nanos.div_euclid(1_000)),
@@ -429,8 +483,7 @@ impl Method {
                     Method::Second => Value::Int(c.second),
                     Method::Nanosecond => Value::Int(i64::from(t.nanos)),
                     Method::Utc => Value::Time(t),
-                    // Go's zero time is year 1, which toTime cannot produce.
-                    Method::IsZero => Value::Bool(false),
+                    Method::IsZero => Value::Bool(t == GoTime::ZERO),
                     _ => Value::str(&t.to_go_string()),
                 }
             }

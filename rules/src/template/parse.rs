@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::ast::{Arg, Branch, Command, List, Node, Number, Pipe, Tree};
-use super::functions::Func;
+use super::functions::{Dialect, Func};
 use super::lex::{Kind, Token, lex};
 use super::strconv::{self, NumError};
 
@@ -51,12 +51,14 @@ struct Parser<'a> {
     range_depth: usize,
     nesting: usize,
     defined: HashMap<String, List>,
+    dialect: Dialect,
 }
 
-/// Parses `text` as the template `name`.
-pub(crate) fn parse(name: &str, text: &str) -> Result<Tree> {
+/// Parses `text` as the template `name`, with the functions of `dialect`.
+pub(crate) fn parse(name: &str, text: &str, dialect: Dialect) -> Result<Tree> {
     let mut parser = Parser {
         name,
+        dialect,
         tokens: lex(text),
         idx: 0,
         furthest: 0,
@@ -493,7 +495,7 @@ impl Parser<'_> {
         let pos = token.pos;
         Ok(Some(match token.kind {
             Kind::Identifier => {
-                if Func::from_name(&token.val).is_none() {
+                if !Func::from_name(&token.val).is_some_and(|func| func.is_in(self.dialect)) {
                     return Err(self.error(format!(
                         "function {} not defined",
                         strconv::quote(&token.val, false)

@@ -22,6 +22,25 @@ pub(crate) struct AlertData {
     pub(crate) value: f64,
 }
 
+/// A struct of Alertmanager's template data (`template.Data`, `template.Alert`, `template.Pair`): its Go type
+/// name and its fields in declaration order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    pub(crate) type_name: &'static str,
+    pub(crate) fields: Vec<(&'static str, Value)>,
+}
+
+/// The slice types of Alertmanager's template data; each has its own methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    /// `template.Alerts`, of `template.Alert` records: `Firing`, `Resolved`.
+    Alerts,
+    /// `template.Pairs`, of `template.Pair` records: `Names`, `Values`.
+    Pairs,
+    /// `[]string`.
+    Strings,
+}
+
 /// A Go value as text/template sees it. `Nil` stands for both an invalid `reflect.Value` and a nil
 /// interface: the places where Go tells them apart are not reachable from alert templates.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +65,13 @@ pub(crate) enum Value {
     Duration(i64),
     /// The alert data struct.
     Alert(Rc<AlertData>),
+    /// Alertmanager's `template.KV`: a `map[string]string` with methods (`SortedPairs`, `Names`, `Values`,
+    /// `Remove`).
+    Kv(Rc<BTreeMap<String, String>>),
+    /// One of Alertmanager's slices.
+    List(ListKind, Rc<Vec<Value>>),
+    /// One of Alertmanager's structs.
+    Record(Rc<Record>),
 }
 
 impl Value {
@@ -70,6 +96,11 @@ impl Value {
             Value::Alert(_) => {
                 "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value interface {} }"
             }
+            Value::Kv(_) => "template.KV",
+            Value::List(ListKind::Alerts, _) => "template.Alerts",
+            Value::List(ListKind::Pairs, _) => "template.Pairs",
+            Value::List(ListKind::Strings, _) => "[]string",
+            Value::Record(record) => record.type_name,
         }
     }
 
@@ -84,7 +115,13 @@ impl Value {
             Value::StrMap(m) => !m.is_empty(),
             Value::AnyMap(m) => !m.is_empty(),
             Value::Samples(s) => !s.is_empty(),
-            Value::Sample(_) | Value::Time(_) | Value::Duration(_) | Value::Alert(_) => true,
+            Value::Kv(m) => !m.is_empty(),
+            Value::List(_, items) => !items.is_empty(),
+            Value::Sample(_)
+            | Value::Time(_)
+            | Value::Duration(_)
+            | Value::Alert(_)
+            | Value::Record(_) => true,
         }
     }
 
@@ -99,6 +136,9 @@ impl Value {
             (Value::Alert(a), "Value") => Some(Value::Float(a.value)),
             (Value::Sample(s), "Labels") => Some(Value::StrMap(Rc::clone(&s.labels))),
             (Value::Sample(s), "Value") => Some(Value::Float(s.value)),
+            (Value::Record(record), _) => {
+                record.fields.iter().find(|(field, _)| *field == name).map(|(_, v)| v.clone())
+            }
             _ => None,
         }
     }
@@ -108,6 +148,7 @@ impl Value {
         let names: &[&'static str] = match self {
             Value::Alert(_) => &["Labels", "ExternalLabels", "ExternalURL", "Value"],
             Value::Sample(_) => &["Labels", "Value"],
+            Value::Record(record) => return Some(record.fields.clone()),
             _ => return None,
         };
         Some(names.iter().filter_map(|n| self.struct_field(n).map(|v| (*n, v))).collect())

@@ -35,7 +35,8 @@ pub struct NotificationsApi {
     pub delivery: Delivery,
     /// The receivers' names, in configuration order.
     pub receivers: Vec<String>,
-    /// The notifications file as written, for `/api/v2/status`.
+    /// The notification configuration as written with its secrets replaced by `<secret>`, for
+    /// `/api/v2/status`.
     pub config_text: String,
     pub started: DateTime<Utc>,
     pub clock: fn() -> i64,

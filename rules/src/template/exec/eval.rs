@@ -188,7 +188,7 @@ impl<'t> State<'t, '_> {
         }
         let has_args = !args.is_empty() || last.is_some();
         match &receiver {
-            Value::Alert(_) | Value::Sample(_) => {
+            Value::Alert(_) | Value::Sample(_) | Value::Record(_) => {
                 if let Some(field) = receiver.struct_field(name) {
                     if has_args {
                         return Err(self.error(format!(
@@ -198,7 +198,7 @@ impl<'t> State<'t, '_> {
                     return Ok(field);
                 }
             }
-            Value::StrMap(map) => {
+            Value::StrMap(map) | Value::Kv(map) => {
                 if has_args {
                     return Err(self.error(format!("{name} is not a method but has arguments")));
                 }
@@ -298,13 +298,7 @@ impl<'t> State<'t, '_> {
                 let callee = args.first().map(ToString::to_string).unwrap_or_default();
                 func.call(&argv, self.ctx, &callee)
             }
-            Callable::Method(receiver, method) => {
-                let layout = match argv.first() {
-                    Some(Value::Str(s)) => Some(s.to_string()),
-                    _ => None,
-                };
-                Ok(method.call(receiver, layout.as_deref()))
-            }
+            Callable::Method(receiver, method) => Ok(method.call(receiver, argv.first())),
         };
         result.map_err(|e| {
             self.at = Some(node);
