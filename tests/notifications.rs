@@ -607,6 +607,64 @@ receivers:
     assert!(parts[1]["text"].as_str().is_some_and(|t| t.contains("<h2")), "{message}");
 }
 
+/// The templates of an existing `alertmanager.yml` render: `define`s from its `templates:` files, a templated
+/// `Subject`, `html` and `text`, here given inline in `sightline.yaml` as `notifications:`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_renders_the_configured_templates_and_the_defines_of_template_files() {
+    let smtp = SmtpServer::start();
+    let templates = r#"
+{{ define "mail.subject" }}[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} on {{ .CommonLabels.queue }}{{ end }}
+{{ define "mail.html" }}<h1>{{ .CommonLabels.alertname }}</h1>{{ range .Alerts.Firing }}<p>{{ .Annotations.summary }} &lt;{{ .Labels.queue }}&gt;</p>{{ end }}{{ end }}
+"#;
+    let notifications = json!({
+        "global": {
+            "smtp_smarthost": format!("127.0.0.1:{}", smtp.port),
+            "smtp_from": "alerts@example.org",
+            "smtp_require_tls": false,
+        },
+        "templates": ["templates/*.tmpl"],
+        "route": { "receiver": "mail", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s" },
+        "receivers": [{
+            "name": "mail",
+            "email_configs": [{
+                "to": "oncall@example.org",
+                "headers": { "Subject": "{{ template \"mail.subject\" . }}" },
+                "html": "{{ template \"mail.html\" . }}",
+                "text": "{{ range .Alerts }}{{ .Labels.severity }}: {{ .Annotations.summary }}{{ end }}",
+            }],
+        }],
+    });
+    let daemon = Daemon::start_with_files(
+        json!({
+            "rule_files": ["rules/*.yaml"],
+            "notifications": notifications,
+            "outbound": { "allow": ["127.0.0.1"] },
+        }),
+        &[("rules/queues.yaml", RULES), ("templates/mail.tmpl", templates)],
+    );
+    send_lag(&daemon, "emails", 250.0).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        if let Some(message) = smtp.messages().pop() {
+            break message;
+        }
+        assert!(Instant::now() < deadline, "no email arrived: {:?}", daemon.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(message["subject"], "[FIRING] LagHigh on emails");
+    let parts = message["parts"].as_array().expect("parts");
+    assert_eq!(
+        parts[0]["text"].as_str().map(str::trim),
+        Some("page: lag of emails is 250"),
+        "{message}"
+    );
+    assert_eq!(
+        parts[1]["text"].as_str().map(str::trim),
+        Some("<h1>LagHigh</h1><p>lag of emails is 250 &lt;emails&gt;</p>"),
+        "{message}"
+    );
+}
+
 /// A daemon with `rules` and `alertmanager` (an `alertmanager.yml`), allowed to reach 127.0.0.1, with
 /// `outbound` settings besides.
 fn start_daemon(rules: &str, alertmanager: &str, outbound: Value) -> Daemon {

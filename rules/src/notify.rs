@@ -25,5 +25,6 @@ pub mod render;
 pub mod route;
 pub mod silence;
 pub mod slack;
+pub mod templates;
 pub mod time_interval;
 pub mod webhook;

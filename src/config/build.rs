@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_yaml_ng::Value;
 use sightline_rules::notify::config::NotificationsConfig;
+use sightline_rules::notify::templates;
 
 use super::reader::{Node, Reader, Section};
 use super::{
@@ -429,7 +430,10 @@ fn notifications_file(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Notificatio
         return Some(NotificationsSource::File(path));
     }
     match r.env().read_file(&path) {
-        Ok(text) => check_notifications(r, &node.path, NotificationsConfig::parse(&text)),
+        Ok(text) => {
+            let base_dir = path.parent().unwrap_or(Path::new("."));
+            check_notifications(r, &node.path, NotificationsConfig::parse(&text), base_dir);
+        }
         Err(error) => r.error(&node.path, format!("reading {}: {error}", path.display())),
     }
     Some(NotificationsSource::File(path))
@@ -442,8 +446,8 @@ fn inline_notifications(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Notificat
     let text = serde_yaml_ng::to_string(&substituted)
         .map_err(|error| r.error(&node.path, format!("cannot be written as YAML: {error}")))
         .ok()?;
-    check_notifications(r, &node.path, NotificationsConfig::parse(&text));
     let base_dir = r.base_dir().to_owned();
+    check_notifications(r, &node.path, NotificationsConfig::parse(&text), &base_dir);
     Some(NotificationsSource::Inline { text: super::Secret::new(text), base_dir })
 }
 
@@ -506,15 +510,22 @@ fn external_url(r: &mut Reader<'_>, node: &Node<'_>) -> Option<String> {
     }
 }
 
+/// Alertmanager's checks, then the templates: each field's must parse and render.
 fn check_notifications(
     r: &mut Reader<'_>,
     path: &str,
     parsed: Result<NotificationsConfig, String>,
+    base_dir: &Path,
 ) {
-    match parsed.map(NotificationsConfig::check) {
-        Err(error) => r.error(path, error),
-        Ok(Err(problems)) => problems.into_iter().for_each(|problem| r.error(path, problem)),
-        Ok(Ok(_)) => {}
+    let config = match parsed {
+        Ok(config) => config,
+        Err(error) => return r.error(path, error),
+    };
+    if let Err(problems) = templates::check(&config, base_dir) {
+        problems.into_iter().for_each(|problem| r.error(path, problem));
+    }
+    if let Err(problems) = config.check() {
+        problems.into_iter().for_each(|problem| r.error(path, problem));
     }
 }
 

@@ -187,6 +187,21 @@ fn the_notifications_file_is_checked_as_alertmanager_checks_it() {
             r#"notifications_file: route: receiver "nobody" does not exist"#,
         ]
     );
+    let templated = "route: { receiver: team }\ntemplates: [missing.tmpl]\nreceivers: [{ name: team, slack_configs: [{ api_url: 'https://hooks.slack.com/x', title: '{{ humanize 1 }}' }] }]\n";
+    let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", templated);
+    let errors = load_errors("notifications_file: alertmanager.yml\n", &env);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("notifications_file: templates: "), "{errors:?}");
+    assert!(errors[0].contains("/etc/sightline/missing.tmpl"), "{errors:?}");
+    let templated = templated.replace("templates: [missing.tmpl]\n", "");
+    let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", &templated);
+    let errors = load_errors("notifications_file: alertmanager.yml\n", &env);
+    assert_eq!(
+        errors,
+        [
+            r#"notifications_file: error parsing template receivers[0].slack_configs[0].title: template: receivers[0].slack_configs[0].title:1: function "humanize" not defined"#
+        ]
+    );
     let errors = load_errors("notifications_file: missing.yml\n", &FakeEnvironment::default());
     assert_eq!(errors, ["notifications_file: file /etc/sightline/missing.yml does not exist"]);
 }

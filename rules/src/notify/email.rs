@@ -19,6 +19,8 @@ use super::integration::{SendError, secret};
 use super::outbound::OutboundPolicy;
 use super::outbox::OutboxEntry;
 use super::render;
+use super::templates::Field;
+use crate::template::NotificationTemplates;
 
 /// How long one SMTP exchange may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,9 +34,61 @@ pub struct Email {
     policy: Arc<OutboundPolicy>,
     from: Mailbox,
     to: Mailboxes,
-    subject: Option<String>,
-    headers: BTreeMap<String, String>,
+    fields: EmailFields,
     clock: fn() -> i64,
+}
+
+/// The fields of an email configuration that are templates: `headers` (the `Subject` among them), `html`
+/// and `text`. To and From are addresses, read once.
+#[derive(Debug, Clone, Default)]
+pub struct EmailFields {
+    pub subject: Option<Field>,
+    /// The other headers, by name.
+    pub headers: Vec<(HeaderName, Field)>,
+    pub html: Option<Field>,
+    pub text: Option<Field>,
+}
+
+impl EmailFields {
+    /// The templated fields of the email configuration at `path`, each checked; every problem.
+    pub fn parse(
+        templates: &NotificationTemplates,
+        path: &str,
+        config: &EmailConfig,
+    ) -> Result<EmailFields, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut field = |name: &str, text: Option<&str>| {
+            Field::parse(templates, format!("{path}.{name}"), text)
+                .map_err(|error| errors.push(error))
+                .ok()
+                .flatten()
+        };
+        let mut headers = config.headers.clone();
+        let subject = take_header(&mut headers, "Subject");
+        let subject = field("headers.Subject", subject.as_deref());
+        // To and From come from their own fields (Alertmanager's defaults put them into the headers).
+        take_header(&mut headers, "To");
+        take_header(&mut headers, "From");
+        let mut templated_headers = Vec::new();
+        let mut bad_names = Vec::new();
+        for (name, value) in &headers {
+            let Ok(header) = HeaderName::new_from_ascii(name.clone()) else {
+                bad_names.push(format!("{path}.headers: {name:?} is not a header name"));
+                continue;
+            };
+            if let Some(value) = field(&format!("headers.{name}"), Some(value)) {
+                templated_headers.push((header, value));
+            }
+        }
+        let fields = EmailFields {
+            subject,
+            headers: templated_headers,
+            html: field("html", config.html.as_deref()),
+            text: field("text", config.text.as_deref()),
+        };
+        errors.extend(bad_names);
+        if errors.is_empty() { Ok(fields) } else { Err(errors) }
+    }
 }
 
 /// The transport holds the password: never printed.
@@ -50,6 +104,7 @@ impl std::fmt::Debug for Email {
 impl Email {
     pub fn new(
         config: &EmailConfig,
+        fields: EmailFields,
         global: &GlobalConfig,
         base_dir: &Path,
         policy: &Arc<OutboundPolicy>,
@@ -117,23 +172,6 @@ impl Email {
                 };
             transport = transport.credentials(Credentials::new(username.clone(), password));
         }
-        let mut headers = config.headers.clone();
-        let subject = take_header(&mut headers, "Subject").filter(|subject| {
-            let templated = subject.contains("{{");
-            if templated {
-                tracing::warn!(
-                    "headers.Subject: templates are not applied yet; the default subject is used"
-                );
-            }
-            !templated
-        });
-        // To and From come from their own fields (Alertmanager's defaults put them into the headers).
-        take_header(&mut headers, "To");
-        take_header(&mut headers, "From");
-        for name in headers.keys() {
-            HeaderName::new_from_ascii(name.clone())
-                .map_err(|_| format!("headers: {name:?} is not a header name"))?;
-        }
         Ok(Email {
             transport: transport.build(),
             host: host.to_owned(),
@@ -141,8 +179,7 @@ impl Email {
             policy: Arc::clone(policy),
             from,
             to,
-            subject,
-            headers,
+            fields,
             clock,
         })
     }
@@ -151,7 +188,14 @@ impl Email {
         self.check_address().await?;
         let message = &entry.message;
         let now = (self.clock)();
-        let subject = self.subject.clone().unwrap_or_else(|| render::title(message));
+        let fields = &self.fields;
+        let render = |field: &Option<Field>, html| {
+            field.as_ref().and_then(|field| field.render(message, now, html))
+        };
+        // A header is one line: a template's line breaks would end it.
+        let one_line = |text: String| text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let subject =
+            render(&fields.subject, false).map_or_else(|| render::title(message), one_line);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .mailbox(lettre::message::header::To::from(self.to.clone()))
@@ -160,22 +204,16 @@ impl Email {
                 HeaderName::new_from_ascii_str(NOTIFICATION_ID_HEADER),
                 entry.idempotency_key.clone(),
             ));
-        for (name, value) in &self.headers {
-            let name = HeaderName::new_from_ascii(name.clone())
-                .map_err(|_| SendError::permanent(format!("{name:?} is not a header name")))?;
-            builder = builder.raw_header(HeaderValue::new(name, value.clone()));
+        for (name, field) in &fields.headers {
+            if let Some(value) = field.render(message, now, false) {
+                builder = builder.raw_header(HeaderValue::new(name.clone(), one_line(value)));
+            }
         }
+        let text = render(&fields.text, false).unwrap_or_else(|| render::text_body(message, now));
+        let html = render(&fields.html, true).unwrap_or_else(|| render::html_body(message, now));
         let body = MultiPart::alternative()
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(render::text_body(message, now)),
-            )
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(render::html_body(message, now)),
-            );
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
         let email = builder
             .multipart(body)
             .map_err(|error| SendError::permanent(format!("building the email: {error}")))?;

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::{HttpClientConfig, NotificationsConfig};
-use super::email::Email;
+use super::email::{Email, EmailFields};
 use super::outbound::{OutboundPolicy, Refused};
 use super::outbox::Outbox;
 use super::outbox::OutboxEntry;
-use super::slack::Slack;
+use super::slack::{Slack, SlackFields};
+use super::templates;
 use super::webhook::Webhook;
 
 /// One integration of a receiver.
@@ -77,6 +78,7 @@ pub fn build(
     outbox: &Arc<Outbox>,
     clock: fn() -> i64,
 ) -> Result<Integrations, Vec<String>> {
+    let templates = templates::load(config, base_dir)?;
     let mut errors = Vec::new();
     let mut built = Integrations::new();
     for (index, receiver) in config.receivers.iter().enumerate() {
@@ -96,8 +98,14 @@ pub fn build(
         }
         for (n, email) in receiver.email_configs.iter().enumerate() {
             let path = format!("receivers[{index}].email_configs[{n}]");
-            warn_not_applied(&path, &[("html", &email.html), ("text", &email.text)]);
-            match Email::new(email, &config.global, base_dir, policy, clock) {
+            let fields = match EmailFields::parse(&templates, &path, email) {
+                Ok(fields) => fields,
+                Err(problems) => {
+                    errors.extend(problems);
+                    continue;
+                }
+            };
+            match Email::new(email, fields, &config.global, base_dir, policy, clock) {
                 Ok(sender) => integrations.push(Arc::new(Integration {
                     receiver: receiver.name.clone(),
                     name: format!("email_configs[{n}]"),
@@ -110,17 +118,14 @@ pub fn build(
         }
         for (n, slack) in receiver.slack_configs.iter().enumerate() {
             let path = format!("receivers[{index}].slack_configs[{n}]");
-            let custom = [
-                ("title", &slack.title),
-                ("title_link", &slack.title_link),
-                ("pretext", &slack.pretext),
-                ("text", &slack.text),
-                ("footer", &slack.footer),
-                ("fallback", &slack.fallback),
-                ("color", &slack.color),
-            ];
-            warn_not_applied(&path, &custom);
-            match Slack::new(slack, &config.global, base_dir, policy, outbox, clock) {
+            let fields = match SlackFields::parse(&templates, &path, slack) {
+                Ok(fields) => fields,
+                Err(problems) => {
+                    errors.extend(problems);
+                    continue;
+                }
+            };
+            match Slack::new(slack, fields, &config.global, base_dir, policy, outbox, clock) {
                 Ok(sender) => integrations.push(Arc::new(Integration {
                     receiver: receiver.name.clone(),
                     name: format!("slack_configs[{n}]"),
@@ -134,17 +139,6 @@ pub fn build(
         built.insert(receiver.name.clone(), integrations);
     }
     if errors.is_empty() { Ok(built) } else { Err(errors) }
-}
-
-/// Custom templates are not rendered yet: say so at start, rather than send the template's text.
-fn warn_not_applied(path: &str, fields: &[(&str, &Option<String>)]) {
-    for (field, value) in fields {
-        if value.is_some() {
-            tracing::warn!(
-                "{path}.{field}: custom templates are not applied yet; the default layout is used"
-            );
-        }
-    }
 }
 
 /// A secret given inline or as a file (relative to `base_dir`), trimmed of its final newline.

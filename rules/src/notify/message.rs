@@ -134,7 +134,7 @@ pub fn rfc3339(ms: i64) -> String {
         .map_or_else(|| ZERO_TIME.to_owned(), |t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
-fn parse_rfc3339(text: &str) -> Option<i64> {
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
 }
 

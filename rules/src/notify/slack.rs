@@ -25,6 +25,8 @@ use super::message::{Message, MessageAlert};
 use super::outbound::OutboundPolicy;
 use super::outbox::{Outbox, OutboxEntry};
 use super::render;
+use super::templates::{self, Field};
+use crate::template::NotificationTemplates;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Slack's limits (Block Kit reference): 50 blocks per message, 150 characters in a header, 3000 in a section's
@@ -45,10 +47,7 @@ pub struct Slack {
     authorization: Option<String>,
     /// The Web API's `chat.update` URL; `None` for an incoming webhook.
     update_url: Option<reqwest::Url>,
-    channel: Option<String>,
-    username: Option<String>,
-    icon_emoji: Option<String>,
-    icon_url: Option<String>,
+    fields: SlackFields,
     link_names: bool,
     thread_replies: bool,
     outbox: Arc<Outbox>,
@@ -61,14 +60,122 @@ impl std::fmt::Debug for Slack {
         f.debug_struct("Slack")
             .field("api_url", &"***")
             .field("web_api", &self.update_url.is_some())
-            .field("channel", &self.channel)
             .finish_non_exhaustive()
+    }
+}
+
+/// The fields of a Slack configuration that are templates, as Alertmanager renders them all.
+#[derive(Debug, Clone, Default)]
+pub struct SlackFields {
+    pub title: Option<Field>,
+    pub title_link: Option<Field>,
+    pub pretext: Option<Field>,
+    pub text: Option<Field>,
+    pub footer: Option<Field>,
+    pub fallback: Option<Field>,
+    pub color: Option<Field>,
+    pub channel: Option<Field>,
+    pub username: Option<Field>,
+    pub icon_emoji: Option<Field>,
+    pub icon_url: Option<Field>,
+}
+
+impl SlackFields {
+    /// The templated fields of the Slack configuration at `path`, each checked; every problem.
+    pub fn parse(
+        templates: &NotificationTemplates,
+        path: &str,
+        config: &SlackConfig,
+    ) -> Result<SlackFields, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut field = |name: &str, text: &Option<String>| {
+            Field::parse(templates, format!("{path}.{name}"), text.as_deref())
+                .map_err(|error| errors.push(error))
+                .ok()
+                .flatten()
+        };
+        let fields = SlackFields {
+            title: field("title", &config.title),
+            title_link: field("title_link", &config.title_link),
+            pretext: field("pretext", &config.pretext),
+            text: field("text", &config.text),
+            footer: field("footer", &config.footer),
+            fallback: field("fallback", &config.fallback),
+            color: field("color", &config.color),
+            channel: field("channel", &config.channel),
+            username: field("username", &config.username),
+            icon_emoji: field("icon_emoji", &config.icon_emoji),
+            icon_url: field("icon_url", &config.icon_url),
+        };
+        if errors.is_empty() { Ok(fields) } else { Err(errors) }
+    }
+
+    /// The message's [`layout`], changed as the configured fields say: `title` is the message's text and
+    /// header, `text` replaces the alerts' blocks, `title_link` adds a button, `footer` a last line.
+    pub fn apply(&self, message: &Message, now_ms: i64) -> Value {
+        let render = |field: &Option<Field>| templates::render(field, message, now_ms);
+        let mut payload = layout(message, now_ms);
+        let attachment = &mut payload["attachments"][0];
+        if let Some(color) = render(&self.color) {
+            attachment["color"] = json!(color);
+        }
+        if let Some(pretext) = render(&self.pretext) {
+            attachment["pretext"] = json!(pretext);
+        }
+        let blocks = attachment["blocks"].as_array_mut().expect("layout has blocks");
+        if let Some(text) = render(&self.text) {
+            let actions = blocks.pop().filter(|block| block["type"] == "actions");
+            blocks.truncate(1);
+            blocks.push(json!({
+                "type": "section",
+                "text": { "type": "mrkdwn", "text": truncate(&text, SECTION_LIMIT) },
+            }));
+            blocks.extend(actions);
+        }
+        if let Some(link) = render(&self.title_link).filter(|link| !link.is_empty()) {
+            let button = json!({ "type": "button", "text": { "type": "plain_text", "text": "Details" }, "url": link });
+            match blocks.last_mut() {
+                Some(last) if last["type"] == "actions" => {
+                    let elements = last["elements"].as_array_mut().expect("actions have elements");
+                    elements.truncate(MAX_BUTTONS - 1);
+                    elements.insert(0, button);
+                }
+                _ => blocks.push(json!({ "type": "actions", "elements": [button] })),
+            }
+        }
+        if let Some(footer) = render(&self.footer).filter(|footer| !footer.is_empty()) {
+            blocks.push(json!({
+                "type": "context",
+                "elements": [{ "type": "mrkdwn", "text": truncate(&footer, SECTION_LIMIT) }],
+            }));
+        }
+        if let Some(title) = render(&self.title) {
+            blocks[0]["text"]["text"] = json!(truncate(&title, HEADER_LIMIT));
+            attachment["fallback"] = json!(title);
+            payload["text"] = json!(title);
+        }
+        if let Some(fallback) = render(&self.fallback) {
+            payload["attachments"][0]["fallback"] = json!(fallback);
+        }
+        let optional = [
+            ("channel", &self.channel),
+            ("username", &self.username),
+            ("icon_emoji", &self.icon_emoji),
+            ("icon_url", &self.icon_url),
+        ];
+        for (name, field) in optional {
+            if let Some(value) = render(field).filter(|value| !value.is_empty()) {
+                payload[name] = json!(value);
+            }
+        }
+        payload
     }
 }
 
 impl Slack {
     pub fn new(
         config: &SlackConfig,
+        fields: SlackFields,
         global: &GlobalConfig,
         base_dir: &Path,
         policy: &Arc<OutboundPolicy>,
@@ -111,10 +218,7 @@ impl Slack {
             policy: Arc::clone(policy),
             authorization,
             update_url,
-            channel: config.channel.clone(),
-            username: config.username.clone(),
-            icon_emoji: config.icon_emoji.clone(),
-            icon_url: config.icon_url.clone(),
+            fields,
             link_names: config.link_names.unwrap_or(false),
             thread_replies: config.thread_replies.unwrap_or(false),
             outbox: Arc::clone(outbox),
@@ -125,6 +229,7 @@ impl Slack {
     pub async fn send(&self, entry: &OutboxEntry) -> Result<(), SendError> {
         self.policy.check_url(&self.api_url).map_err(SendError::permanent)?;
         let mut payload = self.payload(&entry.message);
+        let channel = payload["channel"].clone();
         let Some(update_url) = &self.update_url else {
             // An incoming webhook answers `ok` in plain text, or an HTTP error.
             let response = self.post(&self.api_url, &payload).await?;
@@ -152,9 +257,7 @@ impl Slack {
                 if let Some(object) = payload.as_object_mut() {
                     object.remove("ts");
                 }
-                if let Some(channel) = &self.channel {
-                    payload["channel"] = json!(channel);
-                }
+                payload["channel"] = channel;
                 let answer = self.call(&self.api_url, &payload).await?;
                 let channel = answer["channel"].as_str().unwrap_or_default().to_owned();
                 let ts = answer["ts"].as_str().unwrap_or_default().to_owned();
@@ -237,20 +340,11 @@ impl Slack {
         Err(SendError { message: format!("Slack error {error}"), retryable, retry_after: wait })
     }
 
-    /// The message ([`layout`]) with the configured channel, name and icon.
+    /// The message ([`layout`]) as the configured fields change it.
     fn payload(&self, message: &Message) -> Value {
-        let mut payload = layout(message, (self.clock)());
-        let optional = [
-            ("channel", self.channel.clone().map(Value::from)),
-            ("username", self.username.clone().map(Value::from)),
-            ("icon_emoji", self.icon_emoji.clone().map(Value::from)),
-            ("icon_url", self.icon_url.clone().map(Value::from)),
-            ("link_names", self.link_names.then_some(Value::Bool(true))),
-        ];
-        for (field, value) in optional {
-            if let Some(value) = value {
-                payload[field] = value;
-            }
+        let mut payload = self.fields.apply(message, (self.clock)());
+        if self.link_names {
+            payload["link_names"] = Value::Bool(true);
         }
         payload
     }
@@ -392,5 +486,57 @@ mod tests {
         assert!(blocks.len() <= 50, "{} blocks", blocks.len());
         let last_context = blocks.iter().rev().find(|block| block["type"] == "context").unwrap();
         assert_eq!(last_context["elements"][0]["text"], "… and 185 more alerts");
+    }
+
+    fn fields(yaml: &str) -> SlackFields {
+        let config: SlackConfig = serde_yaml_ng::from_str(yaml).unwrap();
+        let templates = NotificationTemplates::new(&[]).unwrap();
+        SlackFields::parse(&templates, "receivers[0].slack_configs[0]", &config).unwrap()
+    }
+
+    #[test]
+    fn configured_templates_change_the_title_text_colour_links_and_names() {
+        let yaml = r#"
+title: '{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ len .Alerts.Firing }})'
+text: '{{ range .Alerts.Firing }}• {{ .Labels.queue }}{{ "\n" }}{{ end }}'
+color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
+title_link: '{{ .ExternalURL }}/incidents'
+footer: 'receiver {{ .Receiver }}'
+pretext: 'heads up'
+channel: '#{{ .CommonLabels.job }}'
+username: '{{ template "slack.default.username" . }}'
+"#;
+        let payload = fields(yaml).apply(&sample(2, 1), NOW_MS);
+        assert_eq!(payload["text"], "FIRING: LagHigh (2)");
+        assert_eq!(payload["channel"], "#billing");
+        assert_eq!(payload["username"], "sightline");
+        let attachment = &payload["attachments"][0];
+        assert_eq!(attachment["color"], "danger");
+        assert_eq!(attachment["pretext"], "heads up");
+        assert_eq!(attachment["fallback"], "FIRING: LagHigh (2)");
+        let blocks = attachment["blocks"].as_array().unwrap();
+        let types: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["header", "section", "actions", "context"]);
+        assert_eq!(blocks[0]["text"]["text"], "FIRING: LagHigh (2)");
+        assert_eq!(blocks[1]["text"]["text"], "• emails\n• invoices\n");
+        assert_eq!(blocks[2]["elements"][0]["url"], "http://sightline:8080/incidents");
+        assert_eq!(blocks[3]["elements"][0]["text"], "receiver team");
+    }
+
+    #[test]
+    fn without_templates_the_layout_is_the_default_one() {
+        assert_eq!(fields("{}").apply(&sample(2, 1), NOW_MS), layout(&sample(2, 1), NOW_MS));
+    }
+
+    #[test]
+    fn a_template_that_cannot_render_is_refused_with_its_path() {
+        let config: SlackConfig =
+            serde_yaml_ng::from_str(r#"text: '{{ template "nope" . }}'"#).unwrap();
+        let templates = NotificationTemplates::new(&[]).unwrap();
+        let errors =
+            SlackFields::parse(&templates, "receivers[0].slack_configs[0]", &config).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("receivers[0].slack_configs[0].text"), "{errors:?}");
+        assert!(errors[0].contains(r#"template "nope" not defined"#), "{errors:?}");
     }
 }
