@@ -18,7 +18,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use serde_json::{Value, json};
 
-use crate::support::Daemon;
+use crate::support::{ADMIN_TOKEN, Daemon};
 
 /// One request a test receiver got.
 #[derive(Debug, Clone)]
@@ -915,6 +915,83 @@ async fn a_silence_created_through_the_v2_api_mutes_matching_alerts_and_expires_
     let (_, expired) =
         api_request(&daemon, reqwest::Method::GET, &format!("/api/v2/silence/{id}"), None).await;
     assert_eq!(expired["status"]["state"], "expired");
+}
+
+/// Runs Alertmanager's own `amtool` (Debian's `prometheus-alertmanager`, which `scripts/test` installs)
+/// against the daemon, with the admin token in an HTTP config file; returns its standard output.
+fn amtool(daemon: &Daemon, args: &[&str]) -> String {
+    let http_config = daemon.dir.path().join("amtool-http.yml");
+    std::fs::write(&http_config, format!("authorization: {{ credentials: {ADMIN_TOKEN} }}\n"))
+        .expect("write amtool's http config");
+    let output = std::process::Command::new("amtool")
+        .arg(format!("--alertmanager.url={}", daemon.api_url("/")))
+        .arg(format!("--http.config.file={}", http_config.display()))
+        .args(args)
+        .output()
+        .expect("amtool runs (scripts/test installs Debian's prometheus-alertmanager)");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "amtool {args:?} failed: {stdout}{stderr}\n{:?}",
+        daemon.log()
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amtool_adds_lists_and_expires_silences_queries_alerts_and_shows_no_secrets() {
+    let receiver = Receiver::start(None).await;
+    let daemon = daemon_notifying(&receiver, json!({}));
+
+    let id = amtool(
+        &daemon,
+        &[
+            "silence",
+            "add",
+            "queue=emails",
+            "--author=oncall",
+            "--comment=migration",
+            "--duration=1h",
+        ],
+    );
+    let id = id.trim().to_owned();
+    assert_eq!(id.len(), 36, "amtool printed no silence id: {id:?}");
+    let silences: Value =
+        serde_json::from_str(&amtool(&daemon, &["silence", "query", "-o", "json"])).expect("json");
+    assert_eq!(silences[0]["id"], id.as_str(), "{silences}");
+    assert_eq!(silences[0]["createdBy"], "oncall");
+    assert_eq!(silences[0]["matchers"][0]["name"], "queue");
+
+    send_lag(&daemon, "emails", 250.0).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let alerts: Value = serde_json::from_str(&amtool(
+            &daemon,
+            &["alert", "query", "--silenced", "-o", "json", "alertname=LagHigh"],
+        ))
+        .expect("json");
+        if alerts[0]["status"]["state"] == "suppressed" {
+            assert_eq!(alerts[0]["status"]["silencedBy"], json!([id]), "{alerts}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "amtool does not show the alert silenced: {alerts}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    amtool(&daemon, &["silence", "expire", &id]);
+    let active: Value =
+        serde_json::from_str(&amtool(&daemon, &["silence", "query", "-o", "json"])).expect("json");
+    assert_eq!(active, json!([]), "the expired silence is still listed as active");
+    let expired = amtool(&daemon, &["silence", "query", "--expired", "-q"]);
+    assert_eq!(expired.trim(), id);
+    // The alert is no longer muted, so the receiver hears of it.
+    receiver.wait_for(1, "the notification once the silence was expired").await;
+
+    let config = amtool(&daemon, &["config", "show"]);
+    assert!(config.contains("receiver: hook"), "{config}");
+    assert!(config.contains("<secret>"), "{config}");
+    assert!(!config.contains(&receiver.url("/hook")), "amtool shows a webhook URL: {config}");
 }
 
 const INHIBITED_RULES: &str = "

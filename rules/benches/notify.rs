@@ -1,7 +1,9 @@
 //! Routing, grouping and rendering of many alerts: 10,000 alerts in 500 groups go through the dispatcher
 //! (routing tree, grouping, deduplication, with a silence and an inhibition rule to check per alert), and
 //! each group's notification is rendered for every integration kind: the webhook payload serialized, the
-//! email's text and HTML, and the Slack message. Target (issue 6): < 1 s. Results: BENCHMARKS.md.
+//! email's text and HTML, and the Slack message. Target (issue 6): < 1 s. A second run renders the Slack
+//! message through configured templates (a title and a text that ranges over the alerts), to price the template
+//! engine. Results: BENCHMARKS.md.
 //!
 //! `cargo bench -p sightline-rules --bench notify`
 
@@ -9,13 +11,16 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion};
+use sightline_rules::notify::config::SlackConfig;
 use sightline_rules::notify::dispatch::{Alert, Dispatcher};
 use sightline_rules::notify::inhibit::{InhibitRule, Inhibitions};
 use sightline_rules::notify::matcher::{all_match, parse_matchers};
 use sightline_rules::notify::message::Message;
 use sightline_rules::notify::route::{Route, RouteConfig};
+use sightline_rules::notify::slack::SlackFields;
 use sightline_rules::notify::{render, slack};
 use sightline_rules::promql::Labels;
+use sightline_rules::template::NotificationTemplates;
 
 const ROUTES: &str = "
 receiver: team
@@ -103,9 +108,48 @@ fn route_group_render(c: &mut Criterion) {
     });
 }
 
+/// What Slack configurations in the wild often carry.
+const SLACK_TEMPLATES: &str = r#"
+title: '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }}'
+text: >-
+  {{ range .Alerts }}*Alert:* {{ .Annotations.summary }} - `{{ .Labels.severity }}`
+  *Description:* {{ .Annotations.description }}
+  *Details:*
+  {{ range .Labels.SortedPairs }} • *{{ .Name }}:* `{{ .Value }}`
+  {{ end }}{{ end }}
+"#;
+
+fn route_group_render_templates(c: &mut Criterion) {
+    let config: RouteConfig = serde_yaml_ng::from_str(ROUTES).expect("routes");
+    let root = Route::root(&config).expect("route");
+    let slack_config: SlackConfig = serde_yaml_ng::from_str(SLACK_TEMPLATES).expect("slack config");
+    let templates = NotificationTemplates::new(&[]).expect("defaults");
+    let fields = SlackFields::parse(&templates, "slack_configs[0]", &slack_config).expect("fields");
+    let alerts = alerts();
+    c.bench_function("10000_alerts_500_groups_routed_grouped_slack_templates", |b| {
+        b.iter_batched(
+            || Dispatcher::new(root.clone(), HashMap::new()),
+            |mut dispatcher| {
+                for alert in &alerts {
+                    dispatcher.insert(0, alert);
+                }
+                let notifications = dispatcher.flush(30_000, |_| false);
+                let mut bytes = 0;
+                for notification in &notifications {
+                    let message = Message::of(notification, true, 0, "http://sightline:8080")
+                        .expect("a message");
+                    bytes += fields.apply(&message, 60_000).to_string().len();
+                }
+                black_box((notifications.len(), bytes))
+            },
+            BatchSize::LargeInput,
+        );
+    });
+}
+
 criterion::criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = route_group_render
+    targets = route_group_render, route_group_render_templates
 }
 criterion::criterion_main!(benches);
