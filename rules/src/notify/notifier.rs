@@ -4,7 +4,7 @@
 //! receiver, and writes that to the outbox together with the group's notification log entry, before the
 //! delivery worker ([`Delivery`]) sends anything.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::delivery::Delivery;
-use super::dispatch::{Alert, Dispatcher};
+use super::dispatch::{Alert, Dispatcher, Sent};
 use super::inhibit::{InhibitRule, Inhibitions};
 use super::integration::Integrations;
 use super::matcher::{Matcher, all_match};
@@ -30,6 +30,15 @@ use crate::promql::Labels;
 const QUEUE: usize = 1024;
 /// How long a resolved or expired alert is kept as a possible inhibition source and for the API.
 const FORGET_AFTER_MS: i64 = 15 * 60 * 1000;
+/// How long an ended silence is kept to be looked at and re-created: Alertmanager's default
+/// `--data.retention`.
+const SILENCE_RETENTION_MS: i64 = 120 * 3600 * 1000;
+/// How often ended silences are looked for.
+const SILENCE_PRUNE_EVERY_MS: i64 = 3600 * 1000;
+/// How many notifications may wait for a failing outbox before the oldest is dropped.
+const MAX_UNWRITTEN: usize = 10_000;
+/// How soon a failed outbox write is tried again.
+const UNWRITTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// The pipeline's own metrics.
 #[derive(Debug, Default)]
@@ -220,7 +229,13 @@ impl Pipeline {
         };
         let dispatcher = Dispatcher::new(self.route.clone(), log)
             .with_time_intervals(self.time_intervals.clone());
-        let running = Running { dispatcher, view, pipeline: self };
+        let running = Running {
+            dispatcher,
+            view,
+            pipeline: self,
+            next_silence_prune_ms: 0,
+            unwritten: VecDeque::new(),
+        };
         tokio::spawn(running.run(received, shutdown));
         notifier
     }
@@ -230,15 +245,30 @@ struct Running {
     pipeline: Pipeline,
     dispatcher: Dispatcher,
     view: Arc<View>,
+    next_silence_prune_ms: i64,
+    /// Notifications the outbox has not taken yet, oldest first (see [`Running::write_unwritten`]).
+    unwritten: VecDeque<Arc<Unwritten>>,
+}
+
+/// A group's notification, rendered for its integrations, with the notification log entry it makes.
+struct Unwritten {
+    group_key: String,
+    sent: Sent,
+    entries: Vec<NewEntry>,
+    at_ms: i64,
 }
 
 impl Running {
     async fn run(mut self, mut received: mpsc::Receiver<Vec<Alert>>, shutdown: CancellationToken) {
         loop {
             let now = (self.pipeline.clock)();
-            let wait = self.dispatcher.next_flush_ms().map_or(Duration::from_secs(3600), |at| {
-                Duration::from_millis((at - now).max(0).unsigned_abs())
-            });
+            let mut wait =
+                self.dispatcher.next_flush_ms().map_or(Duration::from_secs(3600), |at| {
+                    Duration::from_millis((at - now).max(0).unsigned_abs())
+                });
+            if !self.unwritten.is_empty() {
+                wait = wait.min(UNWRITTEN_RETRY);
+            }
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 batch = received.recv() => match batch {
@@ -265,21 +295,30 @@ impl Running {
     async fn flush(&mut self) {
         let now = (self.pipeline.clock)();
         let silences = Arc::clone(&self.pipeline.silences);
-        let active =
-            match tokio::task::spawn_blocking(move || active_silences(&silences, now)).await {
-                Ok(Ok(active)) => active,
-                Ok(Err(error)) => {
-                    // Better late than a silence ignored: wait and try again.
-                    tracing::error!(%error, "silences not read; notifications wait");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    return;
-                }
-                Err(panic) => {
-                    tracing::error!(%panic, "reading silences panicked; notifications wait");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    return;
-                }
-            };
+        let prune = now >= self.next_silence_prune_ms;
+        if prune {
+            self.next_silence_prune_ms = now + SILENCE_PRUNE_EVERY_MS;
+        }
+        let read = move || {
+            if prune && let Err(error) = silences.forget_ended_before(now - SILENCE_RETENTION_MS) {
+                tracing::warn!(%error, "ended silences not pruned");
+            }
+            active_silences(&silences, now)
+        };
+        let active = match tokio::task::spawn_blocking(read).await {
+            Ok(Ok(active)) => active,
+            Ok(Err(error)) => {
+                // Better late than a silence ignored: wait and try again.
+                tracing::error!(%error, "silences not read; notifications wait");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return;
+            }
+            Err(panic) => {
+                tracing::error!(%panic, "reading silences panicked; notifications wait");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return;
+            }
+        };
         let firing: Vec<Labels> = {
             let latest = self.view.latest.lock().unwrap_or_else(|p| p.into_inner());
             firing(&latest, now).into_iter().map(|(_, labels)| labels).collect()
@@ -290,9 +329,6 @@ impl Running {
                 || inhibitions.mutes(&alert.labels)
         };
         let notifications = self.dispatcher.flush(now, muted);
-        if notifications.is_empty() {
-            return;
-        }
         for notification in notifications {
             self.pipeline.metrics.notifications.inc();
             let integrations = self.pipeline.integrations.get(&notification.receiver);
@@ -313,23 +349,138 @@ impl Running {
                     })
                 })
                 .collect();
+            if self.unwritten.len() == MAX_UNWRITTEN {
+                self.pipeline.metrics.outbox_failures.inc();
+                tracing::error!(
+                    "the outbox has failed for too long; the oldest unwritten notification is dropped"
+                );
+                self.unwritten.pop_front();
+            }
+            self.unwritten.push_back(Arc::new(Unwritten {
+                group_key: notification.group_key,
+                sent: notification.sent,
+                entries,
+                at_ms: now,
+            }));
+        }
+        if self.write_unwritten().await {
+            self.pipeline.delivery.wake();
+        }
+    }
+
+    /// Writes the unwritten notifications to the outbox, oldest first, until one fails (it stays first, so
+    /// that a group's notifications reach the outbox in order); true if any was written.
+    async fn write_unwritten(&mut self) -> bool {
+        let mut written_any = false;
+        while let Some(next) = self.unwritten.front().cloned() {
             let outbox = Arc::clone(&self.pipeline.outbox);
             let written = tokio::task::spawn_blocking(move || {
-                outbox.enqueue(&notification.group_key, &notification.sent, &entries, now)
+                outbox.enqueue(&next.group_key, &next.sent, &next.entries, next.at_ms)
             })
             .await;
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    self.pipeline.metrics.outbox_failures.inc();
-                    tracing::error!(%error, "notification not written to the outbox");
+            let error = match written {
+                Ok(Ok(())) => {
+                    self.unwritten.pop_front();
+                    written_any = true;
+                    continue;
                 }
-                Err(panic) => {
-                    self.pipeline.metrics.outbox_failures.inc();
-                    tracing::error!(%panic, "writing to the outbox panicked");
-                }
-            }
+                Ok(Err(error)) => error.to_string(),
+                Err(panic) => format!("the write panicked: {panic}"),
+            };
+            self.pipeline.metrics.outbox_failures.inc();
+            tracing::error!(
+                %error,
+                waiting = self.unwritten.len(),
+                "notifications not written to the outbox yet; retrying in a second"
+            );
+            break;
         }
-        self.pipeline.delivery.wake();
+        written_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::notify::config::NotificationsConfig;
+    use crate::notify::delivery::{DeliveryMetrics, DeliverySettings};
+    use crate::notify::integration;
+    use crate::notify::outbound::OutboundPolicy;
+
+    fn now_ms() -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+
+    /// A notification whose outbox write fails is kept and written once the outbox works again, not lost.
+    #[tokio::test]
+    async fn a_notification_the_outbox_refuses_is_written_once_it_accepts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let config = NotificationsConfig::parse(
+            "route: { receiver: hook, group_by: [alertname], group_wait: 0s }\n\
+             receivers: [{ name: hook, webhook_configs: [{ url: 'http://127.0.0.1:9/hook' }] }]\n",
+        )
+        .unwrap()
+        .check()
+        .unwrap();
+        let outbox = Arc::new(Outbox::open(&path).unwrap());
+        let policy = Arc::new(OutboundPolicy::new(&["127.0.0.1".to_owned()]));
+        let integrations =
+            integration::build(&config.config, dir.path(), &policy, &outbox, now_ms).unwrap();
+        let settings = DeliverySettings {
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(1),
+            retry_for: Duration::from_secs(60),
+            breaker_failures: 5,
+            breaker_open_for: Duration::from_secs(1),
+        };
+        // The delivery worker is not started: the test looks at what reaches the outbox.
+        let delivery = Delivery::new(
+            Arc::clone(&outbox),
+            integrations.clone(),
+            settings,
+            Arc::new(DeliveryMetrics::default()),
+            now_ms,
+        );
+        let metrics = Arc::new(NotifierMetrics::default());
+        let pipeline = Pipeline {
+            route: config.route,
+            inhibit_rules: Vec::new(),
+            time_intervals: BTreeMap::new(),
+            integrations,
+            silences: Arc::new(SilenceStore::open(&path).unwrap()),
+            outbox: Arc::clone(&outbox),
+            delivery,
+            external_url: String::new(),
+            metrics: Arc::clone(&metrics),
+            clock: now_ms,
+        };
+        let notifier = pipeline.start(CancellationToken::new()).await;
+
+        let sabotage = rusqlite::Connection::open(&path).unwrap();
+        sabotage.execute("ALTER TABLE notification_outbox RENAME TO away", []).unwrap();
+        notifier.send(vec![Alert {
+            labels: Labels::new([("alertname", "LagHigh")]),
+            annotations: Labels::default(),
+            starts_at_ms: now_ms(),
+            resolved_at_ms: None,
+            valid_until_ms: i64::MAX,
+            generator_url: String::new(),
+        }]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while metrics.outbox_failures.get() == 0 {
+            assert!(std::time::Instant::now() < deadline, "the outbox write never failed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        sabotage.execute("ALTER TABLE away RENAME TO notification_outbox", []).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while outbox.counts().unwrap().0 == 0 {
+            assert!(std::time::Instant::now() < deadline, "the notification was lost");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(outbox.counts().unwrap(), (1, 0));
     }
 }

@@ -5,11 +5,14 @@
 //! change the answer), and redirects are followed only on the same host.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
+
+use super::config::{HttpClientConfig, TlsClientConfig};
 
 /// A request the policy does not let through; retrying cannot change that.
 #[derive(Debug, thiserror::Error)]
@@ -85,11 +88,15 @@ impl OutboundPolicy {
     /// An HTTP client that keeps to this policy: host names resolve only to allowed addresses, redirects stay
     /// on the same host (or are not followed), and every request has `timeout`. URLs with an IP address
     /// instead of a name must be checked with [`OutboundPolicy::check_url`] before sending.
+    /// The HTTP client of an integration, with its `http_config` (redirects and TLS; authorization is a
+    /// header the integration adds) and files relative to `base_dir`.
     pub fn client(
         self: &Arc<Self>,
-        follow_redirects: bool,
+        http: Option<&HttpClientConfig>,
         timeout: Duration,
+        base_dir: &Path,
     ) -> Result<reqwest::Client, String> {
+        let follow_redirects = http.and_then(|http| http.follow_redirects).unwrap_or(true);
         let redirects = if follow_redirects {
             redirect::Policy::custom(|attempt| {
                 let first = attempt.previous().first().and_then(|url| url.host_str());
@@ -105,14 +112,18 @@ impl OutboundPolicy {
         } else {
             redirect::Policy::none()
         };
-        reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .dns_resolver(Arc::new(CheckedResolver(Arc::clone(self))))
             .redirect(redirects)
             .no_proxy()
             .timeout(timeout)
-            .user_agent(concat!("sightline/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| format!("building the HTTP client: {error}"))
+            .user_agent(concat!("sightline/", env!("CARGO_PKG_VERSION")));
+        let tls = http.and_then(|http| http.tls_config.as_ref());
+        let builder = match tls {
+            Some(tls) => with_tls(builder, tls, base_dir)?,
+            None => builder,
+        };
+        builder.build().map_err(|error| format!("building the HTTP client: {error}"))
     }
 
     /// Checks a URL whose host is an IP address (names are checked when they resolve).
@@ -213,6 +224,53 @@ fn in_network(address: IpAddr, network: IpAddr, bits: u8) -> bool {
     }
 }
 
+/// `http_config.tls_config`: the CAs to trust (instead of the system's), a client certificate, and
+/// `insecure_skip_verify`. `server_name` cannot be set on this client, so it is refused rather than ignored.
+fn with_tls(
+    builder: reqwest::ClientBuilder,
+    tls: &TlsClientConfig,
+    base_dir: &Path,
+) -> Result<reqwest::ClientBuilder, String> {
+    let read = |file: &str| {
+        let path = base_dir.join(file);
+        std::fs::read(&path)
+            .map_err(|error| format!("tls_config: reading {}: {error}", path.display()))
+    };
+    if tls.server_name.is_some() {
+        return Err(
+            "tls_config.server_name is not supported: address the receiver by that name".to_owned()
+        );
+    }
+    let mut builder = builder;
+    if let Some(ca_file) = &tls.ca_file {
+        let certificates = reqwest::Certificate::from_pem_bundle(&read(ca_file)?)
+            .map_err(|error| format!("tls_config.ca_file {ca_file}: {error}"))?;
+        if certificates.is_empty() {
+            return Err(format!("tls_config.ca_file {ca_file}: no PEM certificate in it"));
+        }
+        builder = builder.tls_built_in_root_certs(false);
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    match (&tls.cert_file, &tls.key_file) {
+        (Some(cert_file), Some(key_file)) => {
+            let mut pem = read(cert_file)?;
+            pem.push(b'\n');
+            pem.extend(read(key_file)?);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|error| format!("tls_config.cert_file {cert_file}: {error}"))?;
+            builder = builder.identity(identity);
+        }
+        (None, None) => {}
+        _ => return Err("tls_config: cert_file and key_file go together".to_owned()),
+    }
+    if tls.insecure_skip_verify == Some(true) {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -251,5 +309,33 @@ mod tests {
         assert_eq!(allowing.check("alerts.corp.lan", ip("192.168.1.1")), Ok(()));
         assert!(allowing.check("corp.lan.evil", ip("192.168.1.1")).is_err());
         assert!(allowing.check("x", ip("172.16.0.1")).is_err());
+    }
+
+    fn client_with(tls: &str, files: &[(&str, &str)]) -> Result<reqwest::Client, String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let http: HttpClientConfig =
+            serde_yaml_ng::from_str(&format!("tls_config: {tls}")).unwrap();
+        let policy = Arc::new(OutboundPolicy::new(&[]));
+        policy.client(Some(&http), Duration::from_secs(1), dir.path())
+    }
+
+    #[test]
+    fn tls_settings_are_applied_or_refused_with_a_reason_never_ignored() {
+        assert!(client_with("{ insecure_skip_verify: true }", &[]).is_ok());
+        let missing = client_with("{ ca_file: ca.pem }", &[]).unwrap_err();
+        assert!(
+            missing.starts_with("tls_config: reading ") && missing.contains("ca.pem"),
+            "{missing}"
+        );
+        let empty =
+            client_with("{ ca_file: ca.pem }", &[("ca.pem", "not a certificate\n")]).unwrap_err();
+        assert_eq!(empty, "tls_config.ca_file ca.pem: no PEM certificate in it");
+        let half = client_with("{ cert_file: client.pem }", &[("client.pem", "")]).unwrap_err();
+        assert_eq!(half, "tls_config: cert_file and key_file go together");
+        let sni = client_with("{ server_name: hooks.internal }", &[]).unwrap_err();
+        assert!(sni.starts_with("tls_config.server_name is not supported"), "{sni}");
     }
 }

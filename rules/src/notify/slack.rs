@@ -211,9 +211,8 @@ impl Slack {
                 return Err("the Web API needs a channel".to_owned());
             }
         }
-        let follow = http.and_then(|http| http.follow_redirects).unwrap_or(true);
         Ok(Slack {
-            client: policy.client(follow, TIMEOUT)?,
+            client: policy.client(http, TIMEOUT, base_dir)?,
             api_url,
             policy: Arc::clone(policy),
             authorization,

@@ -54,12 +54,11 @@ impl Webhook {
             None => DEFAULT_TIMEOUT,
         };
         let http = config.http_config.as_ref();
-        let follow = http.and_then(|http| http.follow_redirects).unwrap_or(true);
         let signing_key = secret(&config.signing_secret, &config.signing_secret_file, base_dir)?
             .map(|key| hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()));
         Ok(Webhook {
             url,
-            client: policy.client(follow, timeout)?,
+            client: policy.client(http, timeout, base_dir)?,
             policy: Arc::clone(policy),
             authorization: authorization(http, base_dir)?,
             signing_key,
