@@ -176,11 +176,20 @@ receivers:
 async fn an_alert_reaches_a_webhook_as_version_4_payload_and_so_does_its_resolution() {
     let receiver = Receiver::start(None).await;
     let alertmanager = alertmanager_yml(&receiver.url("/hook"));
-    let daemon = start_daemon(RULES, &alertmanager, json!({}));
+    let daemon = Daemon::start_with_files(
+        json!({
+            "rule_files": ["rules/*.yaml"],
+            "notifications_file": "alertmanager.yml",
+            "outbound": { "allow": ["127.0.0.1"] },
+            "http": { "external_url": "https://sightline.example.com/" },
+        }),
+        &[("rules/queues.yaml", RULES), ("alertmanager.yml", &alertmanager)],
+    );
     send_lag(&daemon, "emails", 250.0).await;
     let firing = receiver.wait_for(1, "the firing notification").await.remove(0);
     let payload = firing.json();
     assert_eq!(payload["version"], "4");
+    assert_eq!(payload["externalURL"], "https://sightline.example.com");
     assert_eq!(payload["status"], "firing");
     assert_eq!(payload["receiver"], "hook");
     assert_eq!(payload["groupKey"], r#"{}:{alertname="LagHigh"}"#);
@@ -192,6 +201,10 @@ async fn an_alert_reaches_a_webhook_as_version_4_payload_and_so_does_its_resolut
     assert_eq!(alert["labels"]["severity"], "page");
     assert_eq!(alert["annotations"]["summary"], "lag of emails is 250");
     assert_eq!(alert["endsAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(
+        alert["generatorURL"],
+        "https://sightline.example.com/graph?g0.expr=queue_lag+%3E+100&g0.tab=1"
+    );
     assert_eq!(alert["fingerprint"].as_str().map(str::len), Some(16));
     assert_eq!(firing.header("content-type"), "application/json");
     assert_eq!(firing.header("idempotency-key").len(), 36, "a UUID");
