@@ -836,7 +836,7 @@ async fn a_receiver_that_never_recovers_leaves_a_dead_letter_that_a_replay_deliv
     let client = reqwest::Client::new();
     let letters: Value = client
         .get(daemon.api_url("/api/v1/notifications/dead_letters"))
-        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .expect("dead letters")
@@ -853,7 +853,7 @@ async fn a_receiver_that_never_recovers_leaves_a_dead_letter_that_a_replay_deliv
         .post(
             daemon.api_url(&format!("/api/v1/notifications/dead_letters/{}/replay", letter["id"])),
         )
-        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .expect("replay");
@@ -878,7 +878,7 @@ async fn api_request(
 ) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .request(method, daemon.api_url(path))
-        .bearer_auth(crate::support::ADMIN_TOKEN);
+        .bearer_auth(ADMIN_TOKEN);
     if let Some(body) = body {
         request = request.json(&body);
     }

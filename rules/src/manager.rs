@@ -547,12 +547,13 @@ impl ScheduledGroup {
         let external_labels = &settings.external_labels;
         let rules = self.group.rules.iter();
         let alerting = rules.filter_map(|rule| {
+            let alerting = rule.alerting.as_ref()?;
             let generator_url = if settings.external_url.is_empty() {
                 String::new()
             } else {
                 crate::template::graph_link(&settings.external_url, rule.rule.query.text())
             };
-            Some((rule.alerting.as_ref()?, generator_url))
+            Some((alerting, generator_url))
         });
         alerting
             .flat_map(|(alerting, generator_url)| {

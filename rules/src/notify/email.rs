@@ -189,13 +189,13 @@ impl Email {
         let message = &entry.message;
         let now = (self.clock)();
         let fields = &self.fields;
-        let render = |field: &Option<Field>, html| {
+        let rendered = |field: &Option<Field>, html| {
             field.as_ref().and_then(|field| field.render(message, now, html))
         };
         // A header is one line: a template's line breaks would end it.
         let one_line = |text: String| text.split_whitespace().collect::<Vec<_>>().join(" ");
         let subject =
-            render(&fields.subject, false).map_or_else(|| render::title(message), one_line);
+            rendered(&fields.subject, false).map_or_else(|| render::title(message), one_line);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .mailbox(lettre::message::header::To::from(self.to.clone()))
@@ -209,8 +209,8 @@ impl Email {
                 builder = builder.raw_header(HeaderValue::new(name.clone(), one_line(value)));
             }
         }
-        let text = render(&fields.text, false).unwrap_or_else(|| render::text_body(message, now));
-        let html = render(&fields.html, true).unwrap_or_else(|| render::html_body(message, now));
+        let text = rendered(&fields.text, false).unwrap_or_else(|| render::text_body(message, now));
+        let html = rendered(&fields.html, true).unwrap_or_else(|| render::html_body(message, now));
         let body = MultiPart::alternative()
             .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
             .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));

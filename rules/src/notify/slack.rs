@@ -113,17 +113,17 @@ impl SlackFields {
     /// The message's [`layout`], changed as the configured fields say: `title` is the message's text and
     /// header, `text` replaces the alerts' blocks, `title_link` adds a button, `footer` a last line.
     pub fn apply(&self, message: &Message, now_ms: i64) -> Value {
-        let render = |field: &Option<Field>| templates::render(field, message, now_ms);
+        let rendered = |field: &Option<Field>| templates::render(field, message, now_ms);
         let mut payload = layout(message, now_ms);
         let attachment = &mut payload["attachments"][0];
-        if let Some(color) = render(&self.color) {
+        if let Some(color) = rendered(&self.color) {
             attachment["color"] = json!(color);
         }
-        if let Some(pretext) = render(&self.pretext) {
+        if let Some(pretext) = rendered(&self.pretext) {
             attachment["pretext"] = json!(pretext);
         }
         let blocks = attachment["blocks"].as_array_mut().expect("layout has blocks");
-        if let Some(text) = render(&self.text) {
+        if let Some(text) = rendered(&self.text) {
             let actions = blocks.pop().filter(|block| block["type"] == "actions");
             blocks.truncate(1);
             blocks.push(json!({
@@ -132,7 +132,7 @@ impl SlackFields {
             }));
             blocks.extend(actions);
         }
-        if let Some(link) = render(&self.title_link).filter(|link| !link.is_empty()) {
+        if let Some(link) = rendered(&self.title_link).filter(|link| !link.is_empty()) {
             let button = json!({ "type": "button", "text": { "type": "plain_text", "text": "Details" }, "url": link });
             match blocks.last_mut() {
                 Some(last) if last["type"] == "actions" => {
@@ -143,18 +143,18 @@ impl SlackFields {
                 _ => blocks.push(json!({ "type": "actions", "elements": [button] })),
             }
         }
-        if let Some(footer) = render(&self.footer).filter(|footer| !footer.is_empty()) {
+        if let Some(footer) = rendered(&self.footer).filter(|footer| !footer.is_empty()) {
             blocks.push(json!({
                 "type": "context",
                 "elements": [{ "type": "mrkdwn", "text": truncate(&footer, SECTION_LIMIT) }],
             }));
         }
-        if let Some(title) = render(&self.title) {
+        if let Some(title) = rendered(&self.title) {
             blocks[0]["text"]["text"] = json!(truncate(&title, HEADER_LIMIT));
             attachment["fallback"] = json!(title);
             payload["text"] = json!(title);
         }
-        if let Some(fallback) = render(&self.fallback) {
+        if let Some(fallback) = rendered(&self.fallback) {
             payload["attachments"][0]["fallback"] = json!(fallback);
         }
         let optional = [
@@ -164,7 +164,7 @@ impl SlackFields {
             ("icon_url", &self.icon_url),
         ];
         for (name, field) in optional {
-            if let Some(value) = render(field).filter(|value| !value.is_empty()) {
+            if let Some(value) = rendered(field).filter(|value| !value.is_empty()) {
                 payload[name] = json!(value);
             }
         }
@@ -264,7 +264,8 @@ impl Slack {
             }
         };
         if self.thread_replies && !new {
-            let reply = json!({ "channel": channel, "thread_ts": ts, "text": render::title(&entry.message) });
+            // The reply says what the message's text says: the title, the configured one if there is one.
+            let reply = json!({ "channel": channel, "thread_ts": ts, "text": payload["text"] });
             self.call(&self.api_url, &reply).await?;
         }
         let outbox = Arc::clone(&self.outbox);
