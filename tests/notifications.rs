@@ -876,9 +876,8 @@ async fn api_request(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, daemon.api_url(path))
-        .bearer_auth(ADMIN_TOKEN);
+    let mut request =
+        reqwest::Client::new().request(method, daemon.api_url(path)).bearer_auth(ADMIN_TOKEN);
     if let Some(body) = body {
         request = request.json(&body);
     }
