@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_yaml_ng::Value;
 use sightline_rules::notify::config::NotificationsConfig;
-use sightline_rules::notify::templates;
+use sightline_rules::notify::integration;
 
 use super::reader::{Node, Reader, Section};
 use super::{
@@ -510,7 +510,8 @@ fn external_url(r: &mut Reader<'_>, node: &Node<'_>) -> Option<String> {
     }
 }
 
-/// Alertmanager's checks, then the templates: each field's must parse and render.
+/// Alertmanager's checks; then, if they pass, the receivers are built as the daemon builds them (files,
+/// addresses, TLS settings, templates).
 fn check_notifications(
     r: &mut Reader<'_>,
     path: &str,
@@ -521,10 +522,8 @@ fn check_notifications(
         Ok(config) => config,
         Err(error) => return r.error(path, error),
     };
-    if let Err(problems) = templates::check(&config, base_dir) {
-        problems.into_iter().for_each(|problem| r.error(path, problem));
-    }
-    if let Err(problems) = config.check() {
+    let checked = integration::check(&config, base_dir);
+    if let Err(problems) = config.check().and(checked) {
         problems.into_iter().for_each(|problem| r.error(path, problem));
     }
 }

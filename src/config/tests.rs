@@ -202,6 +202,16 @@ fn the_notifications_file_is_checked_as_alertmanager_checks_it() {
             r#"notifications_file: error parsing template receivers[0].slack_configs[0].title: template: receivers[0].slack_configs[0].title:1: function "humanize" not defined"#
         ]
     );
+    // The receivers are built as the daemon builds them: what only building finds is reported too.
+    let unbuildable = "route: { receiver: team }\nreceivers: [{ name: team, webhook_configs: [{ url_file: /nonexistent/hook-url, http_config: { tls_config: { server_name: hooks.internal } } }] }]\n";
+    let env = FakeEnvironment::default().with_file("/etc/sightline/alertmanager.yml", unbuildable);
+    let errors = load_errors("notifications_file: alertmanager.yml\n", &env);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("notifications_file: receivers[0].webhook_configs[0]: ")
+            && errors[0].contains("/nonexistent/hook-url"),
+        "{errors:?}"
+    );
     let errors = load_errors("notifications_file: missing.yml\n", &FakeEnvironment::default());
     assert_eq!(errors, ["notifications_file: file /etc/sightline/missing.yml does not exist"]);
 }

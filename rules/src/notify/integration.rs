@@ -70,6 +70,16 @@ impl Integration {
 /// The integrations of every receiver, by receiver name, in configuration order.
 pub type Integrations = BTreeMap<String, Vec<Arc<Integration>>>;
 
+/// Builds every integration as the daemon does, sending nothing and keeping nothing: what `sightline config
+/// check` reports beyond Alertmanager's own checks (secret and CA files that cannot be read, addresses that
+/// do not parse, TLS settings that cannot be applied, templates that do not render).
+pub fn check(config: &NotificationsConfig, base_dir: &Path) -> Result<(), Vec<String>> {
+    let outbox = Outbox::open(Path::new(":memory:"))
+        .map_err(|error| vec![format!("checking the receivers: {error}")])?;
+    let policy = Arc::new(OutboundPolicy::new(&[]));
+    build(config, base_dir, &policy, &Arc::new(outbox), || 0).map(drop)
+}
+
 /// Builds every receiver's integrations, reading `*_file` secrets relative to `base_dir`; every problem.
 pub fn build(
     config: &NotificationsConfig,

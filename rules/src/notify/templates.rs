@@ -11,9 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::config::NotificationsConfig;
-use super::email::EmailFields;
 use super::message::{Message, MessageAlert, parse_rfc3339};
-use super::slack::SlackFields;
 use crate::template::{
     NotificationAlert, NotificationData, NotificationTemplate, NotificationTemplates,
 };
@@ -39,24 +37,6 @@ pub fn load(
         return Err(errors);
     }
     NotificationTemplates::new(&files).map_err(|error| vec![format!("templates: {error}")])
-}
-
-/// Loads the `templates:` files and checks every templated field of every receiver, as the integrations
-/// will: every problem, each with its path.
-pub fn check(config: &NotificationsConfig, base_dir: &Path) -> Result<(), Vec<String>> {
-    let templates = load(config, base_dir)?;
-    let mut errors = Vec::new();
-    for (index, receiver) in config.receivers.iter().enumerate() {
-        for (n, slack) in receiver.slack_configs.iter().enumerate() {
-            let path = format!("receivers[{index}].slack_configs[{n}]");
-            errors.extend(SlackFields::parse(&templates, &path, slack).err().unwrap_or_default());
-        }
-        for (n, email) in receiver.email_configs.iter().enumerate() {
-            let path = format!("receivers[{index}].email_configs[{n}]");
-            errors.extend(EmailFields::parse(&templates, &path, email).err().unwrap_or_default());
-        }
-    }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
 /// One templated field of an integration.
