@@ -85,14 +85,14 @@ async fn grpc_needs_a_valid_token_allowed_for_the_signal() {
 }
 
 /// A CA, a server certificate for localhost signed by it, and PEM files for the daemon.
-struct Pki {
+pub(crate) struct Pki {
     ca: rcgen::Certificate,
     ca_issuer: Issuer<'static, KeyPair>,
     dir: tempfile::TempDir,
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let key = KeyPair::generate().expect("key");
@@ -106,12 +106,12 @@ impl Pki {
         pki
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 
     /// A certificate for `name` signed by this CA: (certificate PEM, key PEM).
-    fn issue(&self, name: &str) -> (String, String) {
+    pub(crate) fn issue(&self, name: &str) -> (String, String) {
         let key = KeyPair::generate().expect("key");
         let params = CertificateParams::new(vec![name.to_owned()]).expect("params");
         let certificate = params.signed_by(&key, &self.ca_issuer).expect("sign");

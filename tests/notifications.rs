@@ -929,6 +929,114 @@ async fn a_silence_created_through_the_v2_api_mutes_matching_alerts_and_expires_
     assert_eq!(expired["status"]["state"], "expired");
 }
 
+/// An HTTPS webhook receiver on 127.0.0.1 with a certificate of `pki`'s private CA; sends each request's body.
+async fn https_receiver(
+    pki: &crate::auth_tls::Pki,
+) -> (u16, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let (certificate, key) = pki.issue("127.0.0.1");
+    let certificates =
+        vec![CertificateDer::from_pem_slice(certificate.as_bytes()).expect("certificate")];
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certificates, key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let (bodies, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            let bodies = bodies.clone();
+            tokio::spawn(async move {
+                // A client that does not trust the CA ends the handshake: nothing to record.
+                let Ok(mut tls) = acceptor.accept(stream).await else { return };
+                let mut request = Vec::new();
+                let mut buffer = [0; 8192];
+                let body_start = loop {
+                    let Ok(n) = tls.read(&mut buffer).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..n]);
+                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break end + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..body_start]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .and_then(|value| value.trim().parse().ok())
+                    .unwrap_or(0);
+                while request.len() < body_start + length {
+                    let Ok(n) = tls.read(&mut buffer).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..n]);
+                }
+                let _ = bodies.send(request[body_start..body_start + length].to_vec());
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = tls.write_all(answer).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (port, received)
+}
+
+/// `http_config.tls_config.ca_file` is applied: a webhook behind a certificate of a private CA is reached by
+/// the integration that names that CA, and not by one that trusts only the system's CAs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_over_https_is_reached_only_with_the_configured_ca_file() {
+    let pki = crate::auth_tls::Pki::new();
+    let (port, mut bodies) = https_receiver(&pki).await;
+    let alertmanager = format!(
+        "
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 500ms
+  group_interval: 1s
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: 'https://127.0.0.1:{port}/trusted'
+        http_config: {{ tls_config: {{ ca_file: '{}' }} }}
+      - url: 'https://127.0.0.1:{port}/untrusted'
+",
+        pki.path("ca.pem")
+    );
+    let daemon = start_daemon(RULES, &alertmanager, json!({ "retry": { "initial": "200ms" } }));
+    send_lag(&daemon, "emails", 250.0).await;
+    let body = tokio::time::timeout(Duration::from_secs(30), bodies.recv())
+        .await
+        .expect("the webhook over HTTPS got no request")
+        .expect("a body");
+    let payload: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(payload["version"], "4");
+    assert_eq!(payload["alerts"][0]["labels"]["queue"], "emails");
+
+    let failed = r#"sightline_notify_delivery_attempts_total{receiver="hook",integration="webhook_configs[1]",outcome="failed"}"#;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemon.metric(failed).await < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the untrusted certificate was not refused: {:?}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(bodies.try_recv().is_err(), "a request reached the receiver without the CA");
+}
+
 /// Runs Alertmanager's own `amtool` (Debian's `prometheus-alertmanager`, which `scripts/test` installs)
 /// against the daemon, with the admin token in an HTTP config file; returns its standard output.
 fn amtool(daemon: &Daemon, args: &[&str]) -> String {
