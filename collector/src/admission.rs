@@ -21,7 +21,8 @@ use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Error;
-use crate::metrics::{CollectorMetrics, Transport};
+use crate::ingest::Pipeline;
+use crate::metrics::Transport;
 use crate::otlp::Signal;
 
 /// Peak memory of an uncompressed request while it is stored, per byte of it: the body, the decoded protobuf
@@ -83,8 +84,9 @@ pub struct Receiver {
     pub max_decoded_bytes: usize,
     /// How it answers a request refused before its handler runs.
     pub refuse: Refusal,
-    /// Where a refusal is counted, as the handler counts the requests it answers.
-    pub metrics: CollectorMetrics,
+    /// Where requests go: asked whether storage has room before a body is read, and where a refusal is
+    /// counted, as the handler counts the requests it answers.
+    pub pipeline: Pipeline,
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +115,13 @@ async fn admit(State(gate): State<Gate>, request: Request, next: Next) -> Respon
     }
     let mut reservation = None;
     let mut body = body;
-    match read(&gate, &parts.headers, &mut body, declared, &mut reservation).await {
+    // A full write buffer would refuse the request after it was read, decoded and converted: refuse it now,
+    // while refusing costs nothing.
+    let admitted = match gate.receiver.pipeline.storage_refusal() {
+        Some(refused) => Err(refused),
+        None => read(&gate, &parts.headers, &mut body, declared, &mut reservation).await,
+    };
+    match admitted {
         Ok(bytes) => {
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             // Everything the request allocated is gone once it is answered.
@@ -122,14 +130,14 @@ async fn admit(State(gate): State<Gate>, request: Request, next: Next) -> Respon
         }
         Err(error) => {
             drop(reservation);
-            if matches!(error, Error::Overloaded { .. }) {
+            if matches!(error, Error::Overloaded { .. } | Error::Unavailable { .. }) {
                 // An HTTP/1.1 client still sending its body would see the connection close instead of our
                 // answer: read the rest (within the size limit) and throw it away, which costs no memory.
                 discard(&mut body, gate.receiver.max_decoded_bytes + FRAMING_SLACK).await;
             }
             let receiver = &gate.receiver;
             if let Some(signal) = Signal::of_path(parts.uri.path()) {
-                receiver.metrics.request(
+                receiver.pipeline.metrics().request(
                     signal,
                     receiver.transport,
                     error.outcome(),

@@ -48,8 +48,7 @@ impl Default for GrpcSettings {
 
 /// The three OTLP services, as routes for the shared HTTP/2 server.
 pub fn router(pipeline: Pipeline, settings: &GrpcSettings) -> Router {
-    let metrics = pipeline.metrics().clone();
-    let receiver = GrpcReceiver { pipeline };
+    let receiver = GrpcReceiver { pipeline: pipeline.clone() };
     let limit = settings.max_message_size;
     macro_rules! configured {
         ($server:expr) => {
@@ -67,7 +66,7 @@ pub fn router(pipeline: Pipeline, settings: &GrpcSettings) -> Router {
         transport: Transport::Grpc,
         max_decoded_bytes: limit,
         refuse: |_, error| status(error).into_http(),
-        metrics,
+        pipeline,
     };
     admission::layer(router, settings.admission.clone(), gate)
         .layer(axum::middleware::map_response(oversize_is_resource_exhausted))

@@ -45,8 +45,7 @@ struct HttpState {
 
 /// The OTLP/HTTP routes.
 pub fn router(pipeline: Pipeline, settings: HttpSettings) -> Router {
-    let metrics = pipeline.metrics().clone();
-    let state = HttpState { pipeline, max_body_size: settings.max_body_size };
+    let state = HttpState { pipeline: pipeline.clone(), max_body_size: settings.max_body_size };
     let router = Router::new()
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
@@ -56,7 +55,7 @@ pub fn router(pipeline: Pipeline, settings: HttpSettings) -> Router {
         transport: Transport::Http,
         max_decoded_bytes: settings.max_body_size,
         refuse: |headers, error| failure(error, Encoding::of(headers).ok()),
-        metrics,
+        pipeline,
     };
     let router = admission::layer(router, settings.admission, receiver);
     cors::layer(router, settings.cors)

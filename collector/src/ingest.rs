@@ -101,6 +101,12 @@ impl Pipeline {
         &self.inner.metrics
     }
 
+    /// The error storage would answer a request with now for lack of room, if it would (see
+    /// [`BatchSink::refusal`]).
+    pub fn storage_refusal(&self) -> Option<Error> {
+        self.inner.sink.refusal().map(Error::from)
+    }
+
     /// See [`IngestAuth::check`].
     pub fn authorize(&self, authorization: Option<&[u8]>, signal: Signal) -> Result<()> {
         self.inner.auth.check(authorization, signal)

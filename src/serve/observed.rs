@@ -36,4 +36,8 @@ impl BatchSink for ObservedStorage {
             Ok(())
         })
     }
+
+    fn refusal(&self) -> Option<sightline_storage::Error> {
+        self.storage.refusal()
+    }
 }

@@ -311,14 +311,22 @@ impl Storage {
             || state.oldest_write.is_some_and(|since| since.elapsed() >= options.flush_age)
     }
 
+    /// The refusal of a write while the write buffer is full (counted, and a flush asked for).
+    fn refusal(&self) -> Option<Error> {
+        if self.buffered_bytes() < self.inner.options.buffer_limit_bytes {
+            return None;
+        }
+        self.inner.flush_wanted.notify_one();
+        self.inner.metrics.refused_write();
+        Some(Error::Backpressure {
+            what: "the write buffer is full",
+            retry_after: Duration::from_secs(1),
+        })
+    }
+
     async fn write(&self, batches: Vec<TableBatch>) -> Result<()> {
-        if self.buffered_bytes() >= self.inner.options.buffer_limit_bytes {
-            self.inner.flush_wanted.notify_one();
-            self.inner.metrics.refused_write();
-            return Err(Error::Backpressure {
-                what: "the write buffer is full",
-                retry_after: Duration::from_secs(1),
-            });
+        if let Some(refused) = self.refusal() {
+            return Err(refused);
         }
         let lsn = match self.inner.wal.append(batches.clone()).await {
             Ok(lsn) => lsn,
@@ -360,6 +368,10 @@ impl TableSource for Storage {
 impl BatchSink for Storage {
     fn write(&self, batches: Vec<TableBatch>) -> WriteFuture<'_> {
         Box::pin(Storage::write(self, batches))
+    }
+
+    fn refusal(&self) -> Option<Error> {
+        Storage::refusal(self)
     }
 }
 

@@ -13,4 +13,11 @@ pub type WriteFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>
 /// configured durability promises). All batches of one call are kept, or none.
 pub trait BatchSink: Send + Sync + 'static {
     fn write(&self, batches: Vec<TableBatch>) -> WriteFuture<'_>;
+
+    /// The error a write would get now for lack of room, if it would, so that a receiver can refuse a request
+    /// before it pays for reading, decoding and converting it. `None` promises nothing: `write` may still
+    /// refuse.
+    fn refusal(&self) -> Option<crate::Error> {
+        None
+    }
 }

@@ -121,4 +121,45 @@ mod receiver {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
+
+    /// Storage whose write buffer is full: it says so before any write.
+    struct FullSink;
+
+    impl BatchSink for FullSink {
+        fn write(&self, _batches: Vec<TableBatch>) -> WriteFuture<'_> {
+            unreachable!("a request is refused before it reaches a full storage")
+        }
+
+        fn refusal(&self) -> Option<StorageError> {
+            Some(StorageError::Backpressure {
+                what: "the write buffer is full",
+                retry_after: std::time::Duration::from_secs(1),
+            })
+        }
+    }
+
+    /// What a full storage would refuse is refused before the body is read: even a body that is not protobuf
+    /// gets 503 with Retry-After, not 400, because nothing decoded it.
+    #[tokio::test]
+    async fn a_full_storage_refuses_a_request_before_it_is_decoded() {
+        let pipeline = Pipeline::new(
+            Arc::new(FullSink),
+            IngestAuth::default(),
+            Redactor::with_defaults(),
+            Limits::default(),
+            CollectorMetrics::register(&mut Registry::default()),
+            None,
+        );
+        let response = router(pipeline, HttpSettings::default())
+            .oneshot(
+                Request::post("/v1/logs")
+                    .header(header::CONTENT_TYPE, "application/x-protobuf")
+                    .body(Body::from(vec![0xff; 64]))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
 }
