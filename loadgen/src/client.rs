@@ -2,6 +2,7 @@
 //! generated in `opentelemetry-proto`), behind one [`Sender`].
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -75,8 +76,9 @@ impl Prepared {
 pub enum Outcome {
     /// Acknowledged; `rejected` items were refused in a partial success.
     Accepted { rejected: u64 },
-    /// Failed with `status` (`http 503`, `grpc Unavailable`, `transport: connect`).
-    Failed { status: String, retry_advised: bool },
+    /// Failed with `status` (`http 503`, `grpc Unavailable`, `transport: connect`); `retry_after` is the
+    /// wait the receiver asked for (HTTP `Retry-After` in seconds), if it asked.
+    Failed { status: String, retry_advised: bool, retry_after: Option<Duration> },
 }
 
 /// Sends requests of one signal to one target.
@@ -216,6 +218,12 @@ impl HttpSender {
             Err(_) => return failed("transport: request".into(), true),
         };
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let body = match response.into_body().collect().await {
             Ok(body) => body.to_bytes(),
             Err(_) => return failed("transport: response body".into(), true),
@@ -223,7 +231,11 @@ impl HttpSender {
         if status != StatusCode::OK {
             let retry_advised =
                 matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE);
-            return failed(format!("http {}", status.as_u16()), retry_advised);
+            return Outcome::Failed {
+                status: format!("http {}", status.as_u16()),
+                retry_advised,
+                retry_after,
+            };
         }
         Outcome::Accepted { rejected: self.rejected(&body) }
     }
@@ -266,7 +278,7 @@ pub fn rejected_in_json(signal: Signal, body: &[u8]) -> u64 {
 }
 
 fn failed(status: String, retry_advised: bool) -> Outcome {
-    Outcome::Failed { status, retry_advised }
+    Outcome::Failed { status, retry_advised, retry_after: None }
 }
 
 #[derive(Debug)]

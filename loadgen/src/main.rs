@@ -68,6 +68,11 @@ struct Args {
     /// Distinct requests built before the run and sent in turn.
     #[arg(long, default_value_t = 64)]
     pool: usize,
+    /// After a refusal that advises a retry, a worker waits before its next request, as an OTLP exporter
+    /// does: for the receiver's `Retry-After`, or 1 s when it gives none (gRPC's RetryInfo is not read).
+    /// Without it a closed loop sends again at once, and measures how fast the receiver refuses.
+    #[arg(long)]
+    backoff: bool,
     /// Print the final report as one JSON object.
     #[arg(long)]
     json: bool,
@@ -158,9 +163,8 @@ async fn main() -> anyhow::Result<()> {
             args.concurrency,
             sender,
             Arc::clone(&pool),
-            bucket.clone(),
             Arc::clone(&interval),
-            deadline,
+            Pacing { bucket: bucket.clone(), backoff: args.backoff, deadline },
         ));
     }
 
@@ -224,16 +228,24 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// When a worker sends: the open loop's token bucket (none: closed loop), whether it waits after a refusal
+/// (`--backoff`), and when it stops.
+struct Pacing {
+    bucket: Option<Arc<Mutex<TokenBucket>>>,
+    backoff: bool,
+    deadline: Instant,
+}
+
 /// Sends requests until `deadline`: request `index`, `index + stride`, … of the pool, in turn.
 async fn worker(
     index: usize,
     stride: usize,
     mut sender: Sender,
     pool: Arc<Vec<Prepared>>,
-    bucket: Option<Arc<Mutex<TokenBucket>>>,
     recorder: Arc<Mutex<Recorder>>,
-    deadline: Instant,
+    pacing: Pacing,
 ) {
+    let Pacing { bucket, backoff, deadline } = pacing;
     let mut next = index;
     loop {
         if let Some(bucket) = &bucket {
@@ -251,14 +263,19 @@ async fn worker(
         let sent = Instant::now();
         let outcome = sender.send(prepared).await;
         let latency = sent.elapsed();
-        let mut recorder = lock(&recorder);
-        match outcome {
+        let wait = match outcome {
             Outcome::Accepted { rejected } => {
-                recorder.accepted(latency, prepared.items, rejected, prepared.bytes);
+                lock(&recorder).accepted(latency, prepared.items, rejected, prepared.bytes);
+                None
             }
-            Outcome::Failed { status, retry_advised } => {
-                recorder.failed(latency, status, retry_advised);
+            Outcome::Failed { status, retry_advised, retry_after } => {
+                lock(&recorder).failed(latency, status, retry_advised);
+                (backoff && retry_advised).then(|| retry_after.unwrap_or(Duration::from_secs(1)))
             }
+        };
+        if let Some(wait) = wait {
+            let until = (Instant::now() + wait).min(deadline);
+            tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
         }
     }
 }
