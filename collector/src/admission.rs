@@ -16,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, header};
+use http::{HeaderMap, HeaderValue, header};
 use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -116,8 +116,14 @@ async fn admit(State(gate): State<Gate>, request: Request, next: Next) -> Respon
     let mut reservation = None;
     let mut body = body;
     // A full write buffer would refuse the request after it was read, decoded and converted: refuse it now,
-    // while refusing costs nothing.
-    let admitted = match gate.receiver.pipeline.storage_refusal() {
+    // while refusing costs nothing. Only an authorized request: any other gets its 401 from the handler, and
+    // learns nothing of the storage's state.
+    let pipeline = &gate.receiver.pipeline;
+    let authorization = parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    let authorized = Signal::of_path(parts.uri.path())
+        .is_some_and(|signal| pipeline.authorize(authorization, signal).is_ok());
+    let refusal = if authorized { pipeline.storage_refusal() } else { None };
+    let admitted = match refusal {
         Some(refused) => Err(refused),
         None => read(&gate, &parts.headers, &mut body, declared, &mut reservation).await,
     };

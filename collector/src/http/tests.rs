@@ -139,27 +139,37 @@ mod receiver {
     }
 
     /// What a full storage would refuse is refused before the body is read: even a body that is not protobuf
-    /// gets 503 with Retry-After, not 400, because nothing decoded it.
+    /// gets 503 with Retry-After, not 400, because nothing decoded it. A request without a valid token still
+    /// gets its 401, and learns nothing of the storage.
     #[tokio::test]
-    async fn a_full_storage_refuses_a_request_before_it_is_decoded() {
+    async fn a_full_storage_refuses_an_authorized_request_before_it_is_decoded() {
+        let auth = IngestAuth::new(vec![crate::auth::IngestToken {
+            name: "app".into(),
+            secret: "s3cret".into(),
+            signals: crate::otlp::Signal::ALL.to_vec(),
+        }]);
         let pipeline = Pipeline::new(
             Arc::new(FullSink),
-            IngestAuth::default(),
+            auth,
             Redactor::with_defaults(),
             Limits::default(),
             CollectorMetrics::register(&mut Registry::default()),
             None,
         );
-        let response = router(pipeline, HttpSettings::default())
-            .oneshot(
+        let app = router(pipeline, HttpSettings::default());
+        let send = |token: &'static str| {
+            app.clone().oneshot(
                 Request::post("/v1/logs")
                     .header(header::CONTENT_TYPE, "application/x-protobuf")
+                    .header(header::AUTHORIZATION, token)
                     .body(Body::from(vec![0xff; 64]))
                     .expect("request"),
             )
-            .await
-            .expect("response");
+        };
+        let response = send("Bearer s3cret").await.expect("response");
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let response = send("Bearer wrong").await.expect("response");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
 }
