@@ -221,11 +221,11 @@ pub(crate) fn call_method(method: Method, receiver: &Value, arg: Option<&Value>)
             call_method(method, &sorted_pairs(map), None)
         }
         (Value::Kv(map), Method::Remove) => {
-            let removed: Vec<Rc<str>> = match arg {
+            let removed: Vec<&str> = match arg {
                 Some(Value::List(_, names)) => names
                     .iter()
                     .filter_map(|name| match name {
-                        Value::Str(s) => Some(Rc::clone(s)),
+                        Value::Str(s) => Some(&**s),
                         _ => None,
                     })
                     .collect(),
@@ -233,7 +233,7 @@ pub(crate) fn call_method(method: Method, receiver: &Value, arg: Option<&Value>)
             };
             let kept = map
                 .iter()
-                .filter(|(name, _)| !removed.iter().any(|r| **r == ***name))
+                .filter(|(name, _)| !removed.contains(&name.as_str()))
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect();
             Value::Kv(Rc::new(kept))
