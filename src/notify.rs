@@ -23,63 +23,44 @@ pub async fn test(config: &Config, receiver: &str, out: &mut String) -> anyhow::
     let (_, checked) = notifications::read(source).await?;
     let base_dir = source.base_dir();
     let policy = Arc::new(OutboundPolicy::new(&config.outbound.allow));
-    // Slack's Web API records the message it posts; a test's record is thrown away with this directory.
-    let scratch =
-        std::env::temp_dir().join(format!("sightline-notify-test-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
-    let outbox = Arc::new(Outbox::open(&scratch.join("test.db"))?);
-    let built = integration::build(&checked.config, base_dir, &policy, &outbox, unix_now_ms)
-        .map_err(|errors| anyhow::anyhow!("{source}: {}", errors.join("; ")));
-    let result = match built {
-        Ok(integrations) => match integrations.get(receiver) {
-            None => {
-                let known: Vec<&str> = integrations.keys().map(String::as_str).collect();
-                Err(anyhow::anyhow!(
-                    "no receiver {receiver:?} (the receivers: {})",
-                    known.join(", ")
-                ))
-            }
-            Some(list) if list.is_empty() => {
-                Err(anyhow::anyhow!("receiver {receiver:?} has no integration"))
-            }
-            Some(list) => {
-                let message = test_message(receiver);
-                let mut all_delivered = true;
-                for integration in list {
-                    let entry = OutboxEntry {
-                        id: 0,
-                        receiver: receiver.to_owned(),
-                        integration: integration.name.clone(),
-                        group_key: message.group_key.clone(),
-                        message: message.clone(),
-                        idempotency_key: format!("sightline-test-{}", unix_now_ms()),
-                        attempts: 0,
-                        first_attempt_ms: None,
-                        next_attempt_ms: 0,
-                        last_error: None,
-                        created_ms: unix_now_ms(),
-                    };
-                    match integration.send(&entry).await {
-                        Ok(()) => {
-                            let _ = writeln!(out, "{receiver} {}: delivered", integration.name);
-                        }
-                        Err(error) => {
-                            all_delivered = false;
-                            let _ = writeln!(
-                                out,
-                                "{receiver} {}: failed: {}",
-                                integration.name, error.message
-                            );
-                        }
-                    }
-                }
-                Ok(all_delivered)
-            }
-        },
-        Err(error) => Err(error),
+    // Slack's Web API records the message it posts; a test keeps no such record.
+    let outbox = Arc::new(Outbox::in_memory()?);
+    let integrations = integration::build(&checked.config, base_dir, &policy, &outbox, unix_now_ms)
+        .map_err(|errors| anyhow::anyhow!("{source}: {}", errors.join("; ")))?;
+    let Some(list) = integrations.get(receiver) else {
+        let known: Vec<&str> = integrations.keys().map(String::as_str).collect();
+        anyhow::bail!("no receiver {receiver:?} (the receivers: {})", known.join(", "));
     };
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    if list.is_empty() {
+        anyhow::bail!("receiver {receiver:?} has no integration");
+    }
+    let message = test_message(receiver);
+    let mut all_delivered = true;
+    for integration in list {
+        let entry = OutboxEntry {
+            id: 0,
+            receiver: receiver.to_owned(),
+            integration: integration.name.clone(),
+            group_key: message.group_key.clone(),
+            message: message.clone(),
+            idempotency_key: format!("sightline-test-{}", unix_now_ms()),
+            attempts: 0,
+            first_attempt_ms: None,
+            next_attempt_ms: 0,
+            last_error: None,
+            created_ms: unix_now_ms(),
+        };
+        match integration.send(&entry).await {
+            Ok(()) => {
+                let _ = writeln!(out, "{receiver} {}: delivered", integration.name);
+            }
+            Err(error) => {
+                all_delivered = false;
+                let _ = writeln!(out, "{receiver} {}: failed: {}", integration.name, error.message);
+            }
+        }
+    }
+    Ok(all_delivered)
 }
 
 /// One firing alert named `SightlineTest`, marked as a test so nobody mistakes it for an incident.

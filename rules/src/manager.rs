@@ -547,7 +547,7 @@ impl ScheduledGroup {
         let external_labels = &settings.external_labels;
         let rules = self.group.rules.iter();
         let alerting = rules.filter_map(|rule| {
-            let alerting = rule.alerting.as_ref()?;
+            let alerting = rule.alerting.as_ref().filter(|a| a.alerts().next().is_some())?;
             let generator_url = if settings.external_url.is_empty() {
                 String::new()
             } else {

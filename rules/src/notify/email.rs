@@ -19,7 +19,7 @@ use super::integration::{SendError, secret};
 use super::outbound::OutboundPolicy;
 use super::outbox::OutboxEntry;
 use super::render;
-use super::templates::Field;
+use super::templates::{Field, FieldParser, Renderer};
 use crate::template::NotificationTemplates;
 
 /// How long one SMTP exchange may take.
@@ -56,38 +56,30 @@ impl EmailFields {
         path: &str,
         config: &EmailConfig,
     ) -> Result<EmailFields, Vec<String>> {
-        let mut errors = Vec::new();
-        let mut field = |name: &str, text: Option<&str>| {
-            Field::parse(templates, format!("{path}.{name}"), text)
-                .map_err(|error| errors.push(error))
-                .ok()
-                .flatten()
-        };
+        let mut parser = FieldParser::new(templates, path);
         let mut headers = config.headers.clone();
         let subject = take_header(&mut headers, "Subject");
-        let subject = field("headers.Subject", subject.as_deref());
+        let subject = parser.field("headers.Subject", subject.as_deref());
         // To and From come from their own fields (Alertmanager's defaults put them into the headers).
         take_header(&mut headers, "To");
         take_header(&mut headers, "From");
         let mut templated_headers = Vec::new();
-        let mut bad_names = Vec::new();
         for (name, value) in &headers {
             let Ok(header) = HeaderName::new_from_ascii(name.clone()) else {
-                bad_names.push(format!("{path}.headers: {name:?} is not a header name"));
+                parser.error(format_args!("headers: {name:?} is not a header name"));
                 continue;
             };
-            if let Some(value) = field(&format!("headers.{name}"), Some(value)) {
+            if let Some(value) = parser.field(&format!("headers.{name}"), Some(value)) {
                 templated_headers.push((header, value));
             }
         }
         let fields = EmailFields {
             subject,
             headers: templated_headers,
-            html: field("html", config.html.as_deref()),
-            text: field("text", config.text.as_deref()),
+            html: parser.field("html", config.html.as_deref()),
+            text: parser.field("text", config.text.as_deref()),
         };
-        errors.extend(bad_names);
-        if errors.is_empty() { Ok(fields) } else { Err(errors) }
+        parser.finish(fields)
     }
 }
 
@@ -189,13 +181,12 @@ impl Email {
         let message = &entry.message;
         let now = (self.clock)();
         let fields = &self.fields;
-        let rendered = |field: &Option<Field>, html| {
-            field.as_ref().and_then(|field| field.render(message, now, html))
-        };
+        let renderer = Renderer::new(message, now);
         // A header is one line: a template's line breaks would end it.
         let one_line = |text: String| text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let subject =
-            rendered(&fields.subject, false).map_or_else(|| render::title(message), one_line);
+        let subject = renderer
+            .render(fields.subject.as_ref(), false)
+            .map_or_else(|| render::title(message), one_line);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .mailbox(lettre::message::header::To::from(self.to.clone()))
@@ -205,12 +196,16 @@ impl Email {
                 entry.idempotency_key.clone(),
             ));
         for (name, field) in &fields.headers {
-            if let Some(value) = field.render(message, now, false) {
+            if let Some(value) = renderer.render(Some(field), false) {
                 builder = builder.raw_header(HeaderValue::new(name.clone(), one_line(value)));
             }
         }
-        let text = rendered(&fields.text, false).unwrap_or_else(|| render::text_body(message, now));
-        let html = rendered(&fields.html, true).unwrap_or_else(|| render::html_body(message, now));
+        let text = renderer
+            .render(fields.text.as_ref(), false)
+            .unwrap_or_else(|| render::text_body(message, now));
+        let html = renderer
+            .render(fields.html.as_ref(), true)
+            .unwrap_or_else(|| render::html_body(message, now));
         let body = MultiPart::alternative()
             .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
             .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));

@@ -74,8 +74,8 @@ pub type Integrations = BTreeMap<String, Vec<Arc<Integration>>>;
 /// check` reports beyond Alertmanager's own checks (secret and CA files that cannot be read, addresses that
 /// do not parse, TLS settings that cannot be applied, templates that do not render).
 pub fn check(config: &NotificationsConfig, base_dir: &Path) -> Result<(), Vec<String>> {
-    let outbox = Outbox::open(Path::new(":memory:"))
-        .map_err(|error| vec![format!("checking the receivers: {error}")])?;
+    let outbox =
+        Outbox::in_memory().map_err(|error| vec![format!("checking the receivers: {error}")])?;
     let policy = Arc::new(OutboundPolicy::new(&[]));
     build(config, base_dir, &policy, &Arc::new(outbox), || 0).map(drop)
 }

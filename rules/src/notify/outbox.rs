@@ -101,6 +101,12 @@ impl Outbox {
         Ok(Outbox { path: display, connection: Mutex::new(connection) })
     }
 
+    /// An outbox that keeps nothing beyond the process: for building integrations that are checked or tried,
+    /// never run.
+    pub fn in_memory() -> Result<Outbox, OutboxError> {
+        Outbox::open(Path::new(":memory:"))
+    }
+
     fn error(&self, source: rusqlite::Error) -> OutboxError {
         OutboxError { path: self.path.clone(), source }
     }

@@ -25,7 +25,7 @@ use super::message::{Message, MessageAlert};
 use super::outbound::OutboundPolicy;
 use super::outbox::{Outbox, OutboxEntry};
 use super::render;
-use super::templates::{self, Field};
+use super::templates::{Field, FieldParser, Renderer};
 use crate::template::NotificationTemplates;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,33 +87,28 @@ impl SlackFields {
         path: &str,
         config: &SlackConfig,
     ) -> Result<SlackFields, Vec<String>> {
-        let mut errors = Vec::new();
-        let mut field = |name: &str, text: &Option<String>| {
-            Field::parse(templates, format!("{path}.{name}"), text.as_deref())
-                .map_err(|error| errors.push(error))
-                .ok()
-                .flatten()
-        };
+        let mut parser = FieldParser::new(templates, path);
         let fields = SlackFields {
-            title: field("title", &config.title),
-            title_link: field("title_link", &config.title_link),
-            pretext: field("pretext", &config.pretext),
-            text: field("text", &config.text),
-            footer: field("footer", &config.footer),
-            fallback: field("fallback", &config.fallback),
-            color: field("color", &config.color),
-            channel: field("channel", &config.channel),
-            username: field("username", &config.username),
-            icon_emoji: field("icon_emoji", &config.icon_emoji),
-            icon_url: field("icon_url", &config.icon_url),
+            title: parser.field("title", config.title.as_deref()),
+            title_link: parser.field("title_link", config.title_link.as_deref()),
+            pretext: parser.field("pretext", config.pretext.as_deref()),
+            text: parser.field("text", config.text.as_deref()),
+            footer: parser.field("footer", config.footer.as_deref()),
+            fallback: parser.field("fallback", config.fallback.as_deref()),
+            color: parser.field("color", config.color.as_deref()),
+            channel: parser.field("channel", config.channel.as_deref()),
+            username: parser.field("username", config.username.as_deref()),
+            icon_emoji: parser.field("icon_emoji", config.icon_emoji.as_deref()),
+            icon_url: parser.field("icon_url", config.icon_url.as_deref()),
         };
-        if errors.is_empty() { Ok(fields) } else { Err(errors) }
+        parser.finish(fields)
     }
 
     /// The message's [`layout`], changed as the configured fields say: `title` is the message's text and
     /// header, `text` replaces the alerts' blocks, `title_link` adds a button, `footer` a last line.
     pub fn apply(&self, message: &Message, now_ms: i64) -> Value {
-        let rendered = |field: &Option<Field>| templates::render(field, message, now_ms);
+        let renderer = Renderer::new(message, now_ms);
+        let rendered = |field: &Option<Field>| renderer.render(field.as_ref(), false);
         let mut payload = layout(message, now_ms);
         let attachment = &mut payload["attachments"][0];
         if let Some(color) = rendered(&self.color) {

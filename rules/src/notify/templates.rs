@@ -7,6 +7,7 @@
 //! check`, not at 3 a.m. If a template still fails on a real notification, the integration says so in the
 //! log and sends its default layout instead: a notification in a plainer form beats none.
 
+use std::cell::OnceCell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,26 +49,70 @@ pub struct Field {
     template: Arc<NotificationTemplate>,
 }
 
-impl Field {
-    /// The field at `path`, if the configuration sets it; checked by rendering a sample notification.
-    pub fn parse(
-        templates: &NotificationTemplates,
-        path: String,
-        text: Option<&str>,
-    ) -> Result<Option<Field>, String> {
-        let Some(text) = text else { return Ok(None) };
-        let template = templates.parse(&path, text).map_err(|error| error.to_string())?;
-        template.render(&sample(), 0, false).map_err(|error| error.to_string())?;
-        Ok(Some(Field { path, template: Arc::new(template) }))
+/// Parses the templated fields of one integration's configuration (at `path`), collecting every problem.
+#[derive(Debug)]
+pub struct FieldParser<'t> {
+    templates: &'t NotificationTemplates,
+    path: &'t str,
+    errors: Vec<String>,
+}
+
+impl<'t> FieldParser<'t> {
+    pub fn new(templates: &'t NotificationTemplates, path: &'t str) -> FieldParser<'t> {
+        FieldParser { templates, path, errors: Vec::new() }
     }
 
-    /// The field rendered for `message`; `None`, with a warning, if the template fails.
-    pub fn render(&self, message: &Message, now_ms: i64, html: bool) -> Option<String> {
-        match self.template.render(&data(message), now_ms, html) {
+    /// The field `name`, if the configuration sets it; checked by rendering a sample notification.
+    pub fn field(&mut self, name: &str, text: Option<&str>) -> Option<Field> {
+        let text = text?;
+        let path = format!("{}.{name}", self.path);
+        let parsed = self.templates.parse(&path, text).and_then(|template| {
+            template.render(&sample(), 0, false)?;
+            Ok(template)
+        });
+        match parsed {
+            Ok(template) => Some(Field { path, template: Arc::new(template) }),
+            Err(error) => {
+                self.errors.push(error.to_string());
+                None
+            }
+        }
+    }
+
+    /// A problem of the integration's configuration found besides its templates.
+    pub fn error(&mut self, message: impl std::fmt::Display) {
+        self.errors.push(format!("{}.{message}", self.path));
+    }
+
+    /// `fields`, or every problem found.
+    pub fn finish<T>(self, fields: T) -> Result<T, Vec<String>> {
+        if self.errors.is_empty() { Ok(fields) } else { Err(self.errors) }
+    }
+}
+
+/// Renders the fields of one message: what templates see is built once, and only if a field is set.
+#[derive(Debug)]
+pub struct Renderer<'m> {
+    message: &'m Message,
+    now_ms: i64,
+    data: OnceCell<NotificationData>,
+}
+
+impl<'m> Renderer<'m> {
+    pub fn new(message: &'m Message, now_ms: i64) -> Renderer<'m> {
+        Renderer { message, now_ms, data: OnceCell::new() }
+    }
+
+    /// The field rendered; `None` if it is not set or, with a warning, if its template fails. `html`
+    /// escapes what its actions print.
+    pub fn render(&self, field: Option<&Field>, html: bool) -> Option<String> {
+        let field = field?;
+        let data = self.data.get_or_init(|| data(self.message));
+        match field.template.render(data, self.now_ms, html) {
             Ok(text) => Some(text),
             Err(error) => {
                 tracing::warn!(
-                    field = %self.path,
+                    field = %field.path,
                     %error,
                     "notification template failed; the default layout is used"
                 );
@@ -77,13 +122,8 @@ impl Field {
     }
 }
 
-/// Renders `field` if there is one.
-pub fn render(field: &Option<Field>, message: &Message, now_ms: i64) -> Option<String> {
-    field.as_ref().and_then(|field| field.render(message, now_ms, false))
-}
-
 /// What templates see of a message: Alertmanager's `template.Data`.
-pub fn data(message: &Message) -> NotificationData {
+fn data(message: &Message) -> NotificationData {
     NotificationData {
         receiver: message.receiver.clone(),
         status: message.status.clone(),
