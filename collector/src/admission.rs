@@ -117,13 +117,15 @@ async fn admit(State(gate): State<Gate>, request: Request, next: Next) -> Respon
     let mut body = body;
     // A full write buffer would refuse the request after it was read, decoded and converted: refuse it now,
     // while refusing costs nothing. Only an authorized request: any other gets its 401 from the handler, and
-    // learns nothing of the storage's state.
+    // learns nothing of the storage's state. (The token is checked here only while storage refuses; the
+    // handler checks every request.)
     let pipeline = &gate.receiver.pipeline;
-    let authorization = parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-    let authorized = Signal::of_path(parts.uri.path())
-        .is_some_and(|signal| pipeline.authorize(authorization, signal).is_ok());
-    let refusal = if authorized { pipeline.storage_refusal() } else { None };
-    let admitted = match refusal {
+    let authorized = || {
+        let authorization = parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+        Signal::of_path(parts.uri.path())
+            .is_some_and(|signal| pipeline.authorize(authorization, signal).is_ok())
+    };
+    let admitted = match pipeline.storage_refusal().filter(|_| authorized()) {
         Some(refused) => Err(refused),
         None => read(&gate, &parts.headers, &mut body, declared, &mut reservation).await,
     };
