@@ -176,15 +176,8 @@ receivers:
 async fn an_alert_reaches_a_webhook_as_version_4_payload_and_so_does_its_resolution() {
     let receiver = Receiver::start(None).await;
     let alertmanager = alertmanager_yml(&receiver.url("/hook"));
-    let daemon = Daemon::start_with_files(
-        json!({
-            "rule_files": ["rules/*.yaml"],
-            "notifications_file": "alertmanager.yml",
-            "outbound": { "allow": ["127.0.0.1"] },
-            "http": { "external_url": "https://sightline.example.com/" },
-        }),
-        &[("rules/queues.yaml", RULES), ("alertmanager.yml", &alertmanager)],
-    );
+    let external_url = json!({ "http": { "external_url": "https://sightline.example.com/" } });
+    let daemon = start_daemon_with(RULES, &alertmanager, external_url);
     send_lag(&daemon, "emails", 250.0).await;
     let firing = receiver.wait_for(1, "the firing notification").await.remove(0);
     let payload = firing.json();
@@ -536,6 +529,18 @@ impl SmtpServer {
         SmtpServer { process, port, maildir }
     }
 
+    /// The last message stored within 30 s; fails the test, with the daemon's log, if none arrives.
+    async fn wait_for_message(&self, daemon: &Daemon) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(message) = self.messages().pop() {
+                return message;
+            }
+            assert!(Instant::now() < deadline, "no email arrived: {:?}", daemon.log());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Each stored message, parsed by Python's `email` package: subject, from, to, content type, the
     /// notification id header, and each part's content type and text.
     fn messages(&self) -> Vec<Value> {
@@ -597,14 +602,7 @@ receivers:
     );
     let daemon = start_daemon(RULES, &alertmanager, json!({}));
     send_lag(&daemon, "emails", 250.0).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let message = loop {
-        if let Some(message) = smtp.messages().pop() {
-            break message;
-        }
-        assert!(Instant::now() < deadline, "no email arrived: {:?}", daemon.log());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let message = smtp.wait_for_message(&daemon).await;
     assert_eq!(message["subject"], "[FIRING:1] LagHigh (billing emails page)");
     assert_eq!(message["from"], "sightline <alerts@example.org>");
     assert_eq!(message["to"], "oncall@example.org, team@example.org");
@@ -656,14 +654,7 @@ async fn an_email_renders_the_configured_templates_and_the_defines_of_template_f
         &[("rules/queues.yaml", RULES), ("templates/mail.tmpl", templates)],
     );
     send_lag(&daemon, "emails", 250.0).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let message = loop {
-        if let Some(message) = smtp.messages().pop() {
-            break message;
-        }
-        assert!(Instant::now() < deadline, "no email arrived: {:?}", daemon.log());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let message = smtp.wait_for_message(&daemon).await;
     assert_eq!(message["subject"], "[FIRING] LagHigh on emails");
     let parts = message["parts"].as_array().expect("parts");
     assert_eq!(
@@ -681,14 +672,17 @@ async fn an_email_renders_the_configured_templates_and_the_defines_of_template_f
 /// A daemon with `rules` and `alertmanager` (an `alertmanager.yml`), allowed to reach 127.0.0.1, with
 /// `outbound` settings besides.
 fn start_daemon(rules: &str, alertmanager: &str, outbound: Value) -> Daemon {
-    let mut outbound = outbound;
-    outbound["allow"] = json!(["127.0.0.1"]);
+    start_daemon_with(rules, alertmanager, json!({ "outbound": outbound }))
+}
+
+/// The same, with `overrides` of the rest of the configuration.
+fn start_daemon_with(rules: &str, alertmanager: &str, overrides: Value) -> Daemon {
+    let mut config = overrides;
+    config["outbound"]["allow"] = json!(["127.0.0.1"]);
+    config["rule_files"] = json!(["rules/*.yaml"]);
+    config["notifications_file"] = json!("alertmanager.yml");
     Daemon::start_with_files(
-        json!({
-            "rule_files": ["rules/*.yaml"],
-            "notifications_file": "alertmanager.yml",
-            "outbound": outbound,
-        }),
+        config,
         &[("rules/queues.yaml", rules), ("alertmanager.yml", alertmanager)],
     )
 }
