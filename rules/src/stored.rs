@@ -32,7 +32,7 @@ use sightline_storage::{QueryEngine, Table};
 
 use crate::promql::{Labels, Selection, Series, SeriesSource};
 use naming::{MetricKind, metric_name};
-use points::{Accumulation, RawSample, metric_kind, strings, window_samples};
+use points::{Accumulation, RawSample, SeriesIdentity, metric_kind, strings, window_samples};
 
 /// One metric the store holds in a window.
 struct CatalogEntry {
@@ -165,7 +165,7 @@ impl StoredMetrics {
         &self,
         start_ms: i64,
         end_ms: i64,
-        mut f: impl FnMut(&str, &dyn Fn() -> Labels, RawSample, Accumulation),
+        mut f: impl FnMut(SeriesIdentity, &dyn Fn() -> Labels, RawSample, Accumulation),
     ) -> Result<(), String> {
         let window = window(start_ms, end_ms);
         for table in [Table::Metrics, Table::MetricsHistogram] {

@@ -3,7 +3,8 @@
 //! SQL and the recent samples held in memory, so that both give the same series.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
@@ -11,7 +12,7 @@ use arrow_array::{Array, ArrayRef, MapArray, RecordBatch, StringArray};
 use arrow_schema::DataType;
 
 use super::naming::{MetricKind, label_name, metric_name};
-use crate::promql::{Labels, METRIC_NAME, Sample, write_value};
+use crate::promql::{Labels, METRIC_NAME, Sample, format_value};
 
 /// How a series' samples are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +32,12 @@ pub(super) struct RawSample {
     pub start: Option<i64>,
 }
 
-/// Calls `emit` with every sample of `batch`: its series' identity (a text that names the series without
-/// building its labels; two identities may still make the same labels), a function that builds the labels,
+/// A series as a row of a batch names it, hashed ([`for_each_sample`]): found in a map without building the
+/// series' labels (two identities may still make the same labels). 128 bits, so that two series that differ
+/// share one only by a chance far below that of a hardware fault.
+pub(super) type SeriesIdentity = u128;
+
+/// Calls `emit` with every sample of `batch`: its series' identity, a function that builds the labels,
 /// the sample and how it accumulates. `batch` holds rows of `metrics` (or of `metrics_histogram` when
 /// `histogram`) with at least the columns `metric_name`, `unit`, `metric_type`, `temporality`,
 /// `service_name`, `attributes`, `resource_attributes`, `timestamp`, `start_timestamp`, and `is_monotonic`
@@ -41,9 +46,9 @@ pub(super) struct RawSample {
 pub(super) fn for_each_sample(
     batch: &RecordBatch,
     histogram: bool,
-    mut emit: impl FnMut(&str, &dyn Fn() -> Labels, RawSample, Accumulation),
+    mut emit: impl FnMut(SeriesIdentity, &dyn Fn() -> Labels, RawSample, Accumulation),
 ) -> Result<(), String> {
-    let mut identity = String::new();
+    let mut identity = Vec::new();
     let name = cast(batch, "metric_name", &DataType::Utf8)?;
     let unit = cast(batch, "unit", &DataType::Utf8)?;
     let kind = cast(batch, "metric_type", &DataType::Utf8)?;
@@ -103,12 +108,8 @@ pub(super) fn for_each_sample(
         row_identity(&mut identity, name, service, &resource, &attributes, row);
         let base = identity.len();
         if let Some(value) = &value {
-            emit(
-                &identity,
-                &|| labels("", None),
-                raw(value.as_primitive::<Float64Type>().value(row)),
-                how,
-            );
+            let v = value.as_primitive::<Float64Type>().value(row);
+            emit(identity_hash(&identity), &|| labels("", None), raw(v), how);
             continue;
         }
         let Some((bounds, counts)) = buckets else {
@@ -121,30 +122,28 @@ pub(super) fn for_each_sample(
         let mut cumulative = 0.0;
         for (index, bucket_count) in counts.values().iter().enumerate() {
             cumulative += *bucket_count as f64;
+            let bound = bounds.values().get(index).copied().unwrap_or(f64::INFINITY);
             identity.truncate(base);
-            identity.push_str("|_bucket|");
-            let le_at = identity.len();
-            match bounds.values().get(index) {
-                // Prometheus's OTLP receiver writes bounds as Go's `FormatFloat(bound, 'f', -1, 64)`.
-                Some(bound) => write_value(&mut identity, *bound),
-                None => identity.push_str("+Inf"),
-            }
-            let le = &identity[le_at..];
-            emit(&identity, &|| labels("_bucket", Some(le)), raw(cumulative), how);
+            identity.push(SUFFIX_BUCKET);
+            identity.extend_from_slice(&bound.to_bits().to_le_bytes());
+            // Prometheus's OTLP receiver writes bounds as Go's `FormatFloat(bound, 'f', -1, 64)`.
+            let le = || format_value(bound);
+            let labels = || labels("_bucket", Some(&le()));
+            emit(identity_hash(&identity), &labels, raw(cumulative), how);
         }
         if let Some(sum) = &sum
             && sum.is_valid(row)
         {
             identity.truncate(base);
-            identity.push_str("|_sum");
+            identity.push(SUFFIX_SUM);
             let v = sum.as_primitive::<Float64Type>().value(row);
-            emit(&identity, &|| labels("_sum", None), raw(v), how);
+            emit(identity_hash(&identity), &|| labels("_sum", None), raw(v), how);
         }
         if let Some(count) = &count {
             identity.truncate(base);
-            identity.push_str("|_count");
+            identity.push(SUFFIX_COUNT);
             let v = count.as_primitive::<Float64Type>().value(row);
-            emit(&identity, &|| labels("_count", None), raw(v), how);
+            emit(identity_hash(&identity), &|| labels("_count", None), raw(v), how);
         }
     }
     Ok(())
@@ -238,11 +237,11 @@ fn series_labels(attributes: &MapArray, resource: &MapArray, service: &str, row:
     labels
 }
 
-/// Writes the identity of a row's series into `out`: the Prometheus metric name, the service, the resource
+/// Writes what identifies a row's series into `out`: the Prometheus metric name, the service, the resource
 /// attributes that make labels (`service.namespace`, `service.instance.id`) and the point's attributes as
-/// sent.
+/// sent. A histogram's samples add a suffix byte (and the bucket's bound).
 fn row_identity(
-    out: &mut String,
+    out: &mut Vec<u8>,
     name: &str,
     service: &str,
     resource: &MapArray,
@@ -252,8 +251,8 @@ fn row_identity(
     out.clear();
     // Each part prefixed with its length: no text inside a part can be read as a boundary.
     let mut part = |text: &str| {
-        let _ = write!(out, "{}:", text.len());
-        out.push_str(text);
+        out.extend_from_slice(&text.len().to_le_bytes());
+        out.extend_from_slice(text.as_bytes());
     };
     part(name);
     part(service);
@@ -268,6 +267,20 @@ fn row_identity(
         part(key);
         part(value);
     }
+}
+
+/// What follows a histogram point's identity for each of its samples (no part of the identity ends there,
+/// since every part is prefixed with its length).
+const SUFFIX_BUCKET: u8 = 1;
+const SUFFIX_SUM: u8 = 2;
+const SUFFIX_COUNT: u8 = 3;
+
+/// XXH3's 128-bit hash with a seed chosen at random once per process: inputs cannot be prepared to collide
+/// without knowing it.
+fn identity_hash(identity: &[u8]) -> SeriesIdentity {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    let seed = *SEED.get_or_init(|| RandomState::new().hash_one("sightline series identity"));
+    twox_hash::XxHash3_128::oneshot_with_seed(seed, identity)
 }
 
 /// The entries of one row's map whose value is not null.

@@ -17,7 +17,7 @@ use prometheus_client::registry::{Registry, Unit};
 use sightline_storage::{Table, TableBatch};
 
 use super::StoredMetrics;
-use super::points::{self, Accumulation, RawSample};
+use super::points::{self, Accumulation, RawSample, SeriesIdentity};
 use crate::promql::{Labels, Selection, Series, SeriesSource};
 
 /// The recent samples, in front of the stored metrics.
@@ -40,9 +40,9 @@ pub struct RecentMetrics {
 struct Held {
     series: Vec<HeldSeries>,
     index_of: HashMap<Labels, usize>,
-    /// The series of an observed row's identity ([`points::for_each_sample`]): found without building its
-    /// labels. A cache, emptied when series move.
-    by_identity: HashMap<Box<str>, usize>,
+    /// The series of an observed row's identity: found without building its labels. A cache, emptied when
+    /// series move.
+    by_identity: HashMap<SeriesIdentity, usize>,
     /// The series of each metric name, in label order (the order selections answer in).
     by_name: HashMap<String, Vec<usize>>,
     samples: usize,
@@ -199,17 +199,17 @@ impl RecentMetrics {
 impl Held {
     fn insert_observed(
         &mut self,
-        identity: &str,
+        identity: SeriesIdentity,
         labels: &dyn Fn() -> Labels,
         raw: RawSample,
         accumulation: Accumulation,
     ) {
-        let index = match self.by_identity.get(identity) {
+        let index = match self.by_identity.get(&identity) {
             Some(&index) => index,
             None => {
                 let index = self.series_index(labels(), accumulation);
-                self.bytes += identity_bytes(identity);
-                self.by_identity.insert(identity.into(), index);
+                self.bytes += IDENTITY_BYTES;
+                self.by_identity.insert(identity, index);
                 index
             }
         };
@@ -297,9 +297,7 @@ impl Held {
                 labels_bytes(&series.labels) + series.samples.capacity() * size_of::<RawSample>()
             })
             .sum();
-        let identities: usize =
-            self.by_identity.keys().map(|identity| identity_bytes(identity)).sum();
-        self.bytes = series_bytes + identities;
+        self.bytes = series_bytes + self.by_identity.len() * IDENTITY_BYTES;
         self.accepting_after_ms = self.accepting_after_ms.map(|after| after.max(cutoff_ms));
         self.complete_after_ms = self.complete_after_ms.map(|after| after.max(cutoff_ms));
     }
@@ -341,10 +339,8 @@ fn in_window(samples: &[RawSample], start_ms: i64, end_ms: i64) -> &[RawSample] 
     &samples[to - inside..to]
 }
 
-/// An estimate of the memory a cached identity takes: its text and the map entry.
-fn identity_bytes(identity: &str) -> usize {
-    48 + identity.len()
-}
+/// An estimate of the memory a cached identity takes: its map entry and the map's spare room.
+const IDENTITY_BYTES: usize = 48;
 
 /// An estimate of the memory a series' labels take: the shared vector, each pair's two shared strings, the
 /// index entry and the name list's.

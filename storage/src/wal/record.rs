@@ -3,8 +3,15 @@
 //! Record: `[payload length: u32 LE][CRC32C of (lsn bytes + payload): u32 LE][lsn: u64 LE][payload]`.
 //! Payload: `[batch count: u32 LE]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`.
 
+use std::sync::LazyLock;
+
+use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::StreamWriter;
+use arrow_ipc::writer::{
+    DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions, StreamWriter,
+    write_message,
+};
+use arrow_schema::DataType;
 
 use super::Lsn;
 use crate::{Error, Result, Table, TableBatch};
@@ -34,10 +41,7 @@ impl Unsealed {
             bytes.push(table.tag());
             let length_at = bytes.len();
             bytes.extend_from_slice(&[0u8; 4]);
-            let mut writer = StreamWriter::try_new(&mut bytes, &batch.schema())?;
-            writer.write(batch)?;
-            writer.finish()?;
-            drop(writer);
+            write_ipc_stream(&mut bytes, *table, batch)?;
             let ipc_len = bytes.len() - length_at - 4;
             let ipc_len = u32::try_from(ipc_len).map_err(|_| too_large(ipc_len))?;
             bytes[length_at..length_at + 4].copy_from_slice(&ipc_len.to_le_bytes());
@@ -67,6 +71,56 @@ impl Unsealed {
         out.extend_from_slice(&self.bytes[HEADER_LEN..]);
     }
 }
+
+/// Appends `batch` as an Arrow IPC stream: the bytes `StreamWriter` writes. A batch with its table's schema
+/// (every batch the receivers make) starts with that schema's message encoded once per process: encoding it
+/// per record was most of the cost of encoding a small batch.
+fn write_ipc_stream(out: &mut Vec<u8>, table: Table, batch: &RecordBatch) -> Result<()> {
+    let index = Table::ALL.iter().position(|t| *t == table).unwrap_or_default();
+    let cached = match &SCHEMA_MESSAGES[index] {
+        // `Arc`'s equality compares the pointers first: the usual case costs no walk through the fields.
+        Some(message) if *batch.schema_ref() == table.schema() => message,
+        _ => {
+            let mut writer = StreamWriter::try_new(&mut *out, batch.schema_ref())?;
+            writer.write(batch)?;
+            writer.finish()?;
+            return Ok(());
+        }
+    };
+    out.extend_from_slice(cached);
+    let options = IpcWriteOptions::default();
+    let (dictionaries, message) = IpcDataGenerator::default().encode(
+        batch,
+        &mut DictionaryTracker::new(false),
+        &options,
+        &mut IpcWriteContext::default(),
+    )?;
+    debug_assert!(dictionaries.is_empty(), "the cached schemas have no dictionaries");
+    write_message(&mut *out, message, &options)?;
+    out.extend_from_slice(&END_OF_STREAM);
+    Ok(())
+}
+
+/// What ends an IPC stream: the continuation marker and a zero length.
+const END_OF_STREAM: [u8; 8] = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+
+/// Each table's schema as the first message of an IPC stream, in [`Table::ALL`]'s order; `None` for a schema
+/// with dictionaries, whose ids the stream's writer assigns.
+static SCHEMA_MESSAGES: LazyLock<Vec<Option<Vec<u8>>>> = LazyLock::new(|| {
+    Table::ALL
+        .iter()
+        .map(|table| {
+            let schema = table.schema();
+            let dictionaries = schema
+                .flattened_fields()
+                .iter()
+                .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
+            let mut message = Vec::new();
+            let written = StreamWriter::try_new(&mut message, &schema).is_ok();
+            (written && !dictionaries).then_some(message)
+        })
+        .collect()
+});
 
 fn too_large(bytes: usize) -> Error {
     Error::WalRecordTooLarge { bytes, limit: MAX_PAYLOAD }

@@ -252,3 +252,32 @@ async fn a_corrupt_length_field_reads_as_damage() {
     assert_eq!(recovery.corrupt_segments, [dir.path().join("corrupt").join(segment_name(1))]);
     assert_eq!(recovery.next_lsn, 2);
 }
+
+#[test]
+fn records_of_the_tables_schemas_hold_the_stream_writers_bytes() {
+    for table in Table::ALL {
+        let rows = crate::test_rows::rows(table, &[(1_000, "checkout"), (2_000, "payments")]);
+        let sliced = rows.slice(1, 1);
+        for batch in [rows, sliced] {
+            let mut expected = Vec::new();
+            let mut writer =
+                arrow_ipc::writer::StreamWriter::try_new(&mut expected, &batch.schema()).unwrap();
+            writer.write(&batch).unwrap();
+            writer.finish().unwrap();
+            drop(writer);
+
+            let record = Unsealed::encode(&[TableBatch { table, batch: batch.clone() }]).unwrap();
+            // The payload: the batch count, the table's tag and the stream's length, then the stream.
+            let stream = &record.bytes[record::HEADER_LEN + 4 + 5..];
+            assert_eq!(stream, &expected[..], "{}", table.name());
+            let mut sealed = Vec::new();
+            record.seal_into(7, &mut sealed);
+            match record::decode(&sealed) {
+                record::Decoded::Record { lsn: 7, batches, .. } => {
+                    assert_eq!(plain(&[(7, batches)]), vec![(7, vec![(table, batch)])]);
+                }
+                other => panic!("{}: {other:?}", table.name()),
+            }
+        }
+    }
+}
