@@ -20,10 +20,9 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::temporal_conversions::timestamp_ns_to_datetime;
 use arrow_array::types::TimestampNanosecondType;
-use arrow_array::{RecordBatch, UInt32Array};
-use arrow_ord::sort::{SortColumn, lexsort_to_indices};
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
-use arrow_select::take::take_record_batch;
+use arrow_select::interleave::interleave_record_batch;
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
@@ -43,8 +42,9 @@ const MAX_TIME_KEY: &str = "sightline.max_time_ns";
 const REPLACES_KEY: &str = "sightline.replaces";
 /// zstd levels, measured on access logs (BENCHMARKS.md, "Where the log bytes go"): level 9 stores 20% less than
 /// 3 for 3x the CPU time; 12 would store another 1.7% less for 1.8x the CPU of 9, 19 another 8% for 24x.
-/// Compaction has to keep up with intake, so it stays at 9.
-const FLUSH_ZSTD_LEVEL: i32 = 3;
+/// Compaction has to keep up with intake, so it stays at 9. A flush is on the ingest path and its file is
+/// usually soon replaced by a compacted one: it gets the fastest level.
+const FLUSH_ZSTD_LEVEL: i32 = 1;
 const COMPACTION_ZSTD_LEVEL: i32 = 9;
 /// The largest dictionary page of the attribute values in a compacted logs file (see [`compacted_logs`]).
 const COMPACTED_ATTRIBUTE_DICTIONARY_BYTES: usize = 16 << 20;
@@ -89,17 +89,8 @@ pub fn write(
     batches: &[RecordBatch],
     lsn: Lsn,
 ) -> Result<Vec<DataFile>> {
-    let schema = table.schema();
-    let all = arrow_select::concat::concat_batches(&schema, batches)?;
     let mut written = Vec::new();
-    for (n, (hour, rows)) in rows_by_hour(table, &all)?.into_iter().enumerate() {
-        // Usually all rows are in one hour: then a copy would only add to a flush's working set.
-        let partition = if rows.len() == all.num_rows() {
-            all.clone()
-        } else {
-            take_record_batch(&all, &UInt32Array::from(rows))?
-        };
-        let sorted = sort(table, &partition)?;
+    for (n, (hour, sorted)) in sorted_partitions(table, batches)?.into_iter().enumerate() {
         let name = format!("{lsn:020}-{n}.parquet");
         written.push(write_batch(store, table, &partition_dir(table, hour), &name, &sorted, lsn)?);
     }
@@ -157,14 +148,35 @@ fn partition_dir(table: Table, hour: i64) -> String {
     format!("{table}/date={}/hour={:02}", start.format("%Y-%m-%d"), hour.rem_euclid(24))
 }
 
-/// Row indices of `batch` grouped by the hour (since the epoch) of their time.
-fn rows_by_hour(table: Table, batch: &RecordBatch) -> Result<BTreeMap<i64, Vec<u32>>> {
-    let times = time_values(table, batch)?;
-    let mut hours: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
-    for (row, time) in times.values().iter().enumerate() {
-        hours.entry(time.div_euclid(NANOS_PER_HOUR)).or_default().push(row as u32);
+/// The rows of `batches` by hour partition (hours since the epoch), each partition sorted by service, then
+/// time: the order most queries filter in. The rows are copied once, gathered from the batches in that order
+/// (concatenating them first, then sorting, copied them twice: 7 % of the daemon's CPU under load).
+fn sorted_partitions(table: Table, batches: &[RecordBatch]) -> Result<Vec<(i64, RecordBatch)>> {
+    let mut hours: BTreeMap<i64, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut keys = Vec::with_capacity(batches.len());
+    for (index, batch) in batches.iter().enumerate() {
+        let times = time_values(table, batch)?;
+        for (row, time) in times.values().iter().enumerate() {
+            hours.entry(time.div_euclid(NANOS_PER_HOUR)).or_default().push((index, row));
+        }
+        let services = batch.column_by_name("service_name").and_then(|c| c.as_string_opt::<i32>());
+        keys.push((services, times));
     }
-    Ok(hours)
+    // As arrow's `sort` orders them: ascending, a row without a service first (the files' sorting columns).
+    let key = |&(batch, row): &(usize, usize)| {
+        let (services, times) = &keys[batch];
+        let service = services.filter(|services| services.is_valid(row)).map(|s| s.value(row));
+        (service, times.value(row))
+    };
+    let batches: Vec<&RecordBatch> = batches.iter().collect();
+    hours
+        .into_iter()
+        .map(|(hour, mut rows)| {
+            // Stable: rows of one service and time stay in the order they were written.
+            rows.sort_by(|a, b| key(a).cmp(&key(b)));
+            Ok((hour, interleave_record_batch(&batches, &rows)?))
+        })
+        .collect()
 }
 
 fn time_values(
@@ -178,19 +190,6 @@ fn time_values(
         )))
     })?;
     Ok(column.as_primitive::<TimestampNanosecondType>())
-}
-
-/// Sorts rows by service, then time: the order most queries filter in.
-fn sort(table: Table, batch: &RecordBatch) -> Result<RecordBatch> {
-    let key = |name: &str| {
-        batch
-            .column_by_name(name)
-            .map(|values| SortColumn { values: Arc::clone(values), options: None })
-    };
-    let columns: Vec<SortColumn> =
-        [key("service_name"), key(table.time_column())].into_iter().flatten().collect();
-    let indices = lexsort_to_indices(&columns, None)?;
-    Ok(take_record_batch(batch, &indices)?)
 }
 
 /// What a file's footer records besides its rows, and how its row groups are cut.
@@ -352,14 +351,16 @@ fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<Writ
                 .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
         }
     }
-    // Statistics prune by time, service and the other top-level values; nothing prunes by what is inside a map
-    // or a list, and keeping its minimum and maximum costs a comparison for every value written (the attribute
-    // maps' strings: ≈ 4 % of the daemon's CPU under a metrics load, BENCHMARKS.md).
+    // Statistics prune by time, service and the other top-level values. Nothing prunes by what is inside a map
+    // or a list, nor by a log's body (a search looks inside it); keeping their minimum and maximum costs two
+    // comparisons for every value written (≈ 4 % of the daemon's CPU under a metrics load, 6 % under logs,
+    // BENCHMARKS.md).
     let columns = ArrowSchemaConverter::new()
         .convert(schema)
         .map_err(parquet_write_error(Path::new(table.name())))?;
     for column in columns.columns() {
-        if column.path().parts().len() > 1 {
+        let parts = column.path().parts();
+        if parts.len() > 1 || (table == Table::Logs && parts[0] == "body") {
             builder = builder
                 .set_column_statistics_enabled(column.path().clone(), EnabledStatistics::None);
         }

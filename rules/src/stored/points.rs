@@ -106,10 +106,10 @@ pub(super) fn for_each_sample(
             labels
         };
         row_identity(&mut identity, name, service, &resource, &attributes, row);
-        let base = identity.len();
+        let point = identity_hash(&identity);
         if let Some(value) = &value {
             let v = value.as_primitive::<Float64Type>().value(row);
-            emit(identity_hash(&identity), &|| labels("", None), raw(v), how);
+            emit(point, &|| labels("", None), raw(v), how);
             continue;
         }
         let Some((bounds, counts)) = buckets else {
@@ -123,27 +123,19 @@ pub(super) fn for_each_sample(
         for (index, bucket_count) in counts.values().iter().enumerate() {
             cumulative += *bucket_count as f64;
             let bound = bounds.values().get(index).copied().unwrap_or(f64::INFINITY);
-            identity.truncate(base);
-            identity.push(SUFFIX_BUCKET);
-            identity.extend_from_slice(&bound.to_bits().to_le_bytes());
             // Prometheus's OTLP receiver writes bounds as Go's `FormatFloat(bound, 'f', -1, 64)`.
-            let le = || format_value(bound);
-            let labels = || labels("_bucket", Some(&le()));
-            emit(identity_hash(&identity), &labels, raw(cumulative), how);
+            let labels = || labels("_bucket", Some(&format_value(bound)));
+            emit(sample_identity(point, Suffix::Bucket(bound)), &labels, raw(cumulative), how);
         }
         if let Some(sum) = &sum
             && sum.is_valid(row)
         {
-            identity.truncate(base);
-            identity.push(SUFFIX_SUM);
             let v = sum.as_primitive::<Float64Type>().value(row);
-            emit(identity_hash(&identity), &|| labels("_sum", None), raw(v), how);
+            emit(sample_identity(point, Suffix::Sum), &|| labels("_sum", None), raw(v), how);
         }
         if let Some(count) = &count {
-            identity.truncate(base);
-            identity.push(SUFFIX_COUNT);
             let v = count.as_primitive::<Float64Type>().value(row);
-            emit(identity_hash(&identity), &|| labels("_count", None), raw(v), how);
+            emit(sample_identity(point, Suffix::Count), &|| labels("_count", None), raw(v), how);
         }
     }
     Ok(())
@@ -239,7 +231,7 @@ fn series_labels(attributes: &MapArray, resource: &MapArray, service: &str, row:
 
 /// Writes what identifies a row's series into `out`: the Prometheus metric name, the service, the resource
 /// attributes that make labels (`service.namespace`, `service.instance.id`) and the point's attributes as
-/// sent. A histogram's samples add a suffix byte (and the bucket's bound).
+/// sent.
 fn row_identity(
     out: &mut Vec<u8>,
     name: &str,
@@ -269,18 +261,41 @@ fn row_identity(
     }
 }
 
-/// What follows a histogram point's identity for each of its samples (no part of the identity ends there,
-/// since every part is prefixed with its length).
-const SUFFIX_BUCKET: u8 = 1;
-const SUFFIX_SUM: u8 = 2;
-const SUFFIX_COUNT: u8 = 3;
+/// Which of a histogram point's samples.
+#[derive(Clone, Copy)]
+enum Suffix {
+    /// `_bucket`, with the bucket's upper bound.
+    Bucket(f64),
+    Sum,
+    Count,
+}
 
-/// XXH3's 128-bit hash with a seed chosen at random once per process: inputs cannot be prepared to collide
-/// without knowing it.
+/// The identity of one of a histogram point's samples: the point's identity with the suffix, hashed again
+/// (a few bytes, where the point's parts are many) with another seed, so that these inputs and a point's
+/// parts are hashed apart.
+fn sample_identity(point: SeriesIdentity, suffix: Suffix) -> SeriesIdentity {
+    let mut bytes = [0u8; 25];
+    bytes[..16].copy_from_slice(&point.to_le_bytes());
+    let (tag, bound) = match suffix {
+        Suffix::Bucket(bound) => (1, bound.to_bits()),
+        Suffix::Sum => (2, 0),
+        Suffix::Count => (3, 0),
+    };
+    bytes[16] = tag;
+    bytes[17..].copy_from_slice(&bound.to_le_bytes());
+    twox_hash::XxHash3_128::oneshot_with_seed(seed().wrapping_add(1), &bytes)
+}
+
+/// XXH3's 128-bit hash of a point's parts ([`row_identity`]).
 fn identity_hash(identity: &[u8]) -> SeriesIdentity {
+    twox_hash::XxHash3_128::oneshot_with_seed(seed(), identity)
+}
+
+/// The identities' seed, chosen at random once per process: inputs cannot be prepared to collide without
+/// knowing it.
+fn seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
-    let seed = *SEED.get_or_init(|| RandomState::new().hash_one("sightline series identity"));
-    twox_hash::XxHash3_128::oneshot_with_seed(seed, identity)
+    *SEED.get_or_init(|| RandomState::new().hash_one("sightline series identity"))
 }
 
 /// The entries of one row's map whose value is not null.

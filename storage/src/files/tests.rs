@@ -42,16 +42,37 @@ fn read_one(store: &DataStore, file: &DataFile) -> RecordBatch {
 /// The test batches are not in the full `logs` schema, so write them through the same steps `write` takes.
 fn write_rows(store: &DataStore, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile> {
     let mut written = Vec::new();
-    for (n, (hour, rows)) in
-        rows_by_hour(Table::Logs, batch).expect("hours").into_iter().enumerate()
-    {
-        let partition = take_record_batch(batch, &UInt32Array::from(rows)).expect("take");
-        let sorted = sort(Table::Logs, &partition).expect("sort");
+    let partitions = sorted_partitions(Table::Logs, std::slice::from_ref(batch)).expect("sort");
+    for (n, (hour, sorted)) in partitions.into_iter().enumerate() {
         let name = format!("{lsn:020}-{n}.parquet");
         let dir = partition_dir(Table::Logs, hour);
         written.push(write_batch(store, Table::Logs, &dir, &name, &sorted, lsn).expect("write"));
     }
     written
+}
+
+#[test]
+fn the_rows_of_several_batches_are_gathered_by_hour_in_service_and_time_order() {
+    let first = rows(&[(T0 + 5, "web"), (T0 + 1, "api"), (T0 + HOUR + 2, "api")]);
+    let second = rows(&[(T0 + 3, "api"), (T0 + HOUR, "web"), (T0 + 1, "api")]);
+    let partitions = sorted_partitions(Table::Logs, &[first, second]).expect("sort");
+    let read = |batch: &RecordBatch| -> Vec<(i64, String)> {
+        let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
+        let services = batch.column(1).as_string::<i32>();
+        (0..batch.num_rows())
+            .map(|row| (times.value(row) - T0, services.value(row).to_owned()))
+            .collect()
+    };
+    let hours: Vec<(i64, Vec<(i64, String)>)> =
+        partitions.iter().map(|(hour, batch)| (*hour - T0 / HOUR, read(batch))).collect();
+    let row = |t: i64, service: &str| (t, service.to_owned());
+    assert_eq!(
+        hours,
+        [
+            (0, vec![row(1, "api"), row(1, "api"), row(3, "api"), row(5, "web")]),
+            (1, vec![row(HOUR + 2, "api"), row(HOUR, "web")]),
+        ]
+    );
 }
 
 fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time(backend: Backend) {
@@ -275,7 +296,8 @@ fn measure_compaction(rows_per_input: usize) -> (usize, usize) {
     let merged = read(&store, &files[0]).expect("read");
     let all = arrow_select::concat::concat_batches(&merged[0].schema(), &merged).expect("concat");
     assert_eq!(all.num_rows(), MEMORY_INPUTS * rows_per_input);
-    assert_eq!(sort(Table::Logs, &all).expect("sort"), all, "the merged file is sorted");
+    let sorted = sorted_partitions(Table::Logs, std::slice::from_ref(&all)).expect("sort");
+    assert_eq!(sorted, [(sorted[0].0, all)], "the merged file is sorted");
     (decoded_bytes, rise.parse().expect("a number"))
 }
 
