@@ -76,8 +76,8 @@ impl Unsealed {
 /// (every batch the receivers make) starts with that schema's message encoded once per process: encoding it
 /// per record was most of the cost of encoding a small batch.
 fn write_ipc_stream(out: &mut Vec<u8>, table: Table, batch: &RecordBatch) -> Result<()> {
-    let index = Table::ALL.iter().position(|t| *t == table).unwrap_or_default();
-    let cached = match &SCHEMA_MESSAGES[index] {
+    let cached = SCHEMA_MESSAGES.iter().find(|(t, _)| *t == table).and_then(|(_, m)| m.as_ref());
+    let cached = match cached {
         // `Arc`'s equality compares the pointers first: the usual case costs no walk through the fields.
         Some(message) if *batch.schema_ref() == table.schema() => message,
         _ => {
@@ -104,9 +104,9 @@ fn write_ipc_stream(out: &mut Vec<u8>, table: Table, batch: &RecordBatch) -> Res
 /// What ends an IPC stream: the continuation marker and a zero length.
 const END_OF_STREAM: [u8; 8] = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
 
-/// Each table's schema as the first message of an IPC stream, in [`Table::ALL`]'s order; `None` for a schema
-/// with dictionaries, whose ids the stream's writer assigns.
-static SCHEMA_MESSAGES: LazyLock<Vec<Option<Vec<u8>>>> = LazyLock::new(|| {
+/// Each table's schema as the first message of an IPC stream; `None` for a schema with dictionaries, whose
+/// ids the stream's writer assigns.
+static SCHEMA_MESSAGES: LazyLock<Vec<(Table, Option<Vec<u8>>)>> = LazyLock::new(|| {
     Table::ALL
         .iter()
         .map(|table| {
@@ -117,7 +117,7 @@ static SCHEMA_MESSAGES: LazyLock<Vec<Option<Vec<u8>>>> = LazyLock::new(|| {
                 .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
             let mut message = Vec::new();
             let written = StreamWriter::try_new(&mut message, &schema).is_ok();
-            (written && !dictionaries).then_some(message)
+            (*table, (written && !dictionaries).then_some(message))
         })
         .collect()
 });
