@@ -196,12 +196,17 @@ impl fmt::Display for NotificationsSource {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// Bootstrap API token with the admin role (env `SIGHTLINE_ADMIN_TOKEN` when unset here).
     pub admin_token: Option<Secret>,
-    /// Bootstrap UI password for user `admin` (env `SIGHTLINE_ADMIN_PASSWORD` when unset here).
+    /// Bootstrap UI password for user `admin` (env `SIGHTLINE_ADMIN_PASSWORD` when unset here), used when the
+    /// account is created on first start.
     pub admin_password: Option<Secret>,
+    /// Whether the session cookie is `Secure` (and `__Host-`): off only for plain-HTTP localhost.
+    pub secure_cookies: bool,
+    /// Lockout after failed logins, and how long sessions last.
+    pub sessions: sightline_ui::auth::AuthSettings,
 }
 
 /// Where notifications may go, and how their delivery retries.
@@ -396,7 +401,12 @@ impl Default for Config {
                 listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
                 external_url: String::new(),
             },
-            auth: AuthConfig::default(),
+            auth: AuthConfig {
+                admin_token: None,
+                admin_password: None,
+                secure_cookies: true,
+                sessions: sightline_ui::auth::AuthSettings::default(),
+            },
             rule_files: Vec::new(),
             rule_files_dir: PathBuf::from("."),
             evaluation_interval: Duration::from_secs(15),

@@ -3,15 +3,13 @@
 //! durable), and exit.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use prometheus_client::registry::Registry;
 use sightline_collector::admission::Admission;
 use sightline_collector::auth::{IngestAuth, IngestToken};
@@ -32,6 +30,8 @@ use sightline_rules::stored::{RecentMetrics, StoreBackend, StoredMetrics};
 use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{self, WalOptions};
 use sightline_storage::{BatchSink, FileLocation, QueryEngine, QueryLimits, S3Options, Table};
+use sightline_ui::api::{Access, Api, Routes};
+use sightline_ui::auth::{AuthStore, BOOTSTRAP_ADMIN};
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
@@ -202,11 +202,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tasks.spawn(server::serve("otlp_http", listener, router, tls, ingest_stop.clone(), grace));
     }
     let admin_token = config.auth.admin_token.as_ref().map(|token| token.expose().to_owned());
-    if admin_token.is_none() {
-        tracing::warn!(
-            "no admin token is configured: the API refuses every request until SIGHTLINE_ADMIN_TOKEN is set"
-        );
-    }
     let rules_stop = CancellationToken::new();
     load_recent_samples(Arc::clone(&recent)).await;
     let recent_evictor =
@@ -232,13 +227,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let ready = Arc::new(AtomicBool::new(true));
     let api_listener = bind("api", config.http.listen).await?;
-    let api = api_router(Arc::new(registry), Arc::clone(&ready)).merge(sightline_ui::api::router(
-        queries,
-        recent,
-        rules.clone(),
-        notifications.as_ref().map(|running| running.api.clone()),
-        admin_token,
-    ));
+    let auth = open_auth(&config, &state_path).await?;
+    let api = sightline_ui::api::router(
+        Api {
+            engine: queries,
+            metrics: recent,
+            rules: rules.clone(),
+            notifications: notifications.as_ref().map(|running| running.api.clone()),
+            auth,
+            admin_token,
+            secure_cookies: config.auth.secure_cookies,
+        },
+        operation_routes(Arc::new(registry), Arc::clone(&ready)),
+    );
     let api_task =
         tokio::spawn(server::serve("api", api_listener, api, None, api_stop.clone(), grace));
     tasks.close();
@@ -422,23 +423,47 @@ async fn bind(name: &'static str, address: SocketAddr) -> anyhow::Result<TcpList
     Ok(listener)
 }
 
-/// `/healthz`, `/readyz` and `/metrics`, beside the web API.
-fn api_router(registry: Arc<Registry>, ready: Arc<AtomicBool>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readiness).with_state(ready))
-        .route("/metrics", get(metrics).with_state(registry))
+/// Opens the users and sessions of the state database, and creates the first admin on first start: with the
+/// configured password, or a generated one printed once.
+async fn open_auth(config: &Config, state_path: &Path) -> anyhow::Result<Arc<AuthStore>> {
+    let path = state_path.to_owned();
+    let settings = config.auth.sessions.clone();
+    let password = config.auth.admin_password.as_ref().map(|password| password.expose().to_owned());
+    tokio::task::spawn_blocking(move || {
+        let auth = AuthStore::open(&path, settings, unix_now_ms)?;
+        let generated = auth
+            .ensure_admin(password.as_deref())
+            .context("creating the first admin account (auth.admin_password)")?;
+        if let Some(password) = generated {
+            // Printed, not logged: log files are kept and shipped, and this is shown only once.
+            eprintln!(
+                "\nsightline: created the first user, \"{BOOTSTRAP_ADMIN}\", with the password\n\n    {password}\n\n\
+                 It is not shown again. Log in and change it, or set SIGHTLINE_ADMIN_PASSWORD before the first start.\n"
+            );
+        }
+        anyhow::Ok(Arc::new(auth))
+    })
+    .await?
 }
 
-async fn readiness(State(ready): State<Arc<AtomicBool>>) -> impl IntoResponse {
+/// `/healthz`, `/readyz` and `/metrics`, beside the web API and behind its gate, open to anyone: load balancers
+/// and Prometheus scrape them without credentials.
+fn operation_routes(registry: Arc<Registry>, ready: Arc<AtomicBool>) -> Routes {
+    Routes::default()
+        .add(Method::GET, "/healthz", Access::Public, || async { "ok\n" })
+        .add(Method::GET, "/readyz", Access::Public, move || readiness(Arc::clone(&ready)))
+        .add(Method::GET, "/metrics", Access::Public, move || metrics(Arc::clone(&registry)))
+}
+
+async fn readiness(ready: Arc<AtomicBool>) -> Response {
     if ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready\n")
+        (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
     }
 }
 
-async fn metrics(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+async fn metrics(registry: Arc<Registry>) -> Response {
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &registry) {
         Ok(()) => (

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `sightline` binary, talked to as real clients do. One test binary (the root
 //! package sets `autotests = false`), so that the dependency graph is linked once: add new files as `mod`s.
 
+mod access;
 mod alerting;
 mod auth_tls;
 mod config_check;

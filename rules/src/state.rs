@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS alert_state (
 
 /// Opens (or creates) the state database at `path` and creates the tables of `schema` that do not exist.
 /// Every store of the state database opens it this way.
-pub(crate) fn open_database(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
+pub fn open_database(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
     // WAL: readers never wait for the writer; NORMAL: a commit is durable once the WAL is synced at
     // checkpoints, and a power loss can lose at most the last commits, never corrupt the database. A store

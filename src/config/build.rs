@@ -261,12 +261,29 @@ fn auth(r: &mut Reader<'_>, parent: &mut Section<'_>) -> AuthConfig {
     let mut s = r.section(parent, "auth");
     let admin_token = r.secret(&mut s, "admin_token", "admin_token_file");
     let admin_password = r.secret(&mut s, "admin_password", "admin_password_file");
+    let defaults = sightline_ui::auth::AuthSettings::default();
+    let secure_cookies = r.read(&mut s, "secure_cookies", Reader::bool).unwrap_or(true);
+    let max_failed_logins = r
+        .read(&mut s, "max_failed_logins", |r, n| r.u32(n).filter(|v| positive(r, n, v)))
+        .unwrap_or(defaults.max_failed_logins);
+    let lockout = r.read(&mut s, "lockout", positive_duration).unwrap_or(defaults.lockout);
+    let session_idle =
+        r.read(&mut s, "session_idle", positive_duration).unwrap_or(defaults.session_idle);
+    let session_max =
+        r.read(&mut s, "session_max", positive_duration).unwrap_or(defaults.session_max);
     r.finish(s);
     // The file wins; the environment variables are the fallback for a file-less setup.
     let from_env = |name: &str| r.env().var(name).filter(|v| !v.is_empty()).map(super::Secret::new);
     AuthConfig {
         admin_token: admin_token.or_else(|| from_env("SIGHTLINE_ADMIN_TOKEN")),
         admin_password: admin_password.or_else(|| from_env("SIGHTLINE_ADMIN_PASSWORD")),
+        secure_cookies,
+        sessions: sightline_ui::auth::AuthSettings {
+            max_failed_logins,
+            lockout,
+            session_idle,
+            session_max,
+        },
     }
 }
 

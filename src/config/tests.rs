@@ -618,3 +618,32 @@ fn span_metrics_are_on_by_default_and_need_a_positive_interval_and_limit() {
         ]
     );
 }
+
+#[test]
+fn logins_and_sessions_have_safe_defaults_and_refuse_zero_limits() {
+    let config = load_ok("{}", &FakeEnvironment::default());
+    assert!(config.auth.secure_cookies);
+    assert_eq!(config.auth.sessions.max_failed_logins, 5);
+    assert_eq!(config.auth.sessions.lockout, Duration::from_secs(900));
+
+    let text = "auth: { secure_cookies: false, max_failed_logins: 3, lockout: 1h, session_idle: 30m, session_max: 1d }";
+    let config = load_ok(text, &FakeEnvironment::default());
+    assert!(!config.auth.secure_cookies);
+    let sessions = &config.auth.sessions;
+    assert_eq!(
+        (sessions.max_failed_logins, sessions.lockout, sessions.session_idle, sessions.session_max),
+        (3, Duration::from_secs(3600), Duration::from_secs(1800), Duration::from_secs(86_400))
+    );
+
+    let text = "auth: { max_failed_logins: 0, lockout: 0s, session_idle: 0s, session_max: 0s }";
+    let errors = load_errors(text, &FakeEnvironment::default());
+    assert_eq!(
+        errors,
+        [
+            "auth.max_failed_logins: must be greater than 0",
+            "auth.lockout: must be greater than 0",
+            "auth.session_idle: must be greater than 0",
+            "auth.session_max: must be greater than 0",
+        ]
+    );
+}

@@ -1,96 +1,147 @@
-//! The HTTP API: routes, the admin-token check, and the one error body every endpoint answers with. Query
-//! results come from [`sightline_storage::QueryEngine`]; this module knows nothing about files.
+//! The HTTP API: its routes, each with its access rule ([`access`]), the sessions and admin endpoints, the
+//! security headers of every answer, and the one error body every endpoint answers with. Query results come from
+//! [`sightline_storage::QueryEngine`]; this module knows nothing about files.
 
+pub mod access;
+mod admin;
 mod alertmanager;
 mod prometheus;
 mod rules;
+mod session;
 mod sql;
+mod tokens;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
 use sightline_rules::manager::RuleManager;
 use sightline_rules::stored::RecentMetrics;
 use sightline_storage::{QueryEngine, QueryError};
-use subtle::ConstantTimeEq;
 
+pub use access::{Access, RouteRule, Routes};
 pub use alertmanager::NotificationsApi;
 
-/// The bootstrap admin token; `None` means nobody is let in.
-type AdminToken = Option<Arc<str>>;
+use crate::auth::{AuthError, AuthStore, Role};
+use access::Gate;
 
-/// Shared by every handler.
+/// What the API serves from.
+#[derive(Debug)]
+pub struct Api {
+    pub engine: Arc<QueryEngine>,
+    /// The metrics PromQL reads: recent samples in memory, older ones from `engine`'s store.
+    pub metrics: Arc<RecentMetrics>,
+    pub rules: RuleManager,
+    /// The notification and Alertmanager routes exist when notifications are configured.
+    pub notifications: Option<NotificationsApi>,
+    pub auth: Arc<AuthStore>,
+    /// The bootstrap API token with the admin role, if configured.
+    pub admin_token: Option<String>,
+    /// Whether the session cookie is `Secure` (off only for plain-HTTP localhost).
+    pub secure_cookies: bool,
+}
+
+/// Shared by every handler of the main routes.
 #[derive(Debug, Clone)]
 struct ApiState {
     engine: Arc<QueryEngine>,
-    /// The metrics PromQL reads: recent samples in memory, older ones from `engine`'s store.
     metrics: Arc<RecentMetrics>,
     rules: RuleManager,
+    auth: Arc<AuthStore>,
+    session_cookie: &'static str,
+    secure_cookies: bool,
+    /// Every route with its access rule, for `/api/v1/admin/routes`.
+    route_rules: Arc<[RouteRule]>,
 }
 
-/// The API routes; the notification and Alertmanager routes when notifications are configured. Every route
-/// needs `Authorization: Bearer <admin_token>`.
-pub fn router(
-    engine: Arc<QueryEngine>,
-    metrics: Arc<RecentMetrics>,
-    rules: RuleManager,
-    notifications: Option<NotificationsApi>,
-    admin_token: Option<String>,
-) -> Router {
-    let admin_token: AdminToken = admin_token.filter(|token| !token.is_empty()).map(Arc::from);
-    let require_admin = middleware::from_fn_with_state(admin_token.clone(), require_admin);
-    let state = ApiState { engine, metrics, rules };
-    let notification_routes = match notifications {
-        Some(api) => alertmanager::routes().route_layer(require_admin.clone()).with_state(api),
-        None => Router::new(),
-    };
-    Router::new()
-        .route("/api/v1/sql", post(sql::handle))
-        .route("/api/v1/query", get(prometheus::query).post(prometheus::query))
-        .route("/api/v1/query_range", get(prometheus::query_range).post(prometheus::query_range))
-        .route("/api/v1/series", get(prometheus::series).post(prometheus::series))
-        .route("/api/v1/labels", get(prometheus::labels).post(prometheus::labels))
-        .route("/api/v1/metadata", get(prometheus::metadata))
-        .route("/api/v1/rules", get(rules::rules))
-        .route("/api/v1/alerts", get(rules::alerts))
-        .route("/api/v1/rules/backtest", post(rules::backtest))
-        .route(
-            "/api/v1/label/{name}/values",
-            get(prometheus::label_values).post(prometheus::label_values),
-        )
-        .route_layer(require_admin)
-        .with_state(state)
-        .merge(notification_routes)
-}
+const VIEWER: Access = Access::Role(Role::Viewer);
+const ADMIN: Access = Access::Role(Role::Admin);
 
-async fn require_admin(
-    State(admin_token): State<AdminToken>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let Some(expected) = admin_token.as_deref() else {
-        return Err(ApiError::unauthorized(
-            "no admin token is configured: set SIGHTLINE_ADMIN_TOKEN",
-        ));
+/// The API, with `operations` (health checks, self-metrics: the binary's own routes) behind the same gate.
+pub fn router(api: Api, operations: Routes<()>) -> Router {
+    let main = Routes::default()
+        .add(Method::POST, "/api/v1/auth/login", Access::Public, session::login)
+        .add(Method::POST, "/api/v1/auth/logout", VIEWER, session::logout)
+        .add(Method::GET, "/api/v1/auth/me", VIEWER, session::me)
+        .add(Method::POST, "/api/v1/auth/password", VIEWER, session::change_password)
+        .add(Method::POST, "/api/v1/sql", VIEWER, sql::handle)
+        .add_get_and_post("/api/v1/query", VIEWER, prometheus::query)
+        .add_get_and_post("/api/v1/query_range", VIEWER, prometheus::query_range)
+        .add_get_and_post("/api/v1/series", VIEWER, prometheus::series)
+        .add_get_and_post("/api/v1/labels", VIEWER, prometheus::labels)
+        .add_get_and_post("/api/v1/label/{name}/values", VIEWER, prometheus::label_values)
+        .add(Method::GET, "/api/v1/metadata", VIEWER, prometheus::metadata)
+        .add(Method::GET, "/api/v1/rules", VIEWER, rules::rules)
+        .add(Method::GET, "/api/v1/alerts", VIEWER, rules::alerts)
+        // A backtest only reads, but it can be as costly as many queries.
+        .add(Method::POST, "/api/v1/rules/backtest", VIEWER, rules::backtest)
+        .add(Method::GET, "/api/v1/tokens", VIEWER, tokens::own_tokens)
+        .add(Method::POST, "/api/v1/tokens", VIEWER, tokens::create)
+        .add(Method::DELETE, "/api/v1/tokens/{id}", VIEWER, tokens::revoke_own)
+        .add(Method::GET, "/api/v1/admin/tokens", ADMIN, tokens::all_tokens)
+        .add(Method::DELETE, "/api/v1/admin/tokens/{id}", ADMIN, tokens::revoke_any)
+        .add(Method::GET, "/api/v1/admin/users", ADMIN, admin::list_users)
+        .add(Method::POST, "/api/v1/admin/users", ADMIN, admin::create_user)
+        .add(Method::PATCH, "/api/v1/admin/users/{name}", ADMIN, admin::update_user)
+        .add(Method::DELETE, "/api/v1/admin/users/{name}", ADMIN, admin::delete_user)
+        .add(Method::GET, "/api/v1/admin/audit", ADMIN, admin::audit_log)
+        .add(Method::GET, "/api/v1/admin/routes", ADMIN, admin::routes);
+    let notifications = api.notifications.is_some().then(alertmanager::routes);
+    let route_rules: Arc<[RouteRule]> = [main.rules(), operations.rules()]
+        .into_iter()
+        .chain(notifications.as_ref().map(Routes::rules))
+        .flatten()
+        .cloned()
+        .collect();
+    let session_cookie = session::session_cookie_name(api.secure_cookies);
+    let gate = Gate::new(&route_rules, Arc::clone(&api.auth), api.admin_token, session_cookie);
+    let state = ApiState {
+        engine: api.engine,
+        metrics: api.metrics,
+        rules: api.rules,
+        auth: api.auth,
+        session_cookie,
+        secure_cookies: api.secure_cookies,
+        route_rules,
     };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    // Constant time over the token's bytes (only its length can leak), so the comparison does not reveal
-    // how long a matching prefix is.
-    if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
-        Ok(next.run(request).await)
-    } else {
-        Err(ApiError::unauthorized("missing or invalid bearer token"))
+    let mut router = main.into_router(&gate, state).merge(operations.into_router(&gate, ()));
+    if let (Some(routes), Some(state)) = (notifications, api.notifications) {
+        router = router.merge(routes.into_router(&gate, state));
     }
+    router.layer(middleware::from_fn(security_headers))
+}
+
+/// The headers of every answer: no sniffing of content types, no framing by other sites, no referrer, no
+/// caching of API answers, and a Content-Security-Policy that allows only our own scripts and styles.
+async fn security_headers(request: Request, next: Next) -> Response {
+    const HEADERS: [(&str, &str); 5] = [
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ];
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        headers.entry(HeaderName::from_static(name)).or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Parses a JSON request body; a body that does not parse is a 400 that says why.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
 /// An error answer: a status and the standard body `{"error": "<message>"}`.
@@ -109,8 +160,16 @@ impl ApiError {
         Self { status: StatusCode::NOT_FOUND, message: message.into() }
     }
 
-    fn unauthorized(message: &str) -> Self {
+    pub(crate) fn unauthorized(message: &str) -> Self {
         Self { status: StatusCode::UNAUTHORIZED, message: message.into() }
+    }
+
+    pub(crate) fn forbidden(message: &str) -> Self {
+        Self { status: StatusCode::FORBIDDEN, message: message.into() }
+    }
+
+    pub(crate) fn too_many_requests(message: &str) -> Self {
+        Self { status: StatusCode::TOO_MANY_REQUESTS, message: message.into() }
     }
 
     pub(crate) fn internal(detail: &dyn std::fmt::Display) -> Self {
@@ -139,6 +198,22 @@ impl From<QueryError> for ApiError {
     }
 }
 
+/// The one place where authentication store errors become HTTP statuses.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Invalid(message) => ApiError::bad_request(message),
+            AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) => {
+                ApiError::not_found(error.to_string())
+            }
+            AuthError::UserExists(_) => {
+                Self { status: StatusCode::CONFLICT, message: error.to_string() }
+            }
+            AuthError::Database { .. } | AuthError::Hashing(_) => ApiError::internal(&error),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.message }).to_string();
@@ -147,8 +222,11 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -5,12 +5,10 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
@@ -22,7 +20,8 @@ use sightline_rules::notify::outbox::{Outbox, OutboxEntry};
 use sightline_rules::notify::silence::{Silence, SilenceError, SilenceMatcher};
 use sightline_rules::promql::Labels;
 
-use super::ApiError;
+use super::{Access, ApiError, Routes};
+use crate::auth::Role;
 
 /// How long a posted alert without an end holds without news (Alertmanager's `resolve_timeout` default).
 const RESOLVE_TIMEOUT_MS: i64 = 5 * 60 * 1000;
@@ -42,15 +41,22 @@ pub struct NotificationsApi {
     pub clock: fn() -> i64,
 }
 
-pub(super) fn routes() -> Router<NotificationsApi> {
-    Router::new()
-        .route("/api/v2/alerts", get(list_alerts).post(post_alerts))
-        .route("/api/v2/silences", get(list_silences).post(post_silence))
-        .route("/api/v2/silence/{id}", get(get_silence).delete(expire_silence))
-        .route("/api/v2/receivers", get(receivers))
-        .route("/api/v2/status", get(status))
-        .route("/api/v1/notifications/dead_letters", get(dead_letters))
-        .route("/api/v1/notifications/dead_letters/{id}/replay", post(replay))
+pub(super) fn routes() -> Routes<NotificationsApi> {
+    const VIEWER: Access = Access::Role(Role::Viewer);
+    const EDITOR: Access = Access::Role(Role::Editor);
+    Routes::default()
+        .add(Method::GET, "/api/v2/alerts", VIEWER, list_alerts)
+        // Other Prometheus servers post their alerts here: that starts notifications.
+        .add(Method::POST, "/api/v2/alerts", EDITOR, post_alerts)
+        .add(Method::GET, "/api/v2/silences", VIEWER, list_silences)
+        .add(Method::POST, "/api/v2/silences", EDITOR, post_silence)
+        .add(Method::GET, "/api/v2/silence/{id}", VIEWER, get_silence)
+        .add(Method::DELETE, "/api/v2/silence/{id}", EDITOR, expire_silence)
+        .add(Method::GET, "/api/v2/receivers", VIEWER, receivers)
+        // The notification configuration (secrets replaced) is a setting: admins only.
+        .add(Method::GET, "/api/v2/status", Access::Role(Role::Admin), status)
+        .add(Method::GET, "/api/v1/notifications/dead_letters", VIEWER, dead_letters)
+        .add(Method::POST, "/api/v1/notifications/dead_letters/{id}/replay", EDITOR, replay)
 }
 
 /// The filters of `GET /api/v2/alerts`.

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use promql_parser::label::Matchers;
 use promql_parser::parser::Expr;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value as Json, json};
 use sightline_rules::file::parse_duration;
 use sightline_rules::promql::{
@@ -115,7 +116,7 @@ async fn series_in(state: &ApiState, params: SeriesParams) -> Result<Vec<Labels>
 
 pub(super) async fn series(
     State(state): State<ApiState>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Params(pairs): Params<Vec<(String, String)>>,
 ) -> Result<Response, PromError> {
     let params = SeriesParams::parse(pairs);
     if params.matches.is_empty() {
@@ -127,7 +128,7 @@ pub(super) async fn series(
 
 pub(super) async fn labels(
     State(state): State<ApiState>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Params(pairs): Params<Vec<(String, String)>>,
 ) -> Result<Response, PromError> {
     let series = series_in(&state, SeriesParams::parse(pairs)).await?;
     let names: BTreeSet<&str> =
@@ -138,7 +139,7 @@ pub(super) async fn labels(
 pub(super) async fn label_values(
     State(state): State<ApiState>,
     Path(name): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Params(pairs): Params<Vec<(String, String)>>,
 ) -> Result<Response, PromError> {
     let series = series_in(&state, SeriesParams::parse(pairs)).await?;
     let values: BTreeSet<&str> = series.iter().filter_map(|labels| labels.get(&name)).collect();
@@ -153,7 +154,7 @@ pub(super) struct MetadataParams {
 /// `/api/v1/metadata`: type, help and unit per metric name, for the metrics with points in the last hour.
 pub(super) async fn metadata(
     State(state): State<ApiState>,
-    Form(params): Form<MetadataParams>,
+    Params(params): Params<MetadataParams>,
 ) -> Result<Response, PromError> {
     let end = now_ms();
     let found = evaluate(&state, move |_, source| {
@@ -178,7 +179,7 @@ pub(super) async fn metadata(
 
 pub(super) async fn query(
     State(state): State<ApiState>,
-    Form(params): Form<InstantParams>,
+    Params(params): Params<InstantParams>,
 ) -> Result<Response, PromError> {
     let time_ms = match &params.time {
         Some(time) => parse_time(time)
@@ -207,7 +208,7 @@ pub(super) async fn query(
 
 pub(super) async fn query_range(
     State(state): State<ApiState>,
-    Form(params): Form<RangeParams>,
+    Params(params): Params<RangeParams>,
 ) -> Result<Response, PromError> {
     let invalid =
         |name: &str, e: String| PromError::bad_data(format!("invalid parameter \"{name}\": {e}"));
@@ -316,6 +317,21 @@ fn now_ms() -> i64 {
     let since_epoch =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A request's parameters, from its query string (GET) or its form body (POST), as Prometheus takes them.
+/// Parameters that do not parse are `bad_data` (400) in Prometheus's error shape, like every other error here.
+pub(super) struct Params<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Params<T> {
+    type Rejection = PromError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, PromError> {
+        match Form::<T>::from_request(request, state).await {
+            Ok(Form(params)) => Ok(Params(params)),
+            Err(rejection) => Err(PromError::bad_data(rejection.body_text())),
+        }
+    }
 }
 
 /// An error in Prometheus's shape. `bad_data` is the client's fault (400), `execution` the query's (422),

@@ -1,0 +1,93 @@
+//! What admins manage: users and their roles, the audit log, and the table of routes with their access rules.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+
+use super::session::blocking;
+use super::{ApiError, ApiState, parse_json};
+use crate::auth::{Principal, Role};
+
+pub(crate) async fn list_users(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let users = blocking(&state.auth, |auth| auth.users()).await?;
+    Ok(Json(users).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    name: String,
+    password: String,
+    role: Role,
+}
+
+pub(crate) async fn create_user(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let user: NewUser = parse_json(&body)?;
+    let created = blocking(&state.auth, move |auth| {
+        auth.create_user(&principal.name, &user.name, &user.password, user.role)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserChange {
+    role: Option<Role>,
+    /// An admin's reset: the user's sessions end.
+    password: Option<String>,
+}
+
+pub(crate) async fn update_user(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let change: UserChange = parse_json(&body)?;
+    blocking(&state.auth, move |auth| {
+        auth.update_user(&principal.name, &name, change.role, change.password.as_deref())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn delete_user(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    blocking(&state.auth, move |auth| auth.delete_user(&principal.name, &name)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditPage {
+    /// At most this many entries (default 100, at most 1000).
+    limit: Option<u32>,
+    /// Entries older than this id: the `id` of the last entry of the previous page.
+    before: Option<i64>,
+}
+
+/// The audit log, newest first, a page at a time.
+pub(crate) async fn audit_log(
+    State(state): State<ApiState>,
+    Query(page): Query<AuditPage>,
+) -> Result<Response, ApiError> {
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = blocking(&state.auth, move |auth| auth.audit_log(limit, page.before)).await?;
+    Ok(Json(entries).into_response())
+}
+
+/// Every route of the API with its access rule: what the gate enforces, for admins to review.
+pub(crate) async fn routes(State(state): State<ApiState>) -> Response {
+    Json(&*state.route_rules).into_response()
+}

@@ -1,0 +1,147 @@
+//! Logging in and out, who am I, and changing one's own password.
+//!
+//! A login sets the session cookie: `HttpOnly` (no script reads it), `SameSite=Strict` (no other site's page
+//! sends it), `Secure` with the `__Host-` prefix (HTTPS only, this host only, path `/`) unless the configuration
+//! turns secure cookies off for plain-HTTP localhost. The cookie lasts as long as the browser; the server ends the
+//! session after its idle time or maximum age. The answer carries the session's CSRF token, which the page
+//! sends back in `X-CSRF-Token` with every request that changes something.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::access::cookie;
+use super::{ApiError, ApiState, parse_json};
+use crate::auth::{AuthError, AuthStore, Credential, LoginOutcome, Principal};
+
+/// The session cookie's name: with the `__Host-` prefix, which browsers accept only on a `Secure` cookie.
+pub(crate) fn session_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-sightline_session" } else { "sightline_session" }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+pub(crate) async fn login(
+    State(state): State<ApiState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: LoginRequest = parse_json(&body)?;
+    let outcome =
+        blocking(&state.auth, move |auth| auth.login(&request.username, &request.password)).await?;
+    match outcome {
+        LoginOutcome::Success(session) => {
+            let mut cookie = format!(
+                "{}={}; Path=/; HttpOnly; SameSite=Strict",
+                state.session_cookie, session.token
+            );
+            if state.secure_cookies {
+                cookie.push_str("; Secure");
+            }
+            let body = json!({
+                "user": session.user,
+                "csrf_token": session.csrf_token,
+                "expires_at": session.expires_at,
+            });
+            Ok(([(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
+        }
+        LoginOutcome::Refused => Err(ApiError::unauthorized("invalid user name or password")),
+        LoginOutcome::Locked { retry_after } => {
+            let seconds = retry_after.as_secs_f64().ceil().to_string();
+            let mut response =
+                ApiError::too_many_requests("too many failed logins: try again later")
+                    .into_response();
+            if let Ok(value) = HeaderValue::from_str(&seconds) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// Ends the session the request came with, and tells the browser to forget its cookie.
+pub(crate) async fn logout(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = cookie(&headers, state.session_cookie).map(str::to_owned) {
+        blocking(&state.auth, move |auth| auth.logout(&token)).await?;
+    }
+    let mut cookie =
+        format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", state.session_cookie);
+    if state.secure_cookies {
+        cookie.push_str("; Secure");
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// Who the request is authenticated as; for a session, with its CSRF token (a reloaded page finds it here).
+pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Response {
+    let csrf_token = match &principal.credential {
+        Credential::Session { csrf_token } => Some(csrf_token.as_str()),
+        Credential::AdminToken | Credential::ApiToken { .. } => None,
+    };
+    axum::Json(json!({
+        "name": principal.name,
+        "role": principal.role,
+        "csrf_token": csrf_token,
+    }))
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the signed-in user's password; their other sessions end.
+pub(crate) async fn change_password(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if principal.credential == Credential::AdminToken {
+        return Err(ApiError::bad_request("the admin token has no password"));
+    }
+    let change: PasswordChange = parse_json(&body)?;
+    let session = cookie(&headers, state.session_cookie).map(str::to_owned);
+    let changed = blocking(&state.auth, move |auth| {
+        auth.change_password(
+            &principal.name,
+            &change.current_password,
+            &change.new_password,
+            session.as_deref(),
+        )
+    })
+    .await?;
+    if changed {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::bad_request("the current password is wrong"))
+    }
+}
+
+/// Runs `work` on the authentication store off the async runtime (SQLite, Argon2).
+pub(crate) async fn blocking<T: Send + 'static>(
+    auth: &Arc<AuthStore>,
+    work: impl FnOnce(&AuthStore) -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let auth = Arc::clone(auth);
+    tokio::task::spawn_blocking(move || work(&auth))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(ApiError::from)
+}
