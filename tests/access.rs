@@ -301,3 +301,60 @@ fn served_route(route: &Value) -> (String, String, Needs) {
     let text = |key: &str| route[key].as_str().expect("a string").to_owned();
     (text("method"), text("path"), needs)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_and_their_expiry_are_in_the_audit_log_with_who_made_them() {
+    let daemon = Daemon::start_with_files(
+        json!({ "notifications_file": "alertmanager.yml" }),
+        &[("alertmanager.yml", ALERTMANAGER)],
+    );
+    let client = reqwest::Client::new();
+    create_user(&daemon, &client, "ed", "editor").await;
+    let editor = log_in(&daemon, &client, "ed", "ed's password", Needs::Editor).await;
+    let silence = json!({
+        "matchers": [{ "name": "alertname", "value": "QueueLag", "isRegex": false, "isEqual": true }],
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": "2099-01-01T00:00:00Z",
+        "createdBy": "ed",
+        "comment": "draining the queue",
+    });
+    let created: Value = editor
+        .request(&client, Method::POST, daemon.api_url("/api/v2/silences"))
+        .json(&silence)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = created["silenceID"].as_str().expect("an id").to_owned();
+    let expired = editor
+        .request(&client, Method::DELETE, daemon.api_url(&format!("/api/v2/silence/{id}")))
+        .send()
+        .await
+        .expect("expire");
+    assert_eq!(expired.status(), StatusCode::OK);
+
+    let log: Vec<Value> = client
+        .get(daemon.api_url("/api/v1/admin/audit?limit=2"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
+    let entries: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|entry| {
+            let text = |key: &str| entry[key].as_str().unwrap_or_default();
+            (text("actor"), text("action"), text("target"))
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [("ed", "silence_expired", id.as_str()), ("ed", "silence_created", id.as_str())]
+    );
+    let detail = log[1]["detail"].as_str().expect("detail");
+    assert!(detail.contains("QueueLag") && detail.contains("draining the queue"), "{detail}");
+}

@@ -99,6 +99,7 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         .collect();
     let session_cookie = session::session_cookie_name(api.secure_cookies);
     let gate = Gate::new(&route_rules, Arc::clone(&api.auth), api.admin_token, session_cookie);
+    let state_auth = Arc::clone(&api.auth);
     let state = ApiState {
         engine: api.engine,
         metrics: api.metrics,
@@ -109,7 +110,8 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         route_rules,
     };
     let mut router = main.into_router(&gate, state).merge(operations.into_router(&gate, ()));
-    if let (Some(routes), Some(state)) = (notifications, api.notifications) {
+    if let (Some(routes), Some(api)) = (notifications, api.notifications) {
+        let state = alertmanager::NotificationsState { api, auth: Arc::clone(&state_auth) };
         router = router.merge(routes.into_router(&gate, state));
     }
     router.layer(middleware::from_fn(security_headers))

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -21,7 +22,7 @@ use sightline_rules::notify::silence::{Silence, SilenceError, SilenceMatcher};
 use sightline_rules::promql::Labels;
 
 use super::{Access, ApiError, Routes};
-use crate::auth::Role;
+use crate::auth::{AuthStore, Principal, Role};
 
 /// How long a posted alert without an end holds without news (Alertmanager's `resolve_timeout` default).
 const RESOLVE_TIMEOUT_MS: i64 = 5 * 60 * 1000;
@@ -41,7 +42,26 @@ pub struct NotificationsApi {
     pub clock: fn() -> i64,
 }
 
-pub(super) fn routes() -> Routes<NotificationsApi> {
+/// The state of the notification routes: the notifications, and the audit log that records changes to them.
+#[derive(Debug, Clone)]
+pub(super) struct NotificationsState {
+    pub(super) api: NotificationsApi,
+    pub(super) auth: Arc<AuthStore>,
+}
+
+impl FromRef<NotificationsState> for NotificationsApi {
+    fn from_ref(state: &NotificationsState) -> NotificationsApi {
+        state.api.clone()
+    }
+}
+
+impl FromRef<NotificationsState> for Arc<AuthStore> {
+    fn from_ref(state: &NotificationsState) -> Arc<AuthStore> {
+        Arc::clone(&state.auth)
+    }
+}
+
+pub(super) fn routes() -> Routes<NotificationsState> {
     const VIEWER: Access = Access::Role(Role::Viewer);
     const EDITOR: Access = Access::Role(Role::Editor);
     Routes::default()
@@ -274,6 +294,8 @@ struct PostableSilence {
 
 async fn post_silence(
     State(api): State<NotificationsApi>,
+    State(auth): State<Arc<AuthStore>>,
+    Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let posted: PostableSilence = serde_json::from_slice(&body)
@@ -292,9 +314,17 @@ async fn post_silence(
         comment: posted.comment,
         updated_at_ms: 0,
     };
+    let action = if silence.id.is_empty() { "silence_created" } else { "silence_updated" };
+    let detail = format!(
+        "{} until {}: {}",
+        serde_json::to_string(&silence.matchers).unwrap_or_default(),
+        posted.ends_at,
+        silence.comment
+    );
     let now = (api.clock)();
     let store = Arc::clone(api.notifier.silences());
     let id = blocking(move || store.save(silence, now)).await?;
+    audit(&auth, &principal, action, &id, Some(detail)).await;
     Ok(json_response(StatusCode::OK, &json!({ "silenceID": id })))
 }
 
@@ -314,11 +344,15 @@ async fn get_silence(
 
 async fn expire_silence(
     State(api): State<NotificationsApi>,
+    State(auth): State<Arc<AuthStore>>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let store = Arc::clone(api.notifier.silences());
     let now = (api.clock)();
-    blocking(move || store.expire(&id, now)).await?;
+    let expired = id.clone();
+    blocking(move || store.expire(&expired, now)).await?;
+    audit(&auth, &principal, "silence_expired", &id, None).await;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -380,15 +414,34 @@ fn dead_letter(entry: &OutboxEntry) -> Json {
 
 async fn replay(
     State(api): State<NotificationsApi>,
+    State(auth): State<Arc<AuthStore>>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let outbox = Arc::clone(&api.outbox);
     let now = (api.clock)();
     if blocking(move || outbox.replay(id, now)).await? {
         api.delivery.wake();
+        audit(&auth, &principal, "dead_letter_replayed", &id.to_string(), None).await;
         Ok(json_response(StatusCode::OK, &json!({ "status": "success" })))
     } else {
         Err(ApiError::not_found(format!("dead letter {id} not found")))
+    }
+}
+
+/// Records a change in the audit log. The change is made: a failure to record it is logged, not answered.
+async fn audit(
+    auth: &Arc<AuthStore>,
+    principal: &Principal,
+    action: &'static str,
+    target: &str,
+    detail: Option<String>,
+) {
+    let (auth, actor, target) = (Arc::clone(auth), principal.name.clone(), target.to_owned());
+    let recorded =
+        blocking(move || auth.record(&actor, action, Some(&target), detail.as_deref())).await;
+    if let Err(error) = recorded {
+        tracing::error!(action, error = ?error, "the audit log could not record a change");
     }
 }
 
