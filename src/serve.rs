@@ -104,6 +104,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "storage open"
     );
     sightline_storage::metrics::register(&storage, &mut registry);
+    // Before any listener is up: once they are announced, clients may fill the disk or the first admin's
+    // password may be needed, and a failure here must not stop a daemon that is already taking data.
+    let state_path = config.data_dir.join(STATE_DATABASE);
+    let users = open_users(&config, &state_path).await?;
     let flusher_stop = CancellationToken::new();
     let flusher = tokio::spawn(storage.clone().run_flusher(flusher_stop.clone()));
 
@@ -209,7 +213,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // The pipeline stops with the rules (nothing new to decide); the delivery worker last, after its round
     // in progress, so that what a receiver acknowledged is recorded.
     let delivery_stop = CancellationToken::new();
-    let state_path = config.data_dir.join(STATE_DATABASE);
     let notifications = notifications::start(
         &config,
         &state_path,
@@ -227,14 +230,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let ready = Arc::new(AtomicBool::new(true));
     let api_listener = bind("api", config.http.listen).await?;
-    let auth = open_auth(&config, &state_path).await?;
     let api = sightline_ui::api::router(
         Api {
             engine: queries,
             metrics: recent,
             rules: rules.clone(),
             notifications: notifications.as_ref().map(|running| running.api.clone()),
-            auth,
+            auth: users,
             admin_token,
             secure_cookies: config.auth.secure_cookies,
         },
@@ -425,7 +427,7 @@ async fn bind(name: &'static str, address: SocketAddr) -> anyhow::Result<TcpList
 
 /// Opens the users and sessions of the state database, and creates the first admin on first start: with the
 /// configured password, or a generated one printed once.
-async fn open_auth(config: &Config, state_path: &Path) -> anyhow::Result<Arc<AuthStore>> {
+async fn open_users(config: &Config, state_path: &Path) -> anyhow::Result<Arc<AuthStore>> {
     let path = state_path.to_owned();
     let settings = config.auth.sessions.clone();
     let password = config.auth.admin_password.as_ref().map(|password| password.expose().to_owned());
