@@ -33,7 +33,7 @@ pub mod test_s3;
 pub use catalog::{StaticSource, TableSnapshot, TableSource};
 pub use error::{Error, QueryError, Result};
 pub use files::DataFile;
-pub use query::{QueryEngine, QueryLimits, QueryOutput};
+pub use query::{QueryEngine, QueryLimits, QueryOutput, ServiceScope};
 pub use schema::{Table, TableBatch};
 pub use sink::BatchSink;
 pub use store::{DataStore, FileLocation, S3Options};

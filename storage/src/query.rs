@@ -7,6 +7,7 @@
 
 mod provider;
 mod read_only;
+mod scope;
 #[cfg(test)]
 mod tests;
 mod time_range;
@@ -25,10 +26,19 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
 use object_store::ObjectStore;
 
+use datafusion::catalog::{
+    CatalogProvider, CatalogProviderList, MemoryCatalogProvider, MemoryCatalogProviderList,
+    MemorySchemaProvider, SchemaProvider, TableProvider,
+};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+
 use crate::catalog::{StaticSource, TableSnapshot, TableSource};
 use crate::error::QueryError;
 use crate::schema::{Table, TableBatch};
 use provider::SnapshotTable;
+use scope::ScopedTable;
+pub use scope::ServiceScope;
 
 /// The URL under which the engine's object store is known to DataFusion.
 pub const STORE_URL: &str = "sightline://data/";
@@ -68,6 +78,8 @@ impl QueryOutput {
 /// Runs read-only SQL over the store's tables.
 pub struct QueryEngine {
     ctx: SessionContext,
+    /// The store tables, as registered in `ctx`: scoped queries see them through a filter.
+    tables: Vec<(Table, Arc<dyn TableProvider>)>,
     limits: QueryLimits,
 }
 
@@ -103,11 +115,14 @@ impl QueryEngine {
         // `SessionContext` leaves URL tables (`SELECT * FROM '/etc/passwd'`) off and registers no table
         // function that reads files; only the store tables below are reachable.
         let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let mut tables: Vec<(Table, Arc<dyn TableProvider>)> = Vec::new();
         for table in Table::ALL {
-            let provider = SnapshotTable::new(table, Arc::clone(&source), store_url.clone());
-            ctx.register_table(table.name(), Arc::new(provider)).map_err(internal)?;
+            let provider =
+                Arc::new(SnapshotTable::new(table, Arc::clone(&source), store_url.clone()));
+            ctx.register_table(table.name(), Arc::clone(&provider) as _).map_err(internal)?;
+            tables.push((table, provider));
         }
-        Ok(Self { ctx, limits })
+        Ok(Self { ctx, tables, limits })
     }
 
     /// An engine over `rows` alone, without files: what the `sql:` rules of a rule unit test query.
@@ -145,13 +160,55 @@ impl QueryEngine {
         self.sql_with(sql, self.limits.max_rows, Some(now_ns)).await
     }
 
+    /// [`QueryEngine::sql`] over the rows of the services of `scope` only: every table the statement reads,
+    /// however it reaches it, holds only those rows.
+    pub async fn sql_scoped(
+        &self,
+        sql: &str,
+        scope: &ServiceScope,
+    ) -> Result<QueryOutput, QueryError> {
+        let state = self.state_in(scope).map_err(|e| self.classify(e.into()))?;
+        self.sql_in(state, sql, self.limits.max_rows, None).await
+    }
+
     async fn sql_with(
         &self,
         sql: &str,
         max_rows: usize,
         now_ns: Option<i64>,
     ) -> Result<QueryOutput, QueryError> {
-        match tokio::time::timeout(self.limits.timeout, self.run(sql, max_rows, now_ns)).await {
+        self.sql_in(self.ctx.state(), sql, max_rows, now_ns).await
+    }
+
+    /// A session whose catalog holds the store tables seen through `scope`.
+    fn state_in(&self, scope: &ServiceScope) -> Result<SessionState, DataFusionError> {
+        let Some(predicate) = scope.predicate() else { return Ok(self.ctx.state()) };
+        let schema = MemorySchemaProvider::new();
+        for (table, provider) in &self.tables {
+            let scoped = ScopedTable::new(Arc::clone(provider), predicate.clone());
+            schema.register_table(table.name().to_owned(), Arc::new(scoped))?;
+        }
+        let options = self.ctx.copied_config();
+        let catalog = MemoryCatalogProvider::new();
+        catalog.register_schema(&options.options().catalog.default_schema, Arc::new(schema))?;
+        let catalogs = MemoryCatalogProviderList::new();
+        catalogs
+            .register_catalog(options.options().catalog.default_catalog.clone(), Arc::new(catalog));
+        Ok(SessionStateBuilder::new_from_existing(self.ctx.state())
+            .with_catalog_list(Arc::new(catalogs))
+            .build())
+    }
+
+    async fn sql_in(
+        &self,
+        state: SessionState,
+        sql: &str,
+        max_rows: usize,
+        now_ns: Option<i64>,
+    ) -> Result<QueryOutput, QueryError> {
+        match tokio::time::timeout(self.limits.timeout, self.run(state, sql, max_rows, now_ns))
+            .await
+        {
             Ok(result) => result.map_err(|e| self.classify(e)),
             // Dropping the stream cancels the query's tasks.
             Err(_elapsed) => Err(QueryError::Timeout),
@@ -160,11 +217,11 @@ impl QueryEngine {
 
     async fn run(
         &self,
+        mut state: SessionState,
         sql: &str,
         max_rows: usize,
         now_ns: Option<i64>,
     ) -> Result<QueryOutput, Failure> {
-        let mut state = self.ctx.state();
         if let Some(now_ns) = now_ns {
             state.execution_props_mut().query_execution_start_time =
                 Some(chrono::DateTime::from_timestamp_nanos(now_ns));

@@ -324,3 +324,110 @@ async fn an_in_memory_engine_queries_the_rows_it_was_given() {
     let output = engine.sql("SELECT count(*) FROM logs").await.expect("query");
     assert_eq!(count(&output), 0);
 }
+
+/// Logs in files and buffer (`checkout`, `cart`), spans and metrics buffered (`checkout`, `cart`,
+/// `paymentsAx`).
+fn engine_of_three_services(root: &Path) -> QueryEngine {
+    let source = StaticSource::new();
+    source.set(Table::Logs, three_part_store(root));
+    let others = [(T0, "checkout"), (T0 + 1, "cart"), (T0 + 2, "paymentsAx")];
+    for table in [Table::Spans, Table::Metrics] {
+        let buffered = vec![crate::test_rows::rows(table, &others)];
+        source.set(table, TableSnapshot { files: Vec::new(), buffered });
+    }
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(root).expect("store root"));
+    QueryEngine::new(source, store, QueryLimits::default()).expect("engine")
+}
+
+/// Every string of every row of `output`.
+fn all_strings(output: &QueryOutput) -> Vec<String> {
+    let mut values = Vec::new();
+    for batch in &output.batches {
+        for column in batch.columns() {
+            if let Some(array) = column.as_string_opt::<i32>() {
+                values.extend(array.iter().flatten().map(str::to_owned));
+            }
+        }
+    }
+    values
+}
+
+#[tokio::test]
+async fn a_scoped_querys_joins_unions_subqueries_and_catalog_tricks_reach_only_its_services() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine_of_three_services(dir.path());
+    let everyone = engine.sql("SELECT count(*) FROM logs WHERE service_name = 'cart'").await;
+    assert_eq!(count(&everyone.expect("unscoped")), 2, "the other service's rows exist");
+
+    let scope = ServiceScope::Only(vec!["check*".to_owned()]);
+    let names = [
+        "SELECT service_name FROM logs",
+        "SELECT service_name FROM logs WHERE service_name = 'cart' OR true",
+        "SELECT service_name FROM LOGS LIMIT 1",
+        "SELECT service_name FROM datafusion.public.logs",
+        "SELECT \"service_name\" FROM \"datafusion\".\"public\".\"spans\"",
+        "SELECT s.service_name FROM logs l JOIN spans s ON true",
+        "SELECT s.service_name FROM logs l RIGHT JOIN spans s ON l.service_name = s.service_name",
+        "SELECT m.service_name FROM metrics m FULL OUTER JOIN spans s ON false",
+        "SELECT service_name FROM logs UNION ALL SELECT service_name FROM spans \
+         UNION SELECT service_name FROM metrics",
+        "SELECT service_name FROM spans EXCEPT SELECT 'nothing'",
+        "WITH every AS (SELECT * FROM metrics) SELECT service_name FROM every",
+        "SELECT service_name FROM (SELECT service_name, row_number() OVER () AS n FROM spans) t",
+        "SELECT max(service_name) FROM metrics UNION ALL SELECT min(service_name) FROM spans",
+        "SELECT array_to_string(array_agg(service_name), ',') FROM spans",
+        "SELECT string_agg(body || service_name, ',') FROM logs",
+        "SELECT (SELECT max(service_name) FROM metrics WHERE service_name <> 'checkout')",
+        "SELECT service_name FROM spans WHERE service_name IN (SELECT service_name FROM metrics)",
+    ];
+    for sql in names {
+        let output = engine.sql_scoped(sql, &scope).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        for value in all_strings(&output) {
+            let others = ["cart", "paymentsAx"];
+            assert!(!others.iter().any(|other| value.contains(other)), "{sql} reached {value:?}");
+        }
+    }
+    let counts = [
+        ("SELECT count(*) FROM logs", 3),
+        ("SELECT count(*) FROM spans", 1),
+        ("SELECT count(*) FROM logs WHERE service_name = 'cart'", 0),
+        ("SELECT (SELECT count(*) FROM logs WHERE service_name = 'cart')", 0),
+        (
+            "SELECT count(*) FROM spans WHERE EXISTS (SELECT 1 FROM metrics WHERE service_name = 'cart')",
+            0,
+        ),
+        ("SELECT count(*) FROM logs l, logs r", 9),
+        ("SELECT count(*) FROM information_schema.tables WHERE table_name = 'logs'", 1),
+    ];
+    for (sql, expected) in counts {
+        let output = engine.sql_scoped(sql, &scope).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(count(&output), expected, "{sql}");
+    }
+    // Reading files other ways stays refused, scoped or not.
+    let refused = engine.sql_scoped("SELECT * FROM '/etc/passwd'", &scope).await;
+    assert!(refused.is_err(), "{refused:?}");
+}
+
+#[tokio::test]
+async fn scope_globs_match_whole_names_with_sql_wildcards_taken_literally() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine_of_three_services(dir.path());
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&["cart", "checkout"], &["cart", "checkout"]),
+        (&["c*t"], &["cart", "checkout"]),
+        (&["payments_x", "payments%"], &[]),
+        (&["payments?x"], &["paymentsAx"]),
+        (&[], &[]),
+    ];
+    for (globs, expected) in cases {
+        let scope = ServiceScope::Only(globs.iter().map(|glob| (*glob).to_owned()).collect());
+        let output = engine
+            .sql_scoped("SELECT DISTINCT service_name FROM spans ORDER BY 1", &scope)
+            .await
+            .expect("query");
+        assert_eq!(strings(&output, 0), expected, "{globs:?}");
+    }
+    let all = engine.sql_scoped("SELECT count(*) FROM spans", &ServiceScope::All).await;
+    assert_eq!(count(&all.expect("query")), 3);
+}
