@@ -30,6 +30,8 @@ struct Route {
     method: &'static str,
     path: &'static str,
     needs: Needs,
+    /// Whether the route answers every service's data, so that callers limited to some services are refused.
+    every_service: bool,
     called: &'static str,
     body: Body,
     allowed: u16,
@@ -58,15 +60,29 @@ const fn route_at(
     allowed: u16,
 ) -> Route {
     let body = match method.as_bytes() {
-        b"POST" | b"PATCH" => Body::EmptyObject,
+        b"POST" | b"PATCH" | b"PUT" => Body::EmptyObject,
         _ => Body::Nothing,
     };
-    Route { method, path, needs, called, body, allowed }
+    Route { method, path, needs, every_service: false, called, body, allowed }
+}
+
+/// The same route, showing every service's data.
+const fn every_service(route: Route) -> Route {
+    Route { every_service: true, ..route }
 }
 
 /// A POST of Prometheus's query API, with an empty form.
 const fn form_route(path: &'static str, called: &'static str, allowed: u16) -> Route {
-    Route { method: "POST", path, needs: Needs::Viewer, called, body: Body::EmptyForm, allowed }
+    let needs = Needs::Viewer;
+    Route {
+        method: "POST",
+        path,
+        needs,
+        every_service: true,
+        called,
+        body: Body::EmptyForm,
+        allowed,
+    }
 }
 
 /// Every route of a daemon with notifications configured. Logging out comes last: it ends the session.
@@ -78,36 +94,54 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/auth/me", Needs::Viewer, 200),
     route("POST", "/api/v1/auth/password", Needs::Viewer, 400),
     route("POST", "/api/v1/sql", Needs::Viewer, 400),
-    route_at("GET", "/api/v1/query", Needs::Viewer, "/api/v1/query?query=1", 200),
+    every_service(route_at("GET", "/api/v1/query", Needs::Viewer, "/api/v1/query?query=1", 200)),
     form_route("/api/v1/query", "/api/v1/query", 400),
-    route("GET", "/api/v1/query_range", Needs::Viewer, 400),
+    every_service(route("GET", "/api/v1/query_range", Needs::Viewer, 400)),
     form_route("/api/v1/query_range", "/api/v1/query_range", 400),
-    route("GET", "/api/v1/series", Needs::Viewer, 400),
+    every_service(route("GET", "/api/v1/series", Needs::Viewer, 400)),
     form_route("/api/v1/series", "/api/v1/series", 400),
-    route("GET", "/api/v1/labels", Needs::Viewer, 200),
+    every_service(route("GET", "/api/v1/labels", Needs::Viewer, 200)),
     form_route("/api/v1/labels", "/api/v1/labels", 200),
-    route_at("GET", "/api/v1/label/{name}/values", Needs::Viewer, "/api/v1/label/job/values", 200),
+    every_service(route_at(
+        "GET",
+        "/api/v1/label/{name}/values",
+        Needs::Viewer,
+        "/api/v1/label/job/values",
+        200,
+    )),
     form_route("/api/v1/label/{name}/values", "/api/v1/label/job/values", 200),
-    route("GET", "/api/v1/metadata", Needs::Viewer, 200),
-    route("GET", "/api/v1/rules", Needs::Viewer, 200),
-    route("GET", "/api/v1/alerts", Needs::Viewer, 200),
-    route("POST", "/api/v1/rules/backtest", Needs::Viewer, 400),
-    route("GET", "/api/v2/alerts", Needs::Viewer, 200),
-    route("POST", "/api/v2/alerts", Needs::Editor, 400),
-    route("GET", "/api/v2/silences", Needs::Viewer, 200),
-    route("POST", "/api/v2/silences", Needs::Editor, 400),
-    route_at("GET", "/api/v2/silence/{id}", Needs::Viewer, "/api/v2/silence/no-such-id", 404),
-    route_at("DELETE", "/api/v2/silence/{id}", Needs::Editor, "/api/v2/silence/no-such-id", 404),
-    route("GET", "/api/v2/receivers", Needs::Viewer, 200),
+    every_service(route("GET", "/api/v1/metadata", Needs::Viewer, 200)),
+    every_service(route("GET", "/api/v1/rules", Needs::Viewer, 200)),
+    every_service(route("GET", "/api/v1/alerts", Needs::Viewer, 200)),
+    every_service(route("POST", "/api/v1/rules/backtest", Needs::Viewer, 400)),
+    every_service(route("GET", "/api/v2/alerts", Needs::Viewer, 200)),
+    every_service(route("POST", "/api/v2/alerts", Needs::Editor, 400)),
+    every_service(route("GET", "/api/v2/silences", Needs::Viewer, 200)),
+    every_service(route("POST", "/api/v2/silences", Needs::Editor, 400)),
+    every_service(route_at(
+        "GET",
+        "/api/v2/silence/{id}",
+        Needs::Viewer,
+        "/api/v2/silence/no-such-id",
+        404,
+    )),
+    every_service(route_at(
+        "DELETE",
+        "/api/v2/silence/{id}",
+        Needs::Editor,
+        "/api/v2/silence/no-such-id",
+        404,
+    )),
+    every_service(route("GET", "/api/v2/receivers", Needs::Viewer, 200)),
     route("GET", "/api/v2/status", Needs::Admin, 200),
-    route("GET", "/api/v1/notifications/dead_letters", Needs::Viewer, 200),
-    route_at(
+    every_service(route("GET", "/api/v1/notifications/dead_letters", Needs::Viewer, 200)),
+    every_service(route_at(
         "POST",
         "/api/v1/notifications/dead_letters/{id}/replay",
         Needs::Editor,
         "/api/v1/notifications/dead_letters/999/replay",
         404,
-    ),
+    )),
     route("GET", "/api/v1/tokens", Needs::Viewer, 200),
     route("POST", "/api/v1/tokens", Needs::Viewer, 400),
     route_at("DELETE", "/api/v1/tokens/{id}", Needs::Viewer, "/api/v1/tokens/999", 404),
@@ -129,6 +163,15 @@ const ROUTES: &[Route] = &[
         "/api/v1/admin/users/nobody",
         404,
     ),
+    route("GET", "/api/v1/admin/teams", Needs::Admin, 200),
+    route_at("PUT", "/api/v1/admin/teams/{name}", Needs::Admin, "/api/v1/admin/teams/ops", 400),
+    route_at(
+        "DELETE",
+        "/api/v1/admin/teams/{name}",
+        Needs::Admin,
+        "/api/v1/admin/teams/nobody",
+        404,
+    ),
     route("GET", "/api/v1/admin/audit", Needs::Admin, 200),
     route("GET", "/api/v1/admin/routes", Needs::Admin, 200),
     route("POST", "/api/v1/auth/logout", Needs::Viewer, 204),
@@ -138,9 +181,11 @@ const ROUTES: &[Route] = &[
 #[derive(Debug, Clone)]
 enum Caller {
     Anonymous,
-    /// A browser session of a user with this role: the cookie and the CSRF token.
+    /// A browser session of a user with this role (limited to some services when `scoped`): the cookie and
+    /// the CSRF token.
     Session {
         role: Needs,
+        scoped: bool,
         cookie: String,
         csrf_token: String,
     },
@@ -148,19 +193,21 @@ enum Caller {
 }
 
 impl Caller {
-    fn may_call(&self, needs: Needs) -> Result<(), u16> {
-        let role = match self {
-            _ if needs == Needs::Nothing => return Ok(()),
-            Caller::Anonymous => return Err(401),
-            Caller::AdminToken => Needs::Admin,
-            Caller::Session { role, .. } => *role,
+    /// The status that refuses this caller `route`, if it does.
+    fn refusal(&self, route: &Route) -> Option<u16> {
+        let (role, scoped) = match self {
+            _ if route.needs == Needs::Nothing => return None,
+            Caller::Anonymous => return Some(401),
+            Caller::AdminToken => (Needs::Admin, false),
+            Caller::Session { role, scoped, .. } => (*role, *scoped),
         };
         let rank = |needs| {
             [Needs::Nothing, Needs::Viewer, Needs::Editor, Needs::Admin]
                 .iter()
                 .position(|n| *n == needs)
         };
-        if rank(role) >= rank(needs) { Ok(()) } else { Err(403) }
+        let refused = rank(role) < rank(route.needs) || (scoped && route.every_service);
+        refused.then_some(403)
     }
 
     fn request(
@@ -180,6 +227,7 @@ impl Caller {
     }
 }
 
+/// Logs `name` in with the password `<name>'s password` (or `password`).
 async fn log_in(
     daemon: &Daemon,
     client: &reqwest::Client,
@@ -203,14 +251,22 @@ async fn log_in(
     let cookie = cookie.to_owned();
     let body: Value = response.json().await.expect("json");
     let csrf_token = body["csrf_token"].as_str().expect("csrf token").to_owned();
-    Caller::Session { role, cookie, csrf_token }
+    Caller::Session { role, scoped: false, cookie, csrf_token }
 }
 
-async fn create_user(daemon: &Daemon, client: &reqwest::Client, name: &str, role: &str) {
+/// Creates `name` with the password `<name>'s password`, limited to `scopes` if any.
+async fn create_user(
+    daemon: &Daemon,
+    client: &reqwest::Client,
+    name: &str,
+    role: &str,
+    scopes: &[&str],
+) {
+    let password = format!("{name}'s password");
     let response = client
         .post(daemon.api_url("/api/v1/admin/users"))
         .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({ "name": name, "password": format!("{name}'s password"), "role": role }))
+        .json(&json!({ "name": name, "password": password, "role": role, "scopes": scopes }))
         .send()
         .await
         .expect("create user");
@@ -238,9 +294,11 @@ async fn every_route_answers_each_principal_exactly_as_its_access_rule_says() {
         .json()
         .await
         .expect("json");
-    let mut served: Vec<(String, String, Needs)> = served.iter().map(served_route).collect();
-    let mut listed: Vec<(String, String, Needs)> =
-        ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), r.needs)).collect();
+    let mut served: Vec<ServedRoute> = served.iter().map(served_route).collect();
+    let mut listed: Vec<ServedRoute> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned(), r.needs, r.every_service))
+        .collect();
     served.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
     listed.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
     for route in &served {
@@ -251,10 +309,16 @@ async fn every_route_answers_each_principal_exactly_as_its_access_rule_says() {
     }
     assert_eq!(served, listed, "routes listed here that the daemon does not serve");
 
-    create_user(&daemon, &client, "vera", "viewer").await;
-    create_user(&daemon, &client, "ed", "editor").await;
+    create_user(&daemon, &client, "vera", "viewer", &[]).await;
+    create_user(&daemon, &client, "ed", "editor", &[]).await;
+    create_user(&daemon, &client, "sam", "editor", &["checkout"]).await;
+    let mut sam = log_in(&daemon, &client, "sam", "sam's password", Needs::Editor).await;
+    if let Caller::Session { scoped, .. } = &mut sam {
+        *scoped = true;
+    }
     let callers = [
         Caller::Anonymous,
+        sam,
         log_in(&daemon, &client, "vera", "vera's password", Needs::Viewer).await,
         log_in(&daemon, &client, "ed", "ed's password", Needs::Editor).await,
         log_in(&daemon, &client, "admin", ADMIN_PASSWORD, Needs::Admin).await,
@@ -264,7 +328,7 @@ async fn every_route_answers_each_principal_exactly_as_its_access_rule_says() {
     for caller in &callers {
         for route in ROUTES {
             let method = Method::from_bytes(route.method.as_bytes()).expect("method");
-            let mut request = caller.request(&client, method.clone(), daemon.api_url(route.called));
+            let mut request = caller.request(&client, method, daemon.api_url(route.called));
             request = match route.body {
                 Body::Nothing => request,
                 Body::EmptyObject => request.header("content-type", "application/json").body("{}"),
@@ -273,8 +337,7 @@ async fn every_route_answers_each_principal_exactly_as_its_access_rule_says() {
                 }
             };
             let response = request.send().await.expect("request");
-            let expected =
-                caller.may_call(route.needs).map_or_else(|refused| refused, |()| route.allowed);
+            let expected = caller.refusal(route).unwrap_or(route.allowed);
             if response.status().as_u16() != expected {
                 let status = response.status();
                 let body = response.text().await.unwrap_or_default();
@@ -288,18 +351,25 @@ async fn every_route_answers_each_principal_exactly_as_its_access_rule_says() {
     assert!(wrong.is_empty(), "{} wrong answers:\n{}", wrong.len(), wrong.join("\n"));
 }
 
-fn served_route(route: &Value) -> (String, String, Needs) {
-    let needs = match &route["access"] {
-        Value::String(public) if public == "public" => Needs::Nothing,
-        access => match access["role"].as_str() {
-            Some("viewer") => Needs::Viewer,
-            Some("editor") => Needs::Editor,
-            Some("admin") => Needs::Admin,
-            _ => panic!("unknown access rule {access}"),
-        },
+/// A route as `/api/v1/admin/routes` lists it: method, path, role needed, whether it shows every service.
+type ServedRoute = (String, String, Needs, bool);
+
+fn served_route(route: &Value) -> ServedRoute {
+    let access = &route["access"];
+    let (role, every_service) = match access {
+        Value::String(public) if public == "public" => (None, false),
+        _ if access["role"].is_string() => (access["role"].as_str(), false),
+        _ => (access["every_service"].as_str(), true),
+    };
+    let needs = match role {
+        None => Needs::Nothing,
+        Some("viewer") => Needs::Viewer,
+        Some("editor") => Needs::Editor,
+        Some("admin") => Needs::Admin,
+        Some(other) => panic!("unknown role {other} in {access}"),
     };
     let text = |key: &str| route[key].as_str().expect("a string").to_owned();
-    (text("method"), text("path"), needs)
+    (text("method"), text("path"), needs, every_service)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,7 +379,7 @@ async fn silences_and_their_expiry_are_in_the_audit_log_with_who_made_them() {
         &[("alertmanager.yml", ALERTMANAGER)],
     );
     let client = reqwest::Client::new();
-    create_user(&daemon, &client, "ed", "editor").await;
+    create_user(&daemon, &client, "ed", "editor", &[]).await;
     let editor = log_in(&daemon, &client, "ed", "ed's password", Needs::Editor).await;
     let silence = json!({
         "matchers": [{ "name": "alertname", "value": "QueueLag", "isRegex": false, "isEqual": true }],
@@ -357,4 +427,40 @@ async fn silences_and_their_expiry_are_in_the_audit_log_with_who_made_them() {
     );
     let detail = log[1]["detail"].as_str().expect("detail");
     assert!(detail.contains("QueueLag") && detail.contains("draining the queue"), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_limited_to_some_services_reads_only_their_rows_through_sql() {
+    use prost::Message;
+
+    let daemon = Daemon::start();
+    let client = reqwest::Client::new();
+    for service in ["checkout", "payments"] {
+        let mut request = crate::payloads::logs_request(2);
+        request.resource_logs[0].resource = Some(crate::payloads::resource(service));
+        let response = client
+            .post(daemon.http_url("/v1/logs"))
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    create_user(&daemon, &client, "sam", "viewer", &["check*"]).await;
+    let sam = log_in(&daemon, &client, "sam", "sam's password", Needs::Viewer).await;
+    let sql = "SELECT service_name, count(*) AS n FROM logs GROUP BY service_name \
+               UNION ALL SELECT service_name, count(*) FROM logs WHERE service_name = 'payments' GROUP BY 1";
+    let answer: Value = sam
+        .request(&client, Method::POST, daemon.api_url("/api/v1/sql"))
+        .json(&json!({ "sql": sql }))
+        .send()
+        .await
+        .expect("sql")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["rows"], json!([["checkout", 2]]), "{answer}");
+    let (_, everyone) = daemon.sql("SELECT count(*) FROM logs").await;
+    assert_eq!(everyone["rows"], json!([[4]]), "the admin token sees every service");
 }

@@ -59,6 +59,8 @@ struct ApiState {
 }
 
 const VIEWER: Access = Access::Role(Role::Viewer);
+/// Viewers who may see every service.
+const ALL_SERVICES: Access = Access::EveryService(Role::Viewer);
 const ADMIN: Access = Access::Role(Role::Admin);
 
 /// The API, with `operations` (health checks, self-metrics: the binary's own routes) behind the same gate.
@@ -68,17 +70,18 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         .add(Method::POST, "/api/v1/auth/logout", VIEWER, session::logout)
         .add(Method::GET, "/api/v1/auth/me", VIEWER, session::me)
         .add(Method::POST, "/api/v1/auth/password", VIEWER, session::change_password)
+        // SQL is limited to the principal's services; PromQL, rules and alerts are not yet.
         .add(Method::POST, "/api/v1/sql", VIEWER, sql::handle)
-        .add_get_and_post("/api/v1/query", VIEWER, prometheus::query)
-        .add_get_and_post("/api/v1/query_range", VIEWER, prometheus::query_range)
-        .add_get_and_post("/api/v1/series", VIEWER, prometheus::series)
-        .add_get_and_post("/api/v1/labels", VIEWER, prometheus::labels)
-        .add_get_and_post("/api/v1/label/{name}/values", VIEWER, prometheus::label_values)
-        .add(Method::GET, "/api/v1/metadata", VIEWER, prometheus::metadata)
-        .add(Method::GET, "/api/v1/rules", VIEWER, rules::rules)
-        .add(Method::GET, "/api/v1/alerts", VIEWER, rules::alerts)
+        .add_get_and_post("/api/v1/query", ALL_SERVICES, prometheus::query)
+        .add_get_and_post("/api/v1/query_range", ALL_SERVICES, prometheus::query_range)
+        .add_get_and_post("/api/v1/series", ALL_SERVICES, prometheus::series)
+        .add_get_and_post("/api/v1/labels", ALL_SERVICES, prometheus::labels)
+        .add_get_and_post("/api/v1/label/{name}/values", ALL_SERVICES, prometheus::label_values)
+        .add(Method::GET, "/api/v1/metadata", ALL_SERVICES, prometheus::metadata)
+        .add(Method::GET, "/api/v1/rules", ALL_SERVICES, rules::rules)
+        .add(Method::GET, "/api/v1/alerts", ALL_SERVICES, rules::alerts)
         // A backtest only reads, but it can be as costly as many queries.
-        .add(Method::POST, "/api/v1/rules/backtest", VIEWER, rules::backtest)
+        .add(Method::POST, "/api/v1/rules/backtest", ALL_SERVICES, rules::backtest)
         .add(Method::GET, "/api/v1/tokens", VIEWER, tokens::own_tokens)
         .add(Method::POST, "/api/v1/tokens", VIEWER, tokens::create)
         .add(Method::DELETE, "/api/v1/tokens/{id}", VIEWER, tokens::revoke_own)
@@ -88,6 +91,9 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         .add(Method::POST, "/api/v1/admin/users", ADMIN, admin::create_user)
         .add(Method::PATCH, "/api/v1/admin/users/{name}", ADMIN, admin::update_user)
         .add(Method::DELETE, "/api/v1/admin/users/{name}", ADMIN, admin::delete_user)
+        .add(Method::GET, "/api/v1/admin/teams", ADMIN, admin::list_teams)
+        .add(Method::PUT, "/api/v1/admin/teams/{name}", ADMIN, admin::save_team)
+        .add(Method::DELETE, "/api/v1/admin/teams/{name}", ADMIN, admin::delete_team)
         .add(Method::GET, "/api/v1/admin/audit", ADMIN, admin::audit_log)
         .add(Method::GET, "/api/v1/admin/routes", ADMIN, admin::routes);
     let notifications = api.notifications.is_some().then(alertmanager::routes);
@@ -205,7 +211,7 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Invalid(message) => ApiError::bad_request(message),
-            AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) => {
+            AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) | AuthError::NoSuchTeam(_) => {
                 ApiError::not_found(error.to_string())
             }
             AuthError::UserExists(_) => {

@@ -8,10 +8,11 @@ mod password;
 mod store;
 
 use serde::{Deserialize, Serialize};
+use sightline_storage::ServiceScope;
 
 pub use store::{
     API_TOKEN_PREFIX, ApiToken, AuditEntry, AuthSettings, AuthStore, BOOTSTRAP_ADMIN, LoginOutcome,
-    NewApiToken, NewSession, User,
+    NewApiToken, NewSession, Team, User,
 };
 
 /// What a user may do, each role including the ones before it.
@@ -51,6 +52,8 @@ pub struct Principal {
     /// The user's name; `admin-token` for the bootstrap admin token.
     pub name: String,
     pub role: Role,
+    /// The services whose data the principal may read.
+    pub scope: ServiceScope,
     pub credential: Credential,
 }
 
@@ -76,6 +79,8 @@ pub enum AuthError {
     NoSuchUser(String),
     #[error("there is no API token #{0}")]
     NoSuchToken(i64),
+    #[error("there is no team {0}")]
+    NoSuchTeam(String),
     #[error("user {0} already exists")]
     UserExists(String),
     #[error("password hashing failed: {0}")]

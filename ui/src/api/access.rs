@@ -19,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodFilter, on};
 use serde::Serialize;
+use sightline_storage::ServiceScope;
 use subtle::ConstantTimeEq;
 
 use super::ApiError;
@@ -36,8 +37,12 @@ pub const ADMIN_TOKEN_PRINCIPAL: &str = "admin-token";
 pub enum Access {
     /// Anyone, signed in or not: logging in, health checks, the self-metrics.
     Public,
-    /// Principals with this role or a higher one.
+    /// Principals with this role or a higher one. What the route answers is either limited to the principal's
+    /// services or not about services at all.
     Role(Role),
+    /// Principals with this role or a higher one who may see every service: the route answers data of all
+    /// services (it does not filter by scope yet), so principals limited to some services are refused.
+    EveryService(Role),
 }
 
 /// One route and its access rule.
@@ -159,6 +164,7 @@ impl Gate {
                 return Ok(Some(Principal {
                     name: ADMIN_TOKEN_PRINCIPAL.to_owned(),
                     role: Role::Admin,
+                    scope: ServiceScope::All,
                     credential: Credential::AdminToken,
                 }));
             }
@@ -199,7 +205,7 @@ async fn check_access(
         return Err(ApiError::forbidden("this route has no access rule"));
     };
     let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let Access::Role(needed) = access else {
+    let (Access::Role(needed) | Access::EveryService(needed)) = access else {
         // Logging in from another site's page would sign the victim into the attacker's account.
         if changes_state {
             refuse_cross_site(request.headers())?;
@@ -225,6 +231,12 @@ async fn check_access(
             needed.as_str(),
             principal.name,
             principal.role.as_str()
+        )));
+    }
+    if matches!(access, Access::EveryService(_)) && principal.scope != ServiceScope::All {
+        return Err(ApiError::forbidden(&format!(
+            "this shows every service's data, and {} may see only some services",
+            principal.name
         )));
     }
     request.extensions_mut().insert(principal);

@@ -1,4 +1,5 @@
-//! What admins manage: users and their roles, the audit log, and the table of routes with their access rules.
+//! What admins manage: users, their roles and service scopes, teams, the audit log, and the table of routes
+//! with their access rules.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -9,7 +10,7 @@ use serde::Deserialize;
 
 use super::session::blocking;
 use super::{ApiError, ApiState, parse_json};
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, Team};
 
 pub(crate) async fn list_users(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let users = blocking(&state.auth, |auth| auth.users()).await?;
@@ -22,6 +23,9 @@ struct NewUser {
     name: String,
     password: String,
     role: Role,
+    /// Globs on `service_name` the user may read; none: every service (or their teams').
+    #[serde(default)]
+    scopes: Vec<String>,
 }
 
 pub(crate) async fn create_user(
@@ -31,7 +35,13 @@ pub(crate) async fn create_user(
 ) -> Result<Response, ApiError> {
     let user: NewUser = parse_json(&body)?;
     let created = blocking(&state.auth, move |auth| {
-        auth.create_user(&principal.name, &user.name, &user.password, user.role)
+        let mut created =
+            auth.create_user(&principal.name, &user.name, &user.password, user.role)?;
+        if !user.scopes.is_empty() {
+            auth.set_user_scopes(&principal.name, &user.name, &user.scopes)?;
+            created.scopes = user.scopes;
+        }
+        Ok(created)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
@@ -43,6 +53,8 @@ struct UserChange {
     role: Option<Role>,
     /// An admin's reset: the user's sessions end.
     password: Option<String>,
+    /// The user's own service globs, replacing the previous ones; `[]` removes them.
+    scopes: Option<Vec<String>>,
 }
 
 pub(crate) async fn update_user(
@@ -52,8 +64,17 @@ pub(crate) async fn update_user(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let change: UserChange = parse_json(&body)?;
+    if change.role.is_none() && change.password.is_none() && change.scopes.is_none() {
+        return Err(ApiError::bad_request("give a role, a password, scopes, or several"));
+    }
     blocking(&state.auth, move |auth| {
-        auth.update_user(&principal.name, &name, change.role, change.password.as_deref())
+        if let Some(scopes) = &change.scopes {
+            auth.set_user_scopes(&principal.name, &name, scopes)?;
+        }
+        if change.role.is_some() || change.password.is_some() {
+            auth.update_user(&principal.name, &name, change.role, change.password.as_deref())?;
+        }
+        Ok(())
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -65,6 +86,41 @@ pub(crate) async fn delete_user(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     blocking(&state.auth, move |auth| auth.delete_user(&principal.name, &name)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn list_teams(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let teams = blocking(&state.auth, |auth| auth.teams()).await?;
+    Ok(Json(teams).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamBody {
+    /// Globs on `service_name` the members may read.
+    scopes: Vec<String>,
+    members: Vec<String>,
+}
+
+/// Creates the team, or replaces its scopes and members.
+pub(crate) async fn save_team(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: TeamBody = parse_json(&body)?;
+    let team = Team { name, scopes: body.scopes, members: body.members };
+    let created = blocking(&state.auth, move |auth| auth.save_team(&principal.name, &team)).await?;
+    Ok(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT }.into_response())
+}
+
+pub(crate) async fn delete_team(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    blocking(&state.auth, move |auth| auth.delete_team(&principal.name, &name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -16,6 +16,7 @@ use arrow_array::types::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_json::writer::{EncoderOptions, make_encoder};
 use arrow_schema::{ArrowError, DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sightline_storage::QueryOutput;
 
 use super::{ApiError, ApiState};
+use crate::auth::Principal;
 
 pub(crate) const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 /// Set on Arrow IPC answers whose rows were cut at the row limit (JSON says it in the body).
@@ -44,12 +46,14 @@ struct Column {
 
 pub(crate) async fn handle(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: SqlRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-    let output = state.engine.sql(&request.sql).await?;
+    // The principal's services only, whatever the statement says.
+    let output = state.engine.sql_scoped(&request.sql, &principal.scope).await?;
     if wants_arrow(&headers) { arrow_response(&output) } else { json_response(&output) }
 }
 

@@ -2,6 +2,8 @@ use std::cell::Cell;
 use std::path::Path;
 use std::time::Duration;
 
+use sightline_storage::ServiceScope;
+
 use super::*;
 
 const START_MS: i64 = 1_750_000_000_000;
@@ -237,6 +239,7 @@ fn an_api_token_acts_as_its_user_with_at_most_its_role_until_it_expires() {
         Principal {
             name: "ana".into(),
             role: Role::Viewer,
+            scope: ServiceScope::All,
             credential: Credential::ApiToken { id: created.info.id }
         }
     );
@@ -276,4 +279,60 @@ fn revoked_tokens_and_the_tokens_of_deleted_users_stop_working() {
     let log = actions(&store);
     assert!(log.contains(&("ana".into(), "token_created".into())), "{log:?}");
     assert!(log.contains(&("ana".into(), "token_revoked".into())), "{log:?}");
+}
+
+#[test]
+fn a_users_scope_is_their_globs_and_their_teams_and_admins_see_every_service() {
+    let store = store_with_user("ana", "ana's long password", Role::Viewer);
+    store.create_user("test", "root", "root's long password", Role::Admin).expect("admin");
+    let session = session_of(login(&store, "ana", "ana's long password"));
+    let scope =
+        |store: &AuthStore| store.session(&session.token).expect("lookup").expect("session").scope;
+    assert_eq!(scope(&store), ServiceScope::All, "no globs anywhere: every service");
+
+    store.set_user_scopes("root", "ana", &["checkout-*".into()]).expect("scopes");
+    assert_eq!(scope(&store), ServiceScope::Only(vec!["checkout-*".into()]));
+    let team = Team {
+        name: "payments".into(),
+        scopes: vec!["pay?".into()],
+        members: vec!["ana".into(), "root".into()],
+    };
+    assert!(store.save_team("root", &team).expect("team"), "created");
+    assert_eq!(scope(&store), ServiceScope::Only(vec!["checkout-*".into(), "pay?".into()]));
+    let token = store.create_token("ana", "ci", Role::Viewer, None).expect("token").token;
+    assert_eq!(store.token(&token).expect("lookup").expect("principal").scope, scope(&store));
+
+    let root = session_of(login(&store, "root", "root's long password"));
+    assert_eq!(
+        store.session(&root.token).expect("lookup").expect("session").scope,
+        ServiceScope::All
+    );
+
+    store.delete_team("root", "payments").expect("delete");
+    assert_eq!(scope(&store), ServiceScope::Only(vec!["checkout-*".into()]));
+    store.set_user_scopes("root", "ana", &[]).expect("scopes");
+    assert_eq!(scope(&store), ServiceScope::All);
+    let log = actions(&store);
+    for action in ["scopes_changed", "team_created", "team_deleted"] {
+        assert!(log.contains(&("root".into(), action.into())), "{action}: {log:?}");
+    }
+}
+
+#[test]
+fn teams_list_their_members_and_refuse_unknown_users_and_bad_globs() {
+    let store = store_with_user("ana", "ana's long password", Role::Viewer);
+    let mut team =
+        Team { name: "ops".into(), scopes: vec!["*".into()], members: vec!["ana".into()] };
+    store.save_team("root", &team).expect("save");
+    team.members.push("nobody".into());
+    assert!(matches!(store.save_team("root", &team), Err(AuthError::NoSuchUser(_))));
+    team.members.pop();
+    team.scopes = vec![String::new()];
+    assert!(matches!(store.save_team("root", &team), Err(AuthError::Invalid(_))));
+    let teams = store.teams().expect("teams");
+    assert_eq!(
+        teams,
+        [Team { name: "ops".into(), scopes: vec!["*".into()], members: vec!["ana".into()] }]
+    );
+    assert!(matches!(store.delete_team("root", "nope"), Err(AuthError::NoSuchTeam(_))));
 }
