@@ -32,6 +32,7 @@ use datafusion::catalog::{
 };
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 
 use crate::catalog::{StaticSource, TableSnapshot, TableSource};
 use crate::error::QueryError;
@@ -167,8 +168,7 @@ impl QueryEngine {
         sql: &str,
         scope: &ServiceScope,
     ) -> Result<QueryOutput, QueryError> {
-        let state = self.state_in(scope).map_err(|e| self.classify(e.into()))?;
-        self.sql_in(state, sql, self.limits.max_rows, None).await
+        self.sql_in(scope, sql, self.limits.max_rows, None).await
     }
 
     async fn sql_with(
@@ -177,7 +177,23 @@ impl QueryEngine {
         max_rows: usize,
         now_ns: Option<i64>,
     ) -> Result<QueryOutput, QueryError> {
-        self.sql_in(self.ctx.state(), sql, max_rows, now_ns).await
+        self.sql_in(&ServiceScope::All, sql, max_rows, now_ns).await
+    }
+
+    async fn sql_in(
+        &self,
+        scope: &ServiceScope,
+        sql: &str,
+        max_rows: usize,
+        now_ns: Option<i64>,
+    ) -> Result<QueryOutput, QueryError> {
+        match tokio::time::timeout(self.limits.timeout, self.run(scope, sql, max_rows, now_ns))
+            .await
+        {
+            Ok(result) => result.map_err(|e| self.classify(e)),
+            // Dropping the stream cancels the query's tasks.
+            Err(_elapsed) => Err(QueryError::Timeout),
+        }
     }
 
     /// A session whose catalog holds the store tables seen through `scope`.
@@ -199,29 +215,14 @@ impl QueryEngine {
             .build())
     }
 
-    async fn sql_in(
-        &self,
-        state: SessionState,
-        sql: &str,
-        max_rows: usize,
-        now_ns: Option<i64>,
-    ) -> Result<QueryOutput, QueryError> {
-        match tokio::time::timeout(self.limits.timeout, self.run(state, sql, max_rows, now_ns))
-            .await
-        {
-            Ok(result) => result.map_err(|e| self.classify(e)),
-            // Dropping the stream cancels the query's tasks.
-            Err(_elapsed) => Err(QueryError::Timeout),
-        }
-    }
-
     async fn run(
         &self,
-        mut state: SessionState,
+        scope: &ServiceScope,
         sql: &str,
         max_rows: usize,
         now_ns: Option<i64>,
     ) -> Result<QueryOutput, Failure> {
+        let mut state = self.state_in(scope)?;
         if let Some(now_ns) = now_ns {
             state.execution_props_mut().query_execution_start_time =
                 Some(chrono::DateTime::from_timestamp_nanos(now_ns));
@@ -229,6 +230,14 @@ impl QueryEngine {
         let plan = state.create_logical_plan(sql).await?;
         if let Some(reason) = read_only::refusal(&plan) {
             return Err(Failure::Refused(reason));
+        }
+        // A plan's metrics count the rows its scans read before the scope's filter: other services' rows.
+        if *scope != ServiceScope::All
+            && matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_))
+        {
+            return Err(Failure::Refused(
+                "EXPLAIN is not available to users limited to some services".to_owned(),
+            ));
         }
         // Planned and run in this query's own state, which holds its `now()`.
         let frame = DataFrame::new(state, plan);

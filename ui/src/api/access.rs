@@ -1,8 +1,8 @@
 //! Who may call what. Every route is declared with its access rule ([`Routes::add`]); one middleware, the
 //! gate, authenticates each request (a bearer token: the bootstrap admin token or a user's API token; or a
-//! session cookie) and lets it through only if
-//! the rule of the route it matched allows the principal's role. A route the gate finds no rule for is refused:
-//! nothing is reachable by omission.
+//! session cookie) and lets it through only if the rule of the route it matched allows the principal's role,
+//! and, for routes that show every service's data, only if the principal may see every service. A route the
+//! gate finds no rule for is refused: nothing is reachable by omission.
 //!
 //! Requests authenticated by a session cookie that change state (any method but GET, HEAD and OPTIONS) must
 //! also come from our own pages: a cross-site `Origin` or `Sec-Fetch-Site` is refused, and the session's CSRF
