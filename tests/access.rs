@@ -73,16 +73,7 @@ const fn every_service(route: Route) -> Route {
 
 /// A POST of Prometheus's query API, with an empty form.
 const fn form_route(path: &'static str, called: &'static str, allowed: u16) -> Route {
-    let needs = Needs::Viewer;
-    Route {
-        method: "POST",
-        path,
-        needs,
-        every_service: true,
-        called,
-        body: Body::EmptyForm,
-        allowed,
-    }
+    Route { body: Body::EmptyForm, ..route_at("POST", path, Needs::Viewer, called, allowed) }
 }
 
 /// Every route of a daemon with notifications configured. Logging out comes last: it ends the session.
@@ -94,21 +85,15 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/auth/me", Needs::Viewer, 200),
     route("POST", "/api/v1/auth/password", Needs::Viewer, 400),
     route("POST", "/api/v1/sql", Needs::Viewer, 400),
-    every_service(route_at("GET", "/api/v1/query", Needs::Viewer, "/api/v1/query?query=1", 200)),
+    route_at("GET", "/api/v1/query", Needs::Viewer, "/api/v1/query?query=1", 200),
     form_route("/api/v1/query", "/api/v1/query", 400),
-    every_service(route("GET", "/api/v1/query_range", Needs::Viewer, 400)),
+    route("GET", "/api/v1/query_range", Needs::Viewer, 400),
     form_route("/api/v1/query_range", "/api/v1/query_range", 400),
-    every_service(route("GET", "/api/v1/series", Needs::Viewer, 400)),
+    route("GET", "/api/v1/series", Needs::Viewer, 400),
     form_route("/api/v1/series", "/api/v1/series", 400),
-    every_service(route("GET", "/api/v1/labels", Needs::Viewer, 200)),
+    route("GET", "/api/v1/labels", Needs::Viewer, 200),
     form_route("/api/v1/labels", "/api/v1/labels", 200),
-    every_service(route_at(
-        "GET",
-        "/api/v1/label/{name}/values",
-        Needs::Viewer,
-        "/api/v1/label/job/values",
-        200,
-    )),
+    route_at("GET", "/api/v1/label/{name}/values", Needs::Viewer, "/api/v1/label/job/values", 200),
     form_route("/api/v1/label/{name}/values", "/api/v1/label/job/values", 200),
     every_service(route("GET", "/api/v1/metadata", Needs::Viewer, 200)),
     every_service(route("GET", "/api/v1/rules", Needs::Viewer, 200)),
@@ -463,4 +448,44 @@ async fn a_user_limited_to_some_services_reads_only_their_rows_through_sql() {
     assert_eq!(answer["rows"], json!([["checkout", 2]]), "{answer}");
     let (_, everyone) = daemon.sql("SELECT count(*) FROM logs").await;
     assert_eq!(everyone["rows"], json!([[4]]), "the admin token sees every service");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_limited_to_some_services_aggregates_only_their_series_in_promql() {
+    use prost::Message;
+
+    let daemon = Daemon::start();
+    let client = reqwest::Client::new();
+    for service in ["checkout", "payments"] {
+        let mut request = crate::payloads::metrics_request();
+        request.resource_metrics[0].resource = Some(crate::payloads::resource(service));
+        let response = client
+            .post(daemon.http_url("/v1/metrics"))
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    create_user(&daemon, &client, "sam", "viewer", &["checkout"]).await;
+    let sam = log_in(&daemon, &client, "sam", "sam's password", Needs::Viewer).await;
+    let time = (crate::payloads::T0 / 1_000_000_000).to_string();
+    let query = |caller: Caller| {
+        let client = client.clone();
+        let url = daemon.api_url(&format!("/api/v1/query?query=sum(queue_depth)&time={time}"));
+        async move {
+            let answer: Value = caller
+                .request(&client, Method::GET, url)
+                .send()
+                .await
+                .expect("query")
+                .json()
+                .await
+                .expect("json");
+            answer["data"]["result"][0]["value"][1].clone()
+        }
+    };
+    assert_eq!(query(sam).await, json!("12.5"), "checkout's series only");
+    assert_eq!(query(Caller::AdminToken).await, json!("25"), "every service's");
 }

@@ -32,6 +32,15 @@ pub enum ServiceScope {
 }
 
 impl ServiceScope {
+    /// Whether rows of `service` are in this scope: the same test as the SQL filter's, for data read
+    /// elsewhere (PromQL's recent samples).
+    pub fn allows(&self, service: &str) -> bool {
+        match self {
+            ServiceScope::All => true,
+            ServiceScope::Only(globs) => globs.iter().any(|glob| glob_matches(glob, service)),
+        }
+    }
+
     /// The filter of this scope: `None` for every service.
     pub(crate) fn predicate(&self) -> Option<Expr> {
         let ServiceScope::Only(globs) = self else { return None };
@@ -46,6 +55,35 @@ impl ServiceScope {
         });
         Some(matches.reduce(Expr::or).unwrap_or(lit(false)))
     }
+}
+
+/// Whether `glob` (`*` any run of characters, `?` one character) matches the whole of `text`.
+fn glob_matches(glob: &str, text: &str) -> bool {
+    let (glob, text): (Vec<char>, Vec<char>) = (glob.chars().collect(), text.chars().collect());
+    // The classic two-pointer match: on a mismatch, let the last `*` take one more character.
+    let (mut g, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match glob.get(g) {
+            Some('*') => {
+                star = Some((g, t));
+                g += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                g += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((star_g, star_t)) => {
+                    star = Some((star_g, star_t + 1));
+                    g = star_g + 1;
+                    t = star_t + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    glob[g..].iter().all(|c| *c == '*')
 }
 
 /// A glob as a SQL `LIKE` pattern with `\` as the escape character.
@@ -139,6 +177,28 @@ impl TableProvider for ScopedTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_match_whole_names() {
+        let scope =
+            |globs: &[&str]| ServiceScope::Only(globs.iter().map(|g| (*g).to_owned()).collect());
+        for (globs, service, expected) in [
+            (&["checkout"][..], "checkout", true),
+            (&["checkout"], "checkout-eu", false),
+            (&["check*"], "checkout", true),
+            (&["c*t"], "cart", true),
+            (&["c*t"], "carts", false),
+            (&["*-eu"], "checkout-eu", true),
+            (&["pay?"], "pays", true),
+            (&["pay?"], "pay", false),
+            (&["a*b*c"], "aXbYbZc", true),
+            (&["payments_x"], "paymentsAx", false),
+            (&[], "checkout", false),
+        ] {
+            assert_eq!(scope(globs).allows(service), expected, "{globs:?} {service}");
+        }
+        assert!(ServiceScope::All.allows("anything"));
+    }
 
     #[test]
     fn globs_become_like_patterns_with_sql_wildcards_escaped() {

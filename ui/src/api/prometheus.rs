@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Form;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use promql_parser::label::Matchers;
 use promql_parser::parser::Expr;
 use serde::Deserialize;
@@ -22,9 +22,13 @@ use sightline_rules::file::parse_duration;
 use sightline_rules::promql::{
     self, Engine, Labels, QueryError, Selection, Series, SeriesSource, Value, format_value,
 };
-use sightline_rules::stored::RecentMetrics;
+use sightline_storage::ServiceScope;
 
 use super::ApiState;
+use crate::auth::Principal;
+use scoped::ScopedSeries;
+
+mod scoped;
 
 /// Prometheus refuses range queries with more points per series than this.
 const MAX_POINTS_PER_SERIES: i64 = 11_000;
@@ -71,7 +75,11 @@ impl SeriesParams {
 
 /// The label sets of the series the `match[]` selectors select in `[start, end]` (the last hour when not
 /// given); every series when there is no selector.
-async fn series_in(state: &ApiState, params: SeriesParams) -> Result<Vec<Labels>, PromError> {
+async fn series_in(
+    state: &ApiState,
+    scope: ServiceScope,
+    params: SeriesParams,
+) -> Result<Vec<Labels>, PromError> {
     let invalid =
         |name: &str, e: String| PromError::bad_data(format!("invalid parameter \"{name}\": {e}"));
     let end = match &params.end {
@@ -90,7 +98,7 @@ async fn series_in(state: &ApiState, params: SeriesParams) -> Result<Vec<Labels>
         }
     }
     let all = selectors.is_empty();
-    evaluate(state, move |_, source| {
+    evaluate(state, scope, move |_, source| {
         let everything = Matchers::empty();
         let mut found = BTreeSet::new();
         let selections: Vec<Selection<'_>> = if all {
@@ -116,21 +124,23 @@ async fn series_in(state: &ApiState, params: SeriesParams) -> Result<Vec<Labels>
 
 pub(super) async fn series(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Params(pairs): Params<Vec<(String, String)>>,
 ) -> Result<Response, PromError> {
     let params = SeriesParams::parse(pairs);
     if params.matches.is_empty() {
         return Err(PromError::bad_data("no match[] parameter provided".into()));
     }
-    let series = series_in(&state, params).await?;
+    let series = series_in(&state, principal.scope, params).await?;
     Ok(success_data(Json::Array(series.iter().map(metric).collect())))
 }
 
 pub(super) async fn labels(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Params(pairs): Params<Vec<(String, String)>>,
 ) -> Result<Response, PromError> {
-    let series = series_in(&state, SeriesParams::parse(pairs)).await?;
+    let series = series_in(&state, principal.scope, SeriesParams::parse(pairs)).await?;
     let names: BTreeSet<&str> =
         series.iter().flat_map(|labels| labels.iter().map(|(name, _)| name)).collect();
     Ok(success_data(Json::from(names.into_iter().collect::<Vec<_>>())))
@@ -138,10 +148,11 @@ pub(super) async fn labels(
 
 pub(super) async fn label_values(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     Params(pairs): Params<Vec<(String, String)>>,
 ) -> Result<Response, PromError> {
-    let series = series_in(&state, SeriesParams::parse(pairs)).await?;
+    let series = series_in(&state, principal.scope, SeriesParams::parse(pairs)).await?;
     let values: BTreeSet<&str> = series.iter().filter_map(|labels| labels.get(&name)).collect();
     Ok(success_data(Json::from(values.into_iter().collect::<Vec<_>>())))
 }
@@ -157,10 +168,12 @@ pub(super) async fn metadata(
     Params(params): Params<MetadataParams>,
 ) -> Result<Response, PromError> {
     let end = now_ms();
-    let found = evaluate(&state, move |_, source| {
-        source.stored().metadata(end - DEFAULT_SERIES_RANGE_MS, end).map_err(QueryError::Source)
+    let metrics = Arc::clone(&state.metrics);
+    let found = tokio::task::spawn_blocking(move || {
+        metrics.stored().metadata(end - DEFAULT_SERIES_RANGE_MS, end).map_err(QueryError::Source)
     })
-    .await?;
+    .await
+    .map_err(|error| PromError::internal(&error))??;
     let mut data = serde_json::Map::new();
     for metadata in found {
         if params.metric.as_ref().is_some_and(|wanted| *wanted != metadata.name) {
@@ -179,6 +192,7 @@ pub(super) async fn metadata(
 
 pub(super) async fn query(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Params(params): Params<InstantParams>,
 ) -> Result<Response, PromError> {
     let time_ms = match &params.time {
@@ -187,8 +201,10 @@ pub(super) async fn query(
         None => now_ms(),
     };
     let expr = promql::parse(&params.query).map_err(|e| PromError::bad_data(e.to_string()))?;
-    let value =
-        evaluate(&state, move |engine, source| engine.instant(source, &expr, time_ms)).await?;
+    let value = evaluate(&state, principal.scope, move |engine, source| {
+        engine.instant(source, &expr, time_ms)
+    })
+    .await?;
     let (result_type, result) = match value {
         Value::Scalar(v) => ("scalar", sample(time_ms, v)),
         Value::String(text) => ("string", json!([seconds(time_ms), text])),
@@ -208,6 +224,7 @@ pub(super) async fn query(
 
 pub(super) async fn query_range(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Params(params): Params<RangeParams>,
 ) -> Result<Response, PromError> {
     let invalid =
@@ -231,9 +248,10 @@ pub(super) async fn query_range(
         ));
     }
     let expr = promql::parse(&params.query).map_err(|e| PromError::bad_data(e.to_string()))?;
-    let series =
-        evaluate(&state, move |engine, source| engine.range(source, &expr, start, end, step))
-            .await?;
+    let series = evaluate(&state, principal.scope, move |engine, source| {
+        engine.range(source, &expr, start, end, step)
+    })
+    .await?;
     Ok(success("matrix", matrix(series)))
 }
 
@@ -241,11 +259,18 @@ pub(super) async fn query_range(
 /// memory and the older ones through the runtime, as rules do.
 async fn evaluate<T: Send + 'static>(
     state: &ApiState,
-    run: impl FnOnce(&Engine, &RecentMetrics) -> Result<T, QueryError> + Send + 'static,
+    scope: ServiceScope,
+    run: impl FnOnce(&Engine, &dyn SeriesSource) -> Result<T, QueryError> + Send + 'static,
 ) -> Result<T, PromError> {
     let metrics = Arc::clone(&state.metrics);
-    let joined =
-        tokio::task::spawn_blocking(move || run(&Engine::default(), metrics.as_ref())).await;
+    let joined = tokio::task::spawn_blocking(move || {
+        let engine = Engine::default();
+        match scope {
+            ServiceScope::All => run(&engine, metrics.as_ref()),
+            scope => run(&engine, &ScopedSeries { inner: metrics.as_ref(), scope: &scope }),
+        }
+    })
+    .await;
     match joined {
         Ok(result) => result.map_err(PromError::from),
         Err(error) => Err(PromError::internal(&error)),
