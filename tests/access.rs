@@ -2,6 +2,7 @@
 //! The routes come from the daemon itself (`/api/v1/admin/routes`), so a route added without being listed
 //! here, with the statuses each principal must get, fails this test.
 
+use prost::Message;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -414,23 +415,26 @@ async fn silences_and_their_expiry_are_in_the_audit_log_with_who_made_them() {
     assert!(detail.contains("QueueLag") && detail.contains("draining the queue"), "{detail}");
 }
 
+/// Sends an OTLP/HTTP protobuf export to `path` and expects it accepted.
+async fn export(daemon: &Daemon, client: &reqwest::Client, path: &str, body: Vec<u8>) {
+    let response = client
+        .post(daemon.http_url(path))
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_limited_to_some_services_reads_only_their_rows_through_sql() {
-    use prost::Message;
-
     let daemon = Daemon::start();
     let client = reqwest::Client::new();
     for service in ["checkout", "payments"] {
         let mut request = crate::payloads::logs_request(2);
         request.resource_logs[0].resource = Some(crate::payloads::resource(service));
-        let response = client
-            .post(daemon.http_url("/v1/logs"))
-            .header("content-type", "application/x-protobuf")
-            .body(request.encode_to_vec())
-            .send()
-            .await
-            .expect("export");
-        assert_eq!(response.status(), StatusCode::OK);
+        export(&daemon, &client, "/v1/logs", request.encode_to_vec()).await;
     }
     create_user(&daemon, &client, "sam", "viewer", &["check*"]).await;
     let sam = log_in(&daemon, &client, "sam", "sam's password", Needs::Viewer).await;
@@ -452,21 +456,12 @@ async fn a_user_limited_to_some_services_reads_only_their_rows_through_sql() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_limited_to_some_services_aggregates_only_their_series_in_promql() {
-    use prost::Message;
-
     let daemon = Daemon::start();
     let client = reqwest::Client::new();
     for service in ["checkout", "payments"] {
         let mut request = crate::payloads::metrics_request();
         request.resource_metrics[0].resource = Some(crate::payloads::resource(service));
-        let response = client
-            .post(daemon.http_url("/v1/metrics"))
-            .header("content-type", "application/x-protobuf")
-            .body(request.encode_to_vec())
-            .send()
-            .await
-            .expect("export");
-        assert_eq!(response.status(), StatusCode::OK);
+        export(&daemon, &client, "/v1/metrics", request.encode_to_vec()).await;
     }
     create_user(&daemon, &client, "sam", "viewer", &["checkout"]).await;
     let sam = log_in(&daemon, &client, "sam", "sam's password", Needs::Viewer).await;
