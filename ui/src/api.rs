@@ -120,7 +120,7 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         let state = alertmanager::NotificationsState { api, auth: Arc::clone(&state_auth) };
         router = router.merge(routes.into_router(&gate, state));
     }
-    router.layer(middleware::from_fn(security_headers))
+    router.fallback(crate::web::serve).layer(middleware::from_fn(security_headers))
 }
 
 /// The headers of every answer: no sniffing of content types, no framing by other sites, no referrer, no

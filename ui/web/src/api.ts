@@ -1,0 +1,81 @@
+// The API as the page uses it: same-origin requests with the session cookie, and the session's CSRF token on
+// every request that changes something. Errors carry the server's message.
+
+export type Role = "viewer" | "editor" | "admin";
+
+export interface Me {
+  name: string;
+  role: Role;
+  csrf_token: string | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const text = await response.text();
+  const parsed: unknown = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const message = (parsed as { error?: string } | null)?.error ?? response.statusText;
+    throw new ApiError(response.status, message);
+  }
+  return parsed as T;
+}
+
+export async function me(): Promise<Me | null> {
+  try {
+    const who = await request<Me>("GET", "/api/v1/auth/me");
+    csrfToken = who.csrf_token;
+    return who;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function login(username: string, password: string): Promise<Me> {
+  const answer = await request<{ user: { name: string; role: Role }; csrf_token: string }>(
+    "POST",
+    "/api/v1/auth/login",
+    { username, password },
+  );
+  csrfToken = answer.csrf_token;
+  return { name: answer.user.name, role: answer.user.role, csrf_token: answer.csrf_token };
+}
+
+export async function logout(): Promise<void> {
+  await request<null>("POST", "/api/v1/auth/logout");
+  csrfToken = null;
+}
+
+export interface SqlResult {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  truncated: boolean;
+}
+
+export function sql(query: string): Promise<SqlResult> {
+  return request<SqlResult>("POST", "/api/v1/sql", { sql: query });
+}
+
+/** A string as a SQL literal. */
+export function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

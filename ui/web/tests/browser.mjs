@@ -1,0 +1,181 @@
+// Browser tests of the web UI: the real daemon, driven in Debian's Chromium by playwright-core.
+//
+//   node tests/browser.mjs <sightline binary> <artifacts directory>
+//
+// Each test starts from a fresh daemon on loopback ports. Screenshots go to the artifacts directory. The exit
+// status is 1 when a test fails.
+
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const [binary, artifacts] = process.argv.slice(2);
+if (!binary || !artifacts) {
+  console.error("usage: node tests/browser.mjs <sightline binary> <artifacts directory>");
+  process.exit(2);
+}
+const CHROMIUM = process.env.SIGHTLINE_CHROMIUM ?? "/usr/bin/chromium";
+const ADMIN_PASSWORD = "the first admin's password";
+
+/** Starts the daemon on loopback ports; resolves to its URLs once it reports its listeners. */
+async function startDaemon() {
+  const dir = await mkdtemp(join(tmpdir(), "sightline-browser-"));
+  const config = {
+    data_dir: join(dir, "data"),
+    log: { format: "json", level: "info" },
+    otlp: { grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" } },
+    http: { listen: "127.0.0.1:0" },
+    // Plain HTTP on loopback: the documented case for cookies without `Secure`.
+    auth: { admin_password: ADMIN_PASSWORD, secure_cookies: false },
+  };
+  await writeFile(join(dir, "sightline.yaml"), JSON.stringify(config));
+  const child = spawn(binary, ["serve", "--config", join(dir, "sightline.yaml")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const listeners = {};
+  const lines = createInterface({ input: child.stderr });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("sightline did not report its listeners")), 30_000);
+    child.on("exit", (code) => reject(new Error(`sightline exited with ${code}`)));
+    lines.on("line", (line) => {
+      let entry;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (entry.fields?.message === "listening") listeners[entry.fields.listener] = entry.fields.address;
+      if (listeners.api && listeners.otlp_http) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  lines.on("line", () => {}); // keep draining stderr
+  return {
+    ui: `http://${listeners.api}`,
+    otlp: `http://${listeners.otlp_http}`,
+    async stop() {
+      child.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sends log records over OTLP/HTTP JSON, as an SDK would. */
+async function sendLogs(daemon, service, bodies) {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const logRecords = bodies.map((body, i) => ({
+    timeUnixNano: String(now + BigInt(i)),
+    severityNumber: 17,
+    severityText: "ERROR",
+    body: { stringValue: body },
+  }));
+  const payload = {
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: "service.name", value: { stringValue: service } }] },
+        scopeLogs: [{ logRecords }],
+      },
+    ],
+  };
+  const response = await fetch(`${daemon.otlp}/v1/logs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  if (!response.ok) throw new Error(`export failed: ${response.status} ${await response.text()}`);
+}
+
+async function logIn(page, daemon, username, password) {
+  await page.goto(daemon.ui);
+  await page.fill("input[name=username]", username);
+  await page.fill("input[name=password]", password);
+  await page.click("button[type=submit]");
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const XSS_BODY = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">`;
+
+const tests = {
+  async "logging in and searching logs shows the matching records, their bodies as text"(page, daemon) {
+    await sendLogs(daemon, "checkout", ["payment declined for order 42", XSS_BODY, "cart emptied"]);
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.waitForSelector("text=Log out");
+    await page.fill("input[name=text]", "window.__xss");
+    await page.click("text=Search");
+    const cell = page.locator("table.logs td.body");
+    await cell.first().waitFor();
+    const bodies = await cell.allTextContents();
+    assert(bodies.length === 1 && bodies[0] === XSS_BODY, `expected the payload as text, got ${JSON.stringify(bodies)}`);
+    assert((await page.locator("table.logs img, table.logs script").count()) === 0, "the payload became elements");
+    assert((await page.evaluate(() => window.__xss)) === undefined, "the payload ran");
+    await page.fill("input[name=text]", "declined");
+    await page.click("text=Search");
+    await page.waitForSelector("text=payment declined for order 42");
+    await page.screenshot({ path: join(artifacts, "logs-search.png"), fullPage: true });
+  },
+
+  async "a wrong password is refused with the server's message and no session"(page, daemon) {
+    await logIn(page, daemon, "admin", "not the password");
+    await page.waitForSelector("text=invalid user name or password");
+    await page.screenshot({ path: join(artifacts, "login-refused.png") });
+    await page.reload();
+    await page.waitForSelector("input[name=password]");
+  },
+
+  async "logging out ends the session, and a reload shows the login again"(page, daemon) {
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("text=Log out");
+    await page.waitForSelector("input[name=password]");
+    await page.reload();
+    await page.waitForSelector("input[name=password]");
+  },
+};
+
+await mkdir(artifacts, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+let failed = 0;
+for (const [name, test] of Object.entries(tests)) {
+  const daemon = await startDaemon();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // The Content-Security-Policy must allow everything the app itself does.
+  const violations = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  try {
+    await test(page, daemon);
+    assert(violations.length === 0, `CSP violations: ${violations.join("; ")}`);
+    console.log(`browser test ${name} ... ok`);
+  } catch (error) {
+    failed += 1;
+    console.log(`browser test ${name} ... FAILED\n${error.stack ?? error}`);
+    await page.screenshot({ path: join(artifacts, `failed-${failed}.png`), fullPage: true }).catch(() => {});
+  } finally {
+    await context.close();
+    await daemon.stop();
+  }
+}
+await browser.close();
+const passed = Object.keys(tests).length - failed;
+console.log(`browser tests: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
