@@ -2,13 +2,32 @@ import { useEffect, useState } from "react";
 import { logout, me, type Me } from "./api";
 import { Login } from "./pages/Login";
 import { Logs } from "./pages/Logs";
+import { Metrics } from "./pages/Metrics";
+import { Traces } from "./pages/Traces";
+
+/** The pages, by the first part of the location's hash (`#traces/<id>` is the traces page with a trace). */
+const PAGES = {
+  logs: { title: "Logs", render: () => <Logs /> },
+  traces: { title: "Traces", render: (rest: string) => <Traces traceId={rest || null} /> },
+  metrics: { title: "Metrics", render: () => <Metrics /> },
+} as const;
+type Page = keyof typeof PAGES;
+
+function currentLocation(): [Page, string] {
+  const [page, ...rest] = window.location.hash.replace(/^#/, "").split("/");
+  return [page in PAGES ? (page as Page) : "logs", rest.join("/")];
+}
 
 export function App() {
   const [user, setUser] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const [[page, rest], setLocation] = useState(currentLocation);
 
   useEffect(() => {
     me().then(setUser, (e: Error) => setError(e.message));
+    const follow = () => setLocation(currentLocation());
+    window.addEventListener("hashchange", follow);
+    return () => window.removeEventListener("hashchange", follow);
   }, []);
 
   if (error) return <p className="error">{error}</p>;
@@ -19,9 +38,11 @@ export function App() {
       <header>
         <strong>sightline</strong>
         <nav>
-          <a href="#logs" aria-current="page">
-            Logs
-          </a>
+          {Object.entries(PAGES).map(([key, { title }]) => (
+            <a key={key} href={`#${key}`} aria-current={key === page ? "page" : undefined}>
+              {title}
+            </a>
+          ))}
         </nav>
         <span className="who">
           {user.name} ({user.role})
@@ -30,9 +51,7 @@ export function App() {
           Log out
         </button>
       </header>
-      <main>
-        <Logs />
-      </main>
+      <main>{PAGES[page].render(rest)}</main>
     </div>
   );
 }

@@ -79,3 +79,18 @@ export function sql(query: string): Promise<SqlResult> {
 export function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
+
+export interface PromSeries {
+  metric: Record<string, string>;
+  values: [number, string][];
+}
+
+/** A PromQL range query over the last `seconds`, with about 200 points per series. */
+export async function queryRange(query: string, seconds: number): Promise<PromSeries[]> {
+  const end = Date.now() / 1000;
+  const start = end - seconds;
+  const step = Math.max(1, Math.round(seconds / 200));
+  const parameters = new URLSearchParams({ query, start: String(start), end: String(end), step: String(step) });
+  const answer = await request<{ data: { result: PromSeries[] } }>("GET", `/api/v1/query_range?${parameters}`);
+  return answer.data.result;
+}

@@ -90,6 +90,77 @@ async function sendLogs(daemon, service, bodies) {
   if (!response.ok) throw new Error(`export failed: ${response.status} ${await response.text()}`);
 }
 
+/** Posts an OTLP/HTTP JSON export to `path` (`/v1/traces`, `/v1/metrics`). */
+async function send(daemon, path, payload) {
+  const response = await fetch(`${daemon.otlp}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+  if (!response.ok) throw new Error(`export failed: ${response.status} ${await response.text()}`);
+}
+
+const resource = (service) => ({ attributes: [{ key: "service.name", value: { stringValue: service } }] });
+
+/** A trace of two services: checkout's request, whose call to payments failed. */
+async function sendTrace(daemon) {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const at = (ms) => String(now - 1_000_000_000n + BigInt(ms) * 1_000_000n);
+  const traceId = "5b8efff798038103d269b633813fc60c";
+  await send(daemon, "/v1/traces", {
+    resourceSpans: [
+      {
+        resource: resource("checkout"),
+        scopeSpans: [
+          {
+            spans: [
+              { traceId, spanId: "eee19b7ec3c1b174", name: "POST /pay", kind: 2, startTimeUnixNano: at(0), endTimeUnixNano: at(120) },
+            ],
+          },
+        ],
+      },
+      {
+        resource: resource("payments"),
+        scopeSpans: [
+          {
+            spans: [
+              {
+                traceId,
+                spanId: "eee19b7ec3c1b175",
+                parentSpanId: "eee19b7ec3c1b174",
+                name: "charge card",
+                kind: 3,
+                startTimeUnixNano: at(20),
+                endTimeUnixNano: at(100),
+                status: { code: 2, message: "card declined" },
+                attributes: [{ key: "payment.provider", value: { stringValue: "acme" } }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  return traceId;
+}
+
+/** A gauge of checkout's queue depth over the last two minutes. */
+async function sendQueueDepth(daemon) {
+  const now = Date.now();
+  const dataPoints = [120, 60, 0].map((ago, i) => ({
+    timeUnixNano: String(BigInt(now - ago * 1000) * 1_000_000n),
+    asDouble: 10 + i,
+  }));
+  await send(daemon, "/v1/metrics", {
+    resourceMetrics: [
+      {
+        resource: resource("checkout"),
+        scopeMetrics: [{ metrics: [{ name: "queue.depth", unit: "{message}", gauge: { dataPoints } }] }],
+      },
+    ],
+  });
+}
+
 async function logIn(page, daemon, username, password) {
   await page.goto(daemon.ui);
   await page.fill("input[name=username]", username);
@@ -120,6 +191,36 @@ const tests = {
     await page.click("text=Search");
     await page.waitForSelector("text=payment declined for order 42");
     await page.screenshot({ path: join(artifacts, "logs-search.png"), fullPage: true });
+  },
+
+  async "a trace opens as a waterfall across services with its failed span marked and its attributes shown"(page, daemon) {
+    const traceId = await sendTrace(daemon);
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("nav >> text=Traces");
+    await page.fill("input[name=service]", "checkout");
+    await page.click("text=Search");
+    await page.click(`a[href="#traces/${traceId}"]`);
+    const rows = page.locator(".waterfall .span");
+    await rows.nth(1).waitFor();
+    const labels = await rows.locator(".label").allTextContents();
+    assert(JSON.stringify(labels) === JSON.stringify(["checkout: POST /pay", "payments: charge card"]), `rows ${labels}`);
+    const failed = await page.locator(".waterfall .span.failed .label").allTextContents();
+    assert(JSON.stringify(failed) === JSON.stringify(["payments: charge card"]), `failed rows ${failed}`);
+    await rows.nth(1).click();
+    await page.waitForSelector("table.attributes >> text=card declined");
+    await page.waitForSelector("table.attributes >> text=acme");
+    await page.screenshot({ path: join(artifacts, "trace-waterfall.png"), fullPage: true });
+  },
+
+  async "a PromQL query over the last hour draws a chart of its series"(page, daemon) {
+    await sendQueueDepth(daemon);
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("nav >> text=Metrics");
+    await page.fill("input[name=promql]", "queue_depth");
+    await page.click("text=Run");
+    await page.waitForSelector(".chart canvas");
+    await page.waitForSelector('text=queue_depth{job="checkout"}');
+    await page.screenshot({ path: join(artifacts, "metrics-chart.png"), fullPage: true });
   },
 
   async "a wrong password is refused with the server's message and no session"(page, daemon) {
