@@ -1,5 +1,7 @@
 import { useEffect, useState } from "react";
 import { logout, me, type Me } from "./api";
+import { Admin } from "./pages/Admin";
+import { Alerts } from "./pages/Alerts";
 import { Login } from "./pages/Login";
 import { Logs } from "./pages/Logs";
 import { Metrics } from "./pages/Metrics";
@@ -7,9 +9,11 @@ import { Traces } from "./pages/Traces";
 
 /** The pages, by the first part of the location's hash (`#traces/<id>` is the traces page with a trace). */
 const PAGES = {
-  logs: { title: "Logs", render: () => <Logs /> },
-  traces: { title: "Traces", render: (rest: string) => <Traces traceId={rest || null} /> },
-  metrics: { title: "Metrics", render: () => <Metrics /> },
+  logs: { title: "Logs", adminOnly: false, render: () => <Logs /> },
+  traces: { title: "Traces", adminOnly: false, render: (_: Me, rest: string) => <Traces traceId={rest || null} /> },
+  metrics: { title: "Metrics", adminOnly: false, render: () => <Metrics /> },
+  alerts: { title: "Alerts", adminOnly: false, render: (user: Me) => <Alerts user={user} /> },
+  admin: { title: "Admin", adminOnly: true, render: (user: Me) => <Admin user={user} /> },
 } as const;
 type Page = keyof typeof PAGES;
 
@@ -38,11 +42,13 @@ export function App() {
       <header>
         <strong>sightline</strong>
         <nav>
-          {Object.entries(PAGES).map(([key, { title }]) => (
-            <a key={key} href={`#${key}`} aria-current={key === page ? "page" : undefined}>
-              {title}
-            </a>
-          ))}
+          {Object.entries(PAGES)
+            .filter(([, { adminOnly }]) => !adminOnly || user.role === "admin")
+            .map(([key, { title }]) => (
+              <a key={key} href={`#${key}`} aria-current={key === page ? "page" : undefined}>
+                {title}
+              </a>
+            ))}
         </nav>
         <span className="who">
           {user.name} ({user.role})
@@ -51,7 +57,7 @@ export function App() {
           Log out
         </button>
       </header>
-      <main>{PAGES[page].render(rest)}</main>
+      <main>{PAGES[page].render(user, rest)}</main>
     </div>
   );
 }

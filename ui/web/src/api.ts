@@ -94,3 +94,49 @@ export async function queryRange(query: string, seconds: number): Promise<PromSe
   const answer = await request<{ data: { result: PromSeries[] } }>("GET", `/api/v1/query_range?${parameters}`);
   return answer.data.result;
 }
+
+export interface Alert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: "pending" | "firing";
+  activeAt: string;
+  value: string;
+}
+
+export async function alerts(): Promise<Alert[]> {
+  const answer = await request<{ data: { alerts: Alert[] } }>("GET", "/api/v1/alerts");
+  return answer.data.alerts;
+}
+
+/** Silences every alert with exactly these labels for `hours`; the silence's id. */
+export async function silence(labels: Record<string, string>, hours: number, createdBy: string): Promise<string> {
+  const now = Date.now();
+  const matchers = Object.entries(labels).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true }));
+  const answer = await request<{ silenceID: string }>("POST", "/api/v2/silences", {
+    matchers,
+    startsAt: new Date(now).toISOString(),
+    endsAt: new Date(now + hours * 3_600_000).toISOString(),
+    createdBy,
+    comment: "silenced from the alerts page",
+  });
+  return answer.silenceID;
+}
+
+export interface User {
+  name: string;
+  role: Role;
+  scopes: string[];
+  created_at: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: string | null;
+}
+
+export const users = () => request<User[]>("GET", "/api/v1/admin/users");
+export const auditLog = () => request<AuditEntry[]>("GET", "/api/v1/admin/audit?limit=100");

@@ -19,6 +19,21 @@ if (!binary || !artifacts) {
 }
 const CHROMIUM = process.env.SIGHTLINE_CHROMIUM ?? "/usr/bin/chromium";
 const ADMIN_PASSWORD = "the first admin's password";
+const ADMIN_TOKEN = "browser-tests-admin-token";
+const RULES = `
+groups:
+  - name: queues
+    interval: 1s
+    rules:
+      - alert: QueueStuck
+        expr: vector(1)
+        labels: { severity: page }
+        annotations: { summary: the email queue is stuck }
+`;
+const ALERTMANAGER = `
+route: { receiver: nowhere }
+receivers: [{ name: nowhere }]
+`;
 
 /** Starts the daemon on loopback ports; resolves to its URLs once it reports its listeners. */
 async function startDaemon() {
@@ -29,8 +44,12 @@ async function startDaemon() {
     otlp: { grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" } },
     http: { listen: "127.0.0.1:0" },
     // Plain HTTP on loopback: the documented case for cookies without `Secure`.
-    auth: { admin_password: ADMIN_PASSWORD, secure_cookies: false },
+    auth: { admin_password: ADMIN_PASSWORD, admin_token: ADMIN_TOKEN, secure_cookies: false },
+    rule_files: ["rules.yaml"],
+    notifications_file: "alertmanager.yml",
   };
+  await writeFile(join(dir, "rules.yaml"), RULES);
+  await writeFile(join(dir, "alertmanager.yml"), ALERTMANAGER);
   await writeFile(join(dir, "sightline.yaml"), JSON.stringify(config));
   const child = spawn(binary, ["serve", "--config", join(dir, "sightline.yaml")], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -161,6 +180,30 @@ async function sendQueueDepth(daemon) {
   });
 }
 
+/** Calls the API with the admin token. */
+async function asAdmin(daemon, method, path, body) {
+  const response = await fetch(`${daemon.ui}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** The row of the firing `QueueStuck` alert on the alerts page, reloaded until the rule has fired (at its first
+ * evaluation, within a second of the start). */
+async function firingAlert(page) {
+  const row = page.locator("table.alerts tr", { hasText: "QueueStuck" });
+  for (let attempt = 0; (await row.count()) === 0; attempt += 1) {
+    assert(attempt < 20, "the alert never showed");
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  await row.locator("text=firing").waitFor();
+  return row;
+}
+
 async function logIn(page, daemon, username, password) {
   await page.goto(daemon.ui);
   await page.fill("input[name=username]", username);
@@ -221,6 +264,38 @@ const tests = {
     await page.waitForSelector(".chart canvas");
     await page.waitForSelector('text=queue_depth{job="checkout"}');
     await page.screenshot({ path: join(artifacts, "metrics-chart.png"), fullPage: true });
+  },
+
+  async "a firing alert is silenced in one click"(page, daemon) {
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("nav >> text=Alerts");
+    // The rule fires at its first evaluation, within a second of the start.
+    const row = await firingAlert(page);
+    await row.locator("button", { hasText: "Silence" }).click();
+    await row.locator("text=Silenced for 2 h").waitFor();
+    await page.screenshot({ path: join(artifacts, "alert-silenced.png"), fullPage: true });
+    const silences = await asAdmin(daemon, "GET", "/api/v2/silences");
+    assert(silences.length === 1 && silences[0].status.state === "active", `silences: ${JSON.stringify(silences)}`);
+    const matched = Object.fromEntries(silences[0].matchers.map((m) => [m.name, m.value]));
+    assert(matched.alertname === "QueueStuck" && matched.severity === "page", `matchers: ${JSON.stringify(matched)}`);
+    assert(silences[0].createdBy === "admin", `created by ${silences[0].createdBy}`);
+  },
+
+  async "a viewer sees no admin page, and the API refuses them its data"(page, daemon) {
+    await asAdmin(daemon, "POST", "/api/v1/admin/users", { name: "vera", password: "vera's password", role: "viewer" });
+    await logIn(page, daemon, "vera", "vera's password");
+    await page.waitForSelector("text=vera (viewer)");
+    assert((await page.locator("nav >> text=Admin").count()) === 0, "the viewer is offered the admin page");
+    await page.goto(`${daemon.ui}/#admin`);
+    await page.waitForSelector("text=The admin pages need the admin role.");
+    assert((await page.locator("table.users").count()) === 0, "the users table is shown to a viewer");
+    const status = await page.evaluate(async () => (await fetch("/api/v1/admin/users")).status);
+    assert(status === 403, `GET /api/v1/admin/users answered ${status} to a viewer`);
+    // Alerts show, without the button that would need the editor role.
+    await page.goto(`${daemon.ui}/#alerts`);
+    await firingAlert(page);
+    assert((await page.locator("table.alerts button").count()) === 0, "a viewer is offered to silence");
+    await page.screenshot({ path: join(artifacts, "viewer-admin-refused.png"), fullPage: true });
   },
 
   async "a wrong password is refused with the server's message and no session"(page, daemon) {
