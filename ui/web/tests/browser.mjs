@@ -87,12 +87,11 @@ async function startDaemon() {
 /** Sends log records over OTLP/HTTP JSON, as an SDK would. */
 async function sendLogs(daemon, service, bodies) {
   const now = BigInt(Date.now()) * 1_000_000n;
-  const logRecords = bodies.map((body, i) => ({
-    timeUnixNano: String(now + BigInt(i)),
-    severityNumber: 17,
-    severityText: "ERROR",
-    body: { stringValue: body },
-  }));
+  // A body, or a record's fields (`body`, `severityNumber`, `traceId`…) over an ERROR record's.
+  const logRecords = bodies.map((record, i) => {
+    const { body, ...fields } = typeof record === "string" ? { body: record } : record;
+    return { timeUnixNano: String(now + BigInt(i)), severityNumber: 17, severityText: "ERROR", body: { stringValue: body }, ...fields };
+  });
   const payload = {
     resourceLogs: [
       {
@@ -219,7 +218,12 @@ const XSS_BODY = `<script>window.__xss = 1</script><img src=x onerror="window.__
 
 const tests = {
   async "logging in and searching logs shows the matching records, their bodies as text"(page, daemon) {
-    await sendLogs(daemon, "checkout", ["payment declined for order 42", XSS_BODY, "cart emptied"]);
+    const traceId = await sendTrace(daemon);
+    await sendLogs(daemon, "checkout", [
+      { body: "payment declined for order 42", traceId, spanId: "eee19b7ec3c1b175" },
+      XSS_BODY,
+      { body: "cart emptied", severityNumber: 9, severityText: "INFO" },
+    ]);
     await logIn(page, daemon, "admin", ADMIN_PASSWORD);
     await page.waitForSelector("text=Log out");
     await page.fill("input[name=text]", "window.__xss");
@@ -230,10 +234,18 @@ const tests = {
     assert(bodies.length === 1 && bodies[0] === XSS_BODY, `expected the payload as text, got ${JSON.stringify(bodies)}`);
     assert((await page.locator("table.logs img, table.logs script").count()) === 0, "the payload became elements");
     assert((await page.evaluate(() => window.__xss)) === undefined, "the payload ran");
-    await page.fill("input[name=text]", "declined");
+    // Errors and above: the INFO record is left out; the histogram counts what the search found.
+    await page.fill("input[name=text]", "");
+    await page.selectOption("select[name=severity]", "error");
     await page.click("text=Search");
     await page.waitForSelector("text=payment declined for order 42");
+    await page.waitForSelector(".histogram canvas");
+    const shown = await cell.allTextContents();
+    assert(shown.length === 2 && !shown.includes("cart emptied"), `errors and above: ${JSON.stringify(shown)}`);
     await page.screenshot({ path: join(artifacts, "logs-search.png"), fullPage: true });
+    // From a log to its trace.
+    await page.locator("table.logs tr", { hasText: "payment declined" }).locator("text=trace").click();
+    await page.locator(".waterfall .span").nth(1).waitFor();
   },
 
   async "a trace opens as a waterfall across services with its failed span marked and its attributes shown"(page, daemon) {
