@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { logout, me, type Me } from "./api";
 import { Admin } from "./pages/Admin";
 import { Alerts } from "./pages/Alerts";
+import { Home } from "./pages/Home";
 import { Login } from "./pages/Login";
 import { Logs } from "./pages/Logs";
 import { Metrics } from "./pages/Metrics";
@@ -9,6 +10,7 @@ import { Traces } from "./pages/Traces";
 
 /** The pages, by the first part of the location's hash (`#traces/<id>` is the traces page with a trace). */
 const PAGES = {
+  home: { title: "Home", adminOnly: false, render: () => <Home /> },
   logs: { title: "Logs", adminOnly: false, render: () => <Logs /> },
   traces: { title: "Traces", adminOnly: false, render: (_: Me, rest: string) => <Traces traceId={rest || null} /> },
   metrics: { title: "Metrics", adminOnly: false, render: () => <Metrics /> },
@@ -19,7 +21,7 @@ type Page = keyof typeof PAGES;
 
 function currentLocation(): [Page, string] {
   const [page, ...rest] = window.location.hash.replace(/^#/, "").split("/");
-  return [page in PAGES ? (page as Page) : "logs", rest.join("/")];
+  return [page in PAGES ? (page as Page) : "home", rest.join("/")];
 }
 
 export function App() {

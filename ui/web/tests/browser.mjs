@@ -225,7 +225,7 @@ const tests = {
       { body: "cart emptied", severityNumber: 9, severityText: "INFO" },
     ]);
     await logIn(page, daemon, "admin", ADMIN_PASSWORD);
-    await page.waitForSelector("text=Log out");
+    await page.click("nav >> text=Logs");
     await page.fill("input[name=text]", "window.__xss");
     await page.click("text=Search");
     const cell = page.locator("table.logs td.body");
@@ -246,6 +246,17 @@ const tests = {
     // From a log to its trace.
     await page.locator("table.logs tr", { hasText: "payment declined" }).locator("text=trace").click();
     await page.locator(".waterfall .span").nth(1).waitFor();
+  },
+
+  async "the home page shows what was received and stored, and which services fail"(page, daemon) {
+    await sendTrace(daemon);
+    await sendLogs(daemon, "checkout", ["one", "two", "three"]);
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.waitForSelector("table.failing >> text=payments");
+    const failing = await page.locator("table.failing tbody tr").allTextContents();
+    assert(failing.length === 1, `failing services: ${JSON.stringify(failing)}`);
+    await page.waitForSelector(".tile >> text=3 in all");
+    await page.screenshot({ path: join(artifacts, "home.png"), fullPage: true });
   },
 
   async "a trace opens as a waterfall across services with its failed span marked and its attributes shown"(page, daemon) {
