@@ -123,16 +123,17 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
     router.fallback(crate::web::serve).layer(middleware::from_fn(security_headers))
 }
 
+/// Only our own scripts, styles and connections; no plugins, no `<base>`, no framing by any site. The app's page
+/// adds a per-answer nonce for the style elements its editor creates (`web::serve`).
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
 /// The headers of every answer: no sniffing of content types, no framing by other sites, no referrer, no
 /// caching of API answers, and a Content-Security-Policy that allows only our own scripts and styles.
 async fn security_headers(request: Request, next: Next) -> Response {
     const HEADERS: [(&str, &str); 5] = [
-        (
-            "content-security-policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-             frame-ancestors 'none'",
-        ),
+        ("content-security-policy", CONTENT_SECURITY_POLICY),
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),

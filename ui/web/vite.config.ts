@@ -5,6 +5,9 @@ import react from "@vitejs/plugin-react";
 // only our own scripts and styles: nothing may be inlined into index.html.
 export default defineConfig({
   plugins: [react()],
+  // The server puts a fresh nonce here in every answer with the page (ui/src/web.rs); the editor reads it from
+  // the `csp-nonce` meta tag Vite adds, for the style elements CodeMirror creates.
+  html: { cspNonce: "__SIGHTLINE_CSP_NONCE__" },
   build: {
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },

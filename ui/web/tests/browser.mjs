@@ -282,7 +282,15 @@ const tests = {
     await sendQueueDepth(daemon);
     await logIn(page, daemon, "admin", ADMIN_PASSWORD);
     await page.click("nav >> text=Metrics");
-    await page.fill("input[name=promql]", "queue_depth");
+    // The PromQL editor completes metric names from the server.
+    await page.click(".promql-editor .cm-content");
+    await page.keyboard.type("queue_d");
+    await page.waitForSelector(".cm-tooltip-autocomplete >> text=queue_depth");
+    // CodeMirror ignores an accept in the first 75 ms after the list opens, against accidental picks.
+    await page.waitForTimeout(200);
+    await page.keyboard.press("Enter");
+    const written = await page.locator(".promql-editor .cm-content").textContent();
+    assert(written === "queue_depth", `the editor holds ${JSON.stringify(written)}`);
     await page.click("text=Run");
     await page.waitForSelector(".chart canvas");
     await page.waitForSelector('text=queue_depth{job="checkout"}');

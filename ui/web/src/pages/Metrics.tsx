@@ -2,6 +2,7 @@ import { type FormEvent, useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { queryRange, type PromSeries } from "../api";
+import { PromQLEditor } from "../PromQLEditor";
 
 const RANGES: Record<string, number> = { "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400 };
 
@@ -58,7 +59,7 @@ export function Metrics() {
   return (
     <section>
       <form className="search" onSubmit={run}>
-        <input name="promql" placeholder="PromQL, e.g. sum by (job) (rate(http_server_request_duration_seconds_count[5m]))" value={query} onChange={(e) => setQuery(e.target.value)} />
+        <PromQLEditor value={query} onChange={setQuery} onSubmit={() => run()} />
         <select name="range" value={range} onChange={(e) => setRange(e.target.value)}>
           {Object.keys(RANGES).map((key) => (
             <option key={key} value={key}>
