@@ -194,7 +194,11 @@ async function asAdmin(daemon, method, path, body) {
  * evaluation, within a second of the start). */
 async function firingAlert(page) {
   const row = page.locator("table.alerts tr", { hasText: "QueueStuck" });
-  for (let attempt = 0; (await row.count()) === 0; attempt += 1) {
+  // The page has loaded its alerts when it shows their table or says there are none.
+  const loaded = page.locator("table.alerts").or(page.getByText("No alert is pending or firing."));
+  for (let attempt = 0; ; attempt += 1) {
+    await loaded.first().waitFor();
+    if ((await row.count()) > 0) break;
     assert(attempt < 20, "the alert never showed");
     await page.waitForTimeout(500);
     await page.reload();
