@@ -27,7 +27,8 @@ fn main() {
 
     let installed = modified(&web.join("node_modules/.package-lock.json"));
     if installed.is_none() || installed < modified(&web.join("package-lock.json")) {
-        npm(&web, &["ci", "--no-audit", "--no-fund"]);
+        // The build tools are devDependencies: installed even where NODE_ENV=production would leave them out.
+        npm(&web, &["ci", "--include=dev", "--no-audit", "--no-fund"]);
     }
     let dist = out_dir.join("web");
     let dist_arg = dist.to_str().expect("OUT_DIR is UTF-8");

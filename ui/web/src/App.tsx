@@ -6,6 +6,8 @@ import { Home } from "./pages/Home";
 import { Login } from "./pages/Login";
 import { Logs } from "./pages/Logs";
 import { Metrics } from "./pages/Metrics";
+import { Notifications } from "./pages/Notifications";
+import { Silences } from "./pages/Silences";
 import { Traces } from "./pages/Traces";
 
 /** The pages, by the first part of the location's hash (`#traces/<id>` is the traces page with a trace). */
@@ -15,6 +17,8 @@ const PAGES = {
   traces: { title: "Traces", adminOnly: false, render: (_: Me, rest: string) => <Traces traceId={rest || null} /> },
   metrics: { title: "Metrics", adminOnly: false, render: () => <Metrics /> },
   alerts: { title: "Alerts", adminOnly: false, render: (user: Me) => <Alerts user={user} /> },
+  silences: { title: "Silences", adminOnly: false, render: (user: Me) => <Silences user={user} /> },
+  notifications: { title: "Notifications", adminOnly: false, render: (user: Me) => <Notifications user={user} /> },
   admin: { title: "Admin", adminOnly: true, render: (user: Me) => <Admin user={user} /> },
 } as const;
 type Page = keyof typeof PAGES;

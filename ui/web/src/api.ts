@@ -140,3 +140,36 @@ export interface AuditEntry {
 
 export const users = () => request<User[]>("GET", "/api/v1/admin/users");
 export const auditLog = () => request<AuditEntry[]>("GET", "/api/v1/admin/audit?limit=100");
+
+export interface Silence {
+  id: string;
+  status: { state: "active" | "pending" | "expired" };
+  matchers: { name: string; value: string; isRegex: boolean; isEqual: boolean }[];
+  startsAt: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+}
+
+export const silences = () => request<Silence[]>("GET", "/api/v2/silences");
+export const expireSilence = (id: string) => request<null>("DELETE", `/api/v2/silence/${encodeURIComponent(id)}`);
+
+export interface DeadLetter {
+  id: number;
+  receiver: string;
+  integration: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+}
+
+export async function deadLetters(): Promise<DeadLetter[]> {
+  return (await request<{ data: DeadLetter[] }>("GET", "/api/v1/notifications/dead_letters")).data;
+}
+
+export const replayDeadLetter = (id: number) =>
+  request<unknown>("POST", `/api/v1/notifications/dead_letters/${id}/replay`);
+
+export async function receivers(): Promise<string[]> {
+  return (await request<{ name: string }[]>("GET", "/api/v2/receivers")).map((receiver) => receiver.name);
+}

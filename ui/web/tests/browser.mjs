@@ -301,7 +301,7 @@ const tests = {
     await page.screenshot({ path: join(artifacts, "metrics-chart.png"), fullPage: true });
   },
 
-  async "a firing alert is silenced in one click"(page, daemon) {
+  async "a firing alert is silenced in one click, then listed and expired on the silences page"(page, daemon) {
     await logIn(page, daemon, "admin", ADMIN_PASSWORD);
     await page.click("nav >> text=Alerts");
     // The rule fires at its first evaluation, within a second of the start.
@@ -314,6 +314,18 @@ const tests = {
     const matched = Object.fromEntries(silences[0].matchers.map((m) => [m.name, m.value]));
     assert(matched.alertname === "QueueStuck" && matched.severity === "page", `matchers: ${JSON.stringify(matched)}`);
     assert(silences[0].createdBy === "admin", `created by ${silences[0].createdBy}`);
+    // The silences page lists it, and expires it.
+    await page.click("nav >> text=Silences");
+    const silenceRow = page.locator("table.silences tr", { hasText: 'alertname="QueueStuck"' });
+    await silenceRow.locator("text=active").waitFor();
+    await silenceRow.locator("button", { hasText: "Expire" }).click();
+    await silenceRow.locator("td", { hasText: /^expired$/ }).waitFor();
+    await page.screenshot({ path: join(artifacts, "silence-expired.png"), fullPage: true });
+    const after = await asAdmin(daemon, "GET", "/api/v2/silences");
+    assert(after[0].status.state === "expired", `after expiry: ${JSON.stringify(after[0].status)}`);
+    await page.click("nav >> text=Notifications");
+    await page.waitForSelector("text=Receivers: nowhere");
+    await page.waitForSelector("text=No dead letters");
   },
 
   async "a viewer sees no admin page, and the API refuses them its data"(page, daemon) {
