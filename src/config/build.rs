@@ -267,6 +267,8 @@ fn auth(r: &mut Reader<'_>, parent: &mut Section<'_>) -> AuthConfig {
         .read(&mut s, "max_failed_logins", |r, n| r.u32(n).filter(|v| positive(r, n, v)))
         .unwrap_or(defaults.max_failed_logins);
     let lockout = r.read(&mut s, "lockout", positive_duration).unwrap_or(defaults.lockout);
+    let audit_retention =
+        r.read(&mut s, "audit_retention", positive_duration).unwrap_or(defaults.audit_retention);
     let session_idle =
         r.read(&mut s, "session_idle", positive_duration).unwrap_or(defaults.session_idle);
     let session_max =
@@ -281,6 +283,7 @@ fn auth(r: &mut Reader<'_>, parent: &mut Section<'_>) -> AuthConfig {
         sessions: sightline_ui::auth::AuthSettings {
             max_failed_logins,
             lockout,
+            audit_retention,
             session_idle,
             session_max,
         },

@@ -635,13 +635,14 @@ fn logins_and_sessions_have_safe_defaults_and_refuse_zero_limits() {
         (3, Duration::from_secs(3600), Duration::from_secs(1800), Duration::from_secs(86_400))
     );
 
-    let text = "auth: { max_failed_logins: 0, lockout: 0s, session_idle: 0s, session_max: 0s }";
+    let text = "auth: { max_failed_logins: 0, lockout: 0s, audit_retention: 0s, session_idle: 0s, session_max: 0s }";
     let errors = load_errors(text, &FakeEnvironment::default());
     assert_eq!(
         errors,
         [
             "auth.max_failed_logins: must be greater than 0",
             "auth.lockout: must be greater than 0",
+            "auth.audit_retention: must be greater than 0",
             "auth.session_idle: must be greater than 0",
             "auth.session_max: must be greater than 0",
         ]

@@ -46,6 +46,7 @@ CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_name);
 CREATE TABLE IF NOT EXISTS login_failures (
     name TEXT PRIMARY KEY,
     failures INTEGER NOT NULL,
+    last_failure_at INTEGER NOT NULL,
     locked_until INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS api_tokens (
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     target TEXT,
     detail TEXT
 ) STRICT;
+CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log (at);
 ";
 
 /// The name of the account created on first start.
@@ -77,10 +79,12 @@ const TOUCH_STEP_MS: i64 = 60_000;
 /// The limits of logins and sessions.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// Consecutive failed logins of one user name that lock it…
+    /// Failed logins of one user name, each less than `lockout` after the one before, that lock it…
     pub max_failed_logins: u32,
     /// …for this long.
     pub lockout: Duration,
+    /// How long the audit log keeps its entries.
+    pub audit_retention: Duration,
     /// A session ends after this long without a request…
     pub session_idle: Duration,
     /// …and this long after the login in any case.
@@ -92,6 +96,7 @@ impl Default for AuthSettings {
         AuthSettings {
             max_failed_logins: 5,
             lockout: Duration::from_secs(15 * 60),
+            audit_retention: Duration::from_secs(365 * 24 * 3600),
             session_idle: Duration::from_secs(8 * 3600),
             session_max: Duration::from_secs(7 * 24 * 3600),
         }
@@ -152,6 +157,8 @@ pub struct AuthStore {
     settings: AuthSettings,
     /// Milliseconds since the Unix epoch.
     clock: fn() -> i64,
+    /// When old audit entries, failed logins and sessions were last deleted.
+    last_purge: Mutex<i64>,
 }
 
 impl AuthStore {
@@ -160,7 +167,13 @@ impl AuthStore {
         let display = path.display().to_string();
         let connection = sightline_rules::state::open_database(path, SCHEMA)
             .map_err(|source| AuthError::Database { path: display.clone(), source })?;
-        Ok(AuthStore { path: display, connection: Mutex::new(connection), settings, clock })
+        Ok(AuthStore {
+            path: display,
+            connection: Mutex::new(connection),
+            settings,
+            clock,
+            last_purge: Mutex::new(i64::MIN),
+        })
     }
 
     fn connection(&self) -> MutexGuard<'_, Connection> {
@@ -235,7 +248,10 @@ impl AuthStore {
             }
         };
         match user {
-            Some(user) => self.start_session(user, now).map(LoginOutcome::Success),
+            Some(user) => {
+                self.purge(now)?;
+                self.start_session(user, now).map(LoginOutcome::Success)
+            }
             None => {
                 self.count_failure(name, now)?;
                 Ok(LoginOutcome::Refused)
@@ -244,13 +260,19 @@ impl AuthStore {
     }
 
     fn count_failure(&self, name: &str, now: i64) -> Result<()> {
+        self.purge(now)?;
+        let window_start = now - duration_ms(self.settings.lockout);
         let mut connection = self.connection();
         let transaction = connection.transaction().map_err(|e| self.database(e))?;
+        // A failure more than a lockout's length after the previous one starts the count again.
         let failures: u32 = transaction
             .query_row(
-                "INSERT INTO login_failures (name, failures) VALUES (?1, 1)
-                 ON CONFLICT (name) DO UPDATE SET failures = failures + 1 RETURNING failures",
-                [name],
+                "INSERT INTO login_failures (name, failures, last_failure_at) VALUES (?1, 1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET
+                     failures = CASE WHEN last_failure_at < ?3 THEN 1 ELSE failures + 1 END,
+                     last_failure_at = ?2
+                 RETURNING failures",
+                params![name, now, window_start],
                 |row| row.get(0),
             )
             .map_err(|e| self.database(e))?;
@@ -270,6 +292,34 @@ impl AuthStore {
         transaction.commit().map_err(|e| self.database(e))
     }
 
+    /// Deletes, at most once a minute, what no longer counts: audit entries past their retention, failed logins
+    /// of names neither locked nor failed within the lockout window, and ended sessions. Failed logins are how
+    /// these tables grow, and they come here first.
+    fn purge(&self, now: i64) -> Result<()> {
+        {
+            let mut last = self.last_purge.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if now.saturating_sub(*last) < TOUCH_STEP_MS {
+                return Ok(());
+            }
+            *last = now;
+        }
+        let audit_before = now - duration_ms(self.settings.audit_retention);
+        let failures_before = now - duration_ms(self.settings.lockout);
+        let connection = self.connection();
+        connection
+            .execute("DELETE FROM audit_log WHERE at < ?1", [audit_before])
+            .and_then(|_| {
+                connection.execute(
+                    "DELETE FROM login_failures
+                     WHERE last_failure_at < ?1 AND coalesce(locked_until, 0) <= ?2",
+                    params![failures_before, now],
+                )
+            })
+            .and_then(|_| connection.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now]))
+            .map(drop)
+            .map_err(|e| self.database(e))
+    }
+
     fn start_session(&self, user: User, now: i64) -> Result<NewSession> {
         let token = random_token();
         let csrf_token = random_token();
@@ -278,8 +328,7 @@ impl AuthStore {
         let mut connection = self.connection();
         let transaction = connection.transaction().map_err(|e| self.database(e))?;
         transaction
-            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
-            .and_then(|_| transaction.execute("DELETE FROM login_failures WHERE name = ?1", [&user.name]))
+            .execute("DELETE FROM login_failures WHERE name = ?1", [&user.name])
             .and_then(|_| {
                 transaction.execute(
                     "INSERT INTO sessions (token_digest, user_name, csrf_token, created_at, expires_at)

@@ -336,3 +336,34 @@ fn teams_list_their_members_and_refuse_unknown_users_and_bad_globs() {
     );
     assert!(matches!(store.delete_team("root", "nope"), Err(AuthError::NoSuchTeam(_))));
 }
+
+#[test]
+fn failures_further_apart_than_the_lockout_do_not_add_up() {
+    let store = store_with_user("ana", "ana's long password", Role::Viewer);
+    for _ in 0..4 {
+        assert!(matches!(login(&store, "ana", "guess"), LoginOutcome::Refused));
+    }
+    advance(store.settings.lockout + Duration::from_secs(1));
+    for _ in 0..4 {
+        assert!(matches!(login(&store, "ana", "guess"), LoginOutcome::Refused));
+    }
+    session_of(login(&store, "ana", "ana's long password"));
+}
+
+#[test]
+fn old_audit_entries_and_stale_failures_are_purged_as_logins_come() {
+    let store = store();
+    store.record("root", "old", None, None).expect("record");
+    assert!(matches!(login(&store, "made-up", "guess"), LoginOutcome::Refused));
+    let retention = store.settings.audit_retention;
+    advance(retention + Duration::from_secs(60));
+    assert!(matches!(login(&store, "another", "guess"), LoginOutcome::Refused));
+    let actions: Vec<String> = actions(&store).into_iter().map(|(_, action)| action).collect();
+    assert_eq!(actions, ["login_failed"], "only the new failure is left");
+    let names: Vec<String> = store
+        .connection()
+        .prepare("SELECT name FROM login_failures")
+        .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
+        .expect("failures");
+    assert_eq!(names, ["another"]);
+}
