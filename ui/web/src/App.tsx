@@ -8,6 +8,7 @@ import { Logs } from "./pages/Logs";
 import { Metrics } from "./pages/Metrics";
 import { Notifications } from "./pages/Notifications";
 import { Silences } from "./pages/Silences";
+import { Sql } from "./pages/Sql";
 import { Traces } from "./pages/Traces";
 
 /** The pages, by the first part of the location's hash (`#traces/<id>` is the traces page with a trace). */
@@ -16,6 +17,7 @@ const PAGES = {
   logs: { title: "Logs", adminOnly: false, render: () => <Logs /> },
   traces: { title: "Traces", adminOnly: false, render: (_: Me, rest: string) => <Traces traceId={rest || null} /> },
   metrics: { title: "Metrics", adminOnly: false, render: () => <Metrics /> },
+  sql: { title: "SQL", adminOnly: false, render: () => <Sql /> },
   alerts: { title: "Alerts", adminOnly: false, render: (user: Me) => <Alerts user={user} /> },
   silences: { title: "Silences", adminOnly: false, render: (user: Me) => <Silences user={user} /> },
   notifications: { title: "Notifications", adminOnly: false, render: (user: Me) => <Notifications user={user} /> },

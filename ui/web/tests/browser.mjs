@@ -301,6 +301,22 @@ const tests = {
     await page.screenshot({ path: join(artifacts, "metrics-chart.png"), fullPage: true });
   },
 
+  async "an SQL query shows its columns and rows, and a refused statement the server's reason"(page, daemon) {
+    await sendLogs(daemon, "checkout", ["one", "two", "three"]);
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("nav >> text=SQL");
+    await page.fill("textarea[name=sql]", "SELECT service_name, count(*) AS n FROM logs GROUP BY service_name");
+    await page.keyboard.press("Control+Enter");
+    await page.waitForSelector("table.sql-result >> text=checkout");
+    const headers = await page.locator("table.sql-result th").allTextContents();
+    const cells = await page.locator("table.sql-result td").allTextContents();
+    assert(JSON.stringify([headers, cells]) === JSON.stringify([["service_name", "n"], ["checkout", "3"]]), `${headers} ${cells}`);
+    await page.screenshot({ path: join(artifacts, "sql.png"), fullPage: true });
+    await page.fill("textarea[name=sql]", "DROP TABLE logs");
+    await page.click("text=Run");
+    await page.waitForSelector("text=only SELECT queries are allowed");
+  },
+
   async "a firing alert is silenced in one click, then listed and expired on the silences page"(page, daemon) {
     await logIn(page, daemon, "admin", ADMIN_PASSWORD);
     await page.click("nav >> text=Alerts");
