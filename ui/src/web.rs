@@ -4,7 +4,6 @@
 
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -45,13 +44,16 @@ pub(crate) async fn serve(method: Method, uri: Uri) -> Response {
     if found.path == "/index.html" {
         return page(found);
     }
+    // Vite names the files under `/assets/` by their content: a new build gives new names.
+    let cache = if found.path.starts_with("/assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     let mut response = found.body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(found.content_type));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 
