@@ -252,6 +252,15 @@ const tests = {
     await page.locator(".waterfall .span").nth(1).waitFor();
   },
 
+  async "live tail shows records as they arrive, without another search"(page, daemon) {
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("nav >> text=Logs");
+    await page.check("input[name=tail]");
+    await page.waitForSelector("table.logs");
+    await sendLogs(daemon, "checkout", ["arrived while tailing"]);
+    await page.waitForSelector("text=arrived while tailing", { timeout: 10_000 });
+  },
+
   async "the home page shows what was received and stored, and which services fail"(page, daemon) {
     await sendTrace(daemon);
     await sendLogs(daemon, "checkout", ["one", "two", "three"]);

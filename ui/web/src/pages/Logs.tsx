@@ -14,6 +14,8 @@ const RANGES: Record<string, { interval: string; seconds: number; bucket: string
 /** OTLP's severity numbers where each level starts. */
 const SEVERITIES: Record<string, number> = { any: 0, debug: 5, info: 9, warn: 13, error: 17, fatal: 21 };
 const PAGE_ROWS = 200;
+/** How often live tail runs the search again. */
+const TAIL_MS = 2000;
 
 export interface LogFilters {
   text: string;
@@ -93,6 +95,8 @@ export function Logs() {
   const set = (key: keyof LogFilters) => (event: { target: { value: string } }) =>
     setFilters((current) => ({ ...current, [key]: event.target.value }));
 
+  const [tail, setTail] = useState(false);
+
   async function search(event?: FormEvent) {
     event?.preventDefault();
     setError(null);
@@ -104,6 +108,16 @@ export function Logs() {
       setError((e as Error).message);
     }
   }
+
+  // Live tail: the search again every few seconds, with the filters of the moment, newest records first.
+  const latestSearch = useRef(search);
+  latestSearch.current = search;
+  useEffect(() => {
+    if (!tail) return;
+    latestSearch.current();
+    const timer = setInterval(() => latestSearch.current(), TAIL_MS);
+    return () => clearInterval(timer);
+  }, [tail]);
 
   return (
     <section>
@@ -126,6 +140,9 @@ export function Logs() {
           ))}
         </select>
         <button type="submit">Search</button>
+        <label>
+          <input type="checkbox" name="tail" checked={tail} onChange={(e) => setTail(e.target.checked)} /> Live tail
+        </label>
       </form>
       {error && <p className="error">{error}</p>}
       {counts && <Histogram counts={counts} range={RANGES[filters.range] ?? RANGES["1h"]} />}
