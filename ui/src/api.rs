@@ -28,6 +28,7 @@ pub use alertmanager::NotificationsApi;
 
 use crate::auth::{AuthError, AuthStore, Role};
 use access::Gate;
+use session::SessionCookie;
 
 /// What the API serves from.
 #[derive(Debug)]
@@ -52,8 +53,7 @@ struct ApiState {
     metrics: Arc<RecentMetrics>,
     rules: RuleManager,
     auth: Arc<AuthStore>,
-    session_cookie: &'static str,
-    secure_cookies: bool,
+    session_cookie: SessionCookie,
     /// Every route with its access rule, for `/api/v1/admin/routes`.
     route_rules: Arc<[RouteRule]>,
 }
@@ -103,7 +103,7 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         .flatten()
         .cloned()
         .collect();
-    let session_cookie = session::session_cookie_name(api.secure_cookies);
+    let session_cookie = SessionCookie { secure: api.secure_cookies };
     let gate = Gate::new(&route_rules, Arc::clone(&api.auth), api.admin_token, session_cookie);
     let state_auth = Arc::clone(&api.auth);
     let state = ApiState {
@@ -112,7 +112,6 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         rules: api.rules,
         auth: api.auth,
         session_cookie,
-        secure_cookies: api.secure_cookies,
         route_rules,
     };
     let mut router = main.into_router(&gate, state).merge(operations.into_router(&gate, ()));
@@ -145,6 +144,20 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers.entry(HeaderName::from_static(name)).or_insert(HeaderValue::from_static(value));
     }
     response
+}
+
+/// Runs store work off the async runtime; its errors become API errors.
+pub(crate) async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(panic) => Err(ApiError::internal(&panic)),
+    }
 }
 
 /// Parses a JSON request body; a body that does not parse is a 400 that says why.

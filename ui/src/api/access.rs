@@ -23,7 +23,7 @@ use sightline_storage::ServiceScope;
 use subtle::ConstantTimeEq;
 
 use super::ApiError;
-use super::session::blocking;
+use super::session::{SessionCookie, with_auth};
 use crate::auth::{API_TOKEN_PREFIX, AuthStore, Credential, Principal, Role};
 
 /// The header a page sends its session's CSRF token in.
@@ -132,7 +132,7 @@ pub(crate) struct Gate {
     auth: Arc<AuthStore>,
     /// The bootstrap admin token; `None` when none is configured.
     admin_token: Option<Arc<str>>,
-    session_cookie: &'static str,
+    session_cookie: SessionCookie,
 }
 
 impl Gate {
@@ -140,7 +140,7 @@ impl Gate {
         rules: &[RouteRule],
         auth: Arc<AuthStore>,
         admin_token: Option<String>,
-        session_cookie: &'static str,
+        session_cookie: SessionCookie,
     ) -> Gate {
         let rules =
             rules.iter().map(|rule| ((rule.method.clone(), rule.path), rule.access)).collect();
@@ -173,14 +173,14 @@ impl Gate {
                 return Err(ApiError::unauthorized("missing or invalid bearer token"));
             }
             let token = presented.to_owned();
-            let principal = blocking(&self.auth, move |auth| auth.token(&token)).await?;
+            let principal = with_auth(&self.auth, move |auth| auth.token(&token)).await?;
             return principal
                 .map(Some)
                 .ok_or_else(|| ApiError::unauthorized("missing or invalid bearer token"));
         }
-        let Some(token) = cookie(headers, self.session_cookie) else { return Ok(None) };
+        let Some(token) = self.session_cookie.token(headers) else { return Ok(None) };
         let token = token.to_owned();
-        let principal = blocking(&self.auth, move |auth| auth.session(&token)).await?;
+        let principal = with_auth(&self.auth, move |auth| auth.session(&token)).await?;
         principal
             .map(Some)
             .ok_or_else(|| ApiError::unauthorized("the session has ended: log in again"))

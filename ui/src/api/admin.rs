@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 
-use super::session::blocking;
+use super::session::with_auth;
 use super::{ApiError, ApiState, parse_json};
 use crate::auth::{Principal, Role, Team};
 
 pub(crate) async fn list_users(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let users = blocking(&state.auth, |auth| auth.users()).await?;
+    let users = with_auth(&state.auth, |auth| auth.users()).await?;
     Ok(Json(users).into_response())
 }
 
@@ -34,7 +34,7 @@ pub(crate) async fn create_user(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let user: NewUser = parse_json(&body)?;
-    let created = blocking(&state.auth, move |auth| {
+    let created = with_auth(&state.auth, move |auth| {
         let mut created =
             auth.create_user(&principal.name, &user.name, &user.password, user.role)?;
         if !user.scopes.is_empty() {
@@ -67,7 +67,7 @@ pub(crate) async fn update_user(
     if change.role.is_none() && change.password.is_none() && change.scopes.is_none() {
         return Err(ApiError::bad_request("give a role, a password, scopes, or several"));
     }
-    blocking(&state.auth, move |auth| {
+    with_auth(&state.auth, move |auth| {
         if let Some(scopes) = &change.scopes {
             auth.set_user_scopes(&principal.name, &name, scopes)?;
         }
@@ -85,12 +85,12 @@ pub(crate) async fn delete_user(
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    blocking(&state.auth, move |auth| auth.delete_user(&principal.name, &name)).await?;
+    with_auth(&state.auth, move |auth| auth.delete_user(&principal.name, &name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) async fn list_teams(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let teams = blocking(&state.auth, |auth| auth.teams()).await?;
+    let teams = with_auth(&state.auth, |auth| auth.teams()).await?;
     Ok(Json(teams).into_response())
 }
 
@@ -111,7 +111,8 @@ pub(crate) async fn save_team(
 ) -> Result<Response, ApiError> {
     let body: TeamBody = parse_json(&body)?;
     let team = Team { name, scopes: body.scopes, members: body.members };
-    let created = blocking(&state.auth, move |auth| auth.save_team(&principal.name, &team)).await?;
+    let created =
+        with_auth(&state.auth, move |auth| auth.save_team(&principal.name, &team)).await?;
     Ok(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT }.into_response())
 }
 
@@ -120,7 +121,7 @@ pub(crate) async fn delete_team(
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    blocking(&state.auth, move |auth| auth.delete_team(&principal.name, &name)).await?;
+    with_auth(&state.auth, move |auth| auth.delete_team(&principal.name, &name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -139,7 +140,7 @@ pub(crate) async fn audit_log(
     Query(page): Query<AuditPage>,
 ) -> Result<Response, ApiError> {
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = blocking(&state.auth, move |auth| auth.audit_log(limit, page.before)).await?;
+    let entries = with_auth(&state.auth, move |auth| auth.audit_log(limit, page.before)).await?;
     Ok(Json(entries).into_response())
 }
 

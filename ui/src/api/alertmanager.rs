@@ -21,7 +21,7 @@ use sightline_rules::notify::outbox::{Outbox, OutboxEntry};
 use sightline_rules::notify::silence::{Silence, SilenceError, SilenceMatcher};
 use sightline_rules::promql::Labels;
 
-use super::{Access, ApiError, Routes};
+use super::{Access, ApiError, Routes, blocking};
 use crate::auth::{AuthStore, Principal, Role};
 
 /// How long a posted alert without an end holds without news (Alertmanager's `resolve_timeout` default).
@@ -443,18 +443,6 @@ async fn audit(
         blocking(move || auth.record(&actor, action, Some(&target), detail.as_deref())).await;
     if let Err(error) = recorded {
         tracing::error!(action, error = ?error, "the audit log could not record a change");
-    }
-}
-
-/// Runs store work off the async runtime; its errors become API errors.
-async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    E: Into<ApiError> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result.map_err(Into::into),
-        Err(panic) => Err(ApiError::internal(&panic)),
     }
 }
 

@@ -17,12 +17,37 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::access::cookie;
-use super::{ApiError, ApiState, parse_json};
+use super::{ApiError, ApiState, blocking, parse_json};
 use crate::auth::{AuthError, AuthStore, Credential, LoginOutcome, Principal};
 
-/// The session cookie's name: with the `__Host-` prefix, which browsers accept only on a `Secure` cookie.
-pub(crate) fn session_cookie_name(secure: bool) -> &'static str {
-    if secure { "__Host-sightline_session" } else { "sightline_session" }
+/// The session cookie: `Secure` with the `__Host-` prefix (which browsers accept only on a `Secure` cookie),
+/// or neither for plain-HTTP localhost.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionCookie {
+    pub(crate) secure: bool,
+}
+
+impl SessionCookie {
+    pub(crate) fn name(self) -> &'static str {
+        if self.secure { "__Host-sightline_session" } else { "sightline_session" }
+    }
+
+    /// The session token a request carries, if any.
+    pub(crate) fn token(self, headers: &HeaderMap) -> Option<&str> {
+        cookie(headers, self.name())
+    }
+
+    /// `Set-Cookie` for `token`; `None` tells the browser to forget the cookie.
+    fn header(self, token: Option<&str>) -> String {
+        let mut header = match token {
+            Some(token) => format!("{}={token}; Path=/; HttpOnly; SameSite=Strict", self.name()),
+            None => format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", self.name()),
+        };
+        if self.secure {
+            header.push_str("; Secure");
+        }
+        header
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,16 +63,11 @@ pub(crate) async fn login(
 ) -> Result<Response, ApiError> {
     let request: LoginRequest = parse_json(&body)?;
     let outcome =
-        blocking(&state.auth, move |auth| auth.login(&request.username, &request.password)).await?;
+        with_auth(&state.auth, move |auth| auth.login(&request.username, &request.password))
+            .await?;
     match outcome {
         LoginOutcome::Success(session) => {
-            let mut cookie = format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Strict",
-                state.session_cookie, session.token
-            );
-            if state.secure_cookies {
-                cookie.push_str("; Secure");
-            }
+            let cookie = state.session_cookie.header(Some(&session.token));
             let body = json!({
                 "user": session.user,
                 "csrf_token": session.csrf_token,
@@ -74,14 +94,10 @@ pub(crate) async fn logout(
     State(state): State<ApiState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(token) = cookie(&headers, state.session_cookie).map(str::to_owned) {
-        blocking(&state.auth, move |auth| auth.logout(&token)).await?;
+    if let Some(token) = state.session_cookie.token(&headers).map(str::to_owned) {
+        with_auth(&state.auth, move |auth| auth.logout(&token)).await?;
     }
-    let mut cookie =
-        format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", state.session_cookie);
-    if state.secure_cookies {
-        cookie.push_str("; Secure");
-    }
+    let cookie = state.session_cookie.header(None);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
@@ -117,8 +133,8 @@ pub(crate) async fn change_password(
         return Err(ApiError::bad_request("the admin token has no password"));
     }
     let change: PasswordChange = parse_json(&body)?;
-    let session = cookie(&headers, state.session_cookie).map(str::to_owned);
-    let changed = blocking(&state.auth, move |auth| {
+    let session = state.session_cookie.token(&headers).map(str::to_owned);
+    let changed = with_auth(&state.auth, move |auth| {
         auth.change_password(
             &principal.name,
             &change.current_password,
@@ -135,13 +151,10 @@ pub(crate) async fn change_password(
 }
 
 /// Runs `work` on the authentication store off the async runtime (SQLite, Argon2).
-pub(crate) async fn blocking<T: Send + 'static>(
+pub(crate) async fn with_auth<T: Send + 'static>(
     auth: &Arc<AuthStore>,
     work: impl FnOnce(&AuthStore) -> Result<T, AuthError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let auth = Arc::clone(auth);
-    tokio::task::spawn_blocking(move || work(&auth))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(ApiError::from)
+    blocking(move || work(&auth)).await
 }

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sightline_storage::QueryOutput;
 
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, parse_json};
 use crate::auth::Principal;
 
 pub(crate) const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -50,8 +50,7 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request: SqlRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+    let request: SqlRequest = parse_json(&body)?;
     // The principal's services only, whatever the statement says.
     let output = state.engine.sql_scoped(&request.sql, &principal.scope).await?;
     if wants_arrow(&headers) { arrow_response(&output) } else { json_response(&output) }

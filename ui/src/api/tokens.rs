@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use sightline_rules::file::parse_duration;
 
-use super::session::blocking;
+use super::session::with_auth;
 use super::{ApiError, ApiState, parse_json};
 use crate::auth::{Credential, Principal, Role};
 
@@ -42,7 +42,7 @@ pub(crate) async fn create(
         },
     };
     let role = request.role.unwrap_or(principal.role);
-    let created = blocking(&state.auth, move |auth| {
+    let created = with_auth(&state.auth, move |auth| {
         auth.create_token(&principal.name, &request.name, role, valid_for)
     })
     .await?;
@@ -53,12 +53,12 @@ pub(crate) async fn own_tokens(
     State(state): State<ApiState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Response, ApiError> {
-    let tokens = blocking(&state.auth, move |auth| auth.tokens(Some(&principal.name))).await?;
+    let tokens = with_auth(&state.auth, move |auth| auth.tokens(Some(&principal.name))).await?;
     Ok(Json(tokens).into_response())
 }
 
 pub(crate) async fn all_tokens(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let tokens = blocking(&state.auth, |auth| auth.tokens(None)).await?;
+    let tokens = with_auth(&state.auth, |auth| auth.tokens(None)).await?;
     Ok(Json(tokens).into_response())
 }
 
@@ -68,7 +68,7 @@ pub(crate) async fn revoke_own(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = token_id(&id)?;
-    blocking(&state.auth, move |auth| {
+    with_auth(&state.auth, move |auth| {
         auth.revoke_token(&principal.name, id, Some(&principal.name))
     })
     .await?;
@@ -81,7 +81,7 @@ pub(crate) async fn revoke_any(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = token_id(&id)?;
-    blocking(&state.auth, move |auth| auth.revoke_token(&principal.name, id, None)).await?;
+    with_auth(&state.auth, move |auth| auth.revoke_token(&principal.name, id, None)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
