@@ -18,6 +18,17 @@ export class ApiError extends Error {
   }
 }
 
+/** Whether `user` may change things: create and expire silences, replay dead letters (editors and admins). */
+export function mayEdit(user: Me): boolean {
+  return user.role !== "viewer";
+}
+
+/** An error of the notification API as the page says it: a 404 means notifications are not configured. */
+export function notificationError(error: unknown): string {
+  if (error instanceof ApiError && error.status === 404) return "Notifications are not configured.";
+  return (error as Error).message;
+}
+
 let csrfToken: string | null = null;
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { alerts, silence, type Alert, type Me } from "../api";
+import { alerts, mayEdit, silence, type Alert, type Me } from "../api";
 
 const SILENCE_HOURS = 2;
 
@@ -13,7 +13,6 @@ export function Alerts({ user }: { user: Me }) {
   const [list, setList] = useState<Alert[] | null>(null);
   const [silenced, setSilenced] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
-  const mayEdit = user.role !== "viewer";
 
   useEffect(() => {
     alerts().then(setList, (e: Error) => setError(e.message));
@@ -60,7 +59,7 @@ export function Alerts({ user }: { user: Me }) {
                     {silenced[key] ? (
                       <span className="silenced">Silenced for {SILENCE_HOURS} h</span>
                     ) : (
-                      mayEdit && (
+                      mayEdit(user) && (
                         <button type="button" onClick={() => silenceAlert(alert)}>
                           Silence {SILENCE_HOURS} h
                         </button>

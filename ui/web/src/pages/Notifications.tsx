@@ -1,12 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
-import { deadLetters, receivers, replayDeadLetter, type DeadLetter, type Me } from "../api";
-import { describe } from "./Silences";
+import { deadLetters, mayEdit, notificationError, receivers, replayDeadLetter, type DeadLetter, type Me } from "../api";
 
 export function Notifications({ user }: { user: Me }) {
   const [names, setNames] = useState<string[] | null>(null);
   const [letters, setLetters] = useState<DeadLetter[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const mayEdit = user.role !== "viewer";
 
   const load = useCallback(() => {
     Promise.all([receivers(), deadLetters()]).then(
@@ -14,7 +12,7 @@ export function Notifications({ user }: { user: Me }) {
         setNames(found);
         setLetters(dead);
       },
-      (e) => setError(describe(e)),
+      (e) => setError(notificationError(e)),
     );
   }, []);
   useEffect(load, [load]);
@@ -24,7 +22,7 @@ export function Notifications({ user }: { user: Me }) {
       await replayDeadLetter(id);
       load();
     } catch (e) {
-      setError(describe(e));
+      setError(notificationError(e));
     }
   }
 
@@ -56,7 +54,7 @@ export function Notifications({ user }: { user: Me }) {
                 <td>{letter.attempts}</td>
                 <td>{letter.lastError ?? ""}</td>
                 <td>
-                  {mayEdit && (
+                  {mayEdit(user) && (
                     <button type="button" onClick={() => replay(letter.id)}>
                       Replay
                     </button>

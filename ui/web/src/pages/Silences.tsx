@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, expireSilence, silences, type Me, type Silence } from "../api";
+import { expireSilence, mayEdit, notificationError, silences, type Me, type Silence } from "../api";
 
 const ORDER = { active: 0, pending: 1, expired: 2 };
 
@@ -9,21 +9,14 @@ function matcherText(silence: Silence): string {
     .join(", ");
 }
 
-/** A 404 from the notification API: notifications are not configured. */
-export function describe(error: unknown): string {
-  if (error instanceof ApiError && error.status === 404) return "Notifications are not configured.";
-  return (error as Error).message;
-}
-
 export function Silences({ user }: { user: Me }) {
   const [list, setList] = useState<Silence[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const mayEdit = user.role !== "viewer";
 
   const load = useCallback(() => {
     silences().then(
       (found) => setList([...found].sort((a, b) => ORDER[a.status.state] - ORDER[b.status.state])),
-      (e) => setError(describe(e)),
+      (e) => setError(notificationError(e)),
     );
   }, []);
   useEffect(load, [load]);
@@ -33,7 +26,7 @@ export function Silences({ user }: { user: Me }) {
       await expireSilence(id);
       load();
     } catch (e) {
-      setError(describe(e));
+      setError(notificationError(e));
     }
   }
 
@@ -61,7 +54,7 @@ export function Silences({ user }: { user: Me }) {
             <td>{silence.createdBy}</td>
             <td>{silence.comment}</td>
             <td>
-              {mayEdit && silence.status.state !== "expired" && (
+              {mayEdit(user) && silence.status.state !== "expired" && (
                 <button type="button" onClick={() => expire(silence.id)}>
                   Expire
                 </button>
