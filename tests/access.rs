@@ -97,28 +97,16 @@ const ROUTES: &[Route] = &[
     route_at("GET", "/api/v1/label/{name}/values", Needs::Viewer, "/api/v1/label/job/values", 200),
     form_route("/api/v1/label/{name}/values", "/api/v1/label/job/values", 200),
     every_service(route("GET", "/api/v1/metadata", Needs::Viewer, 200)),
-    every_service(route("GET", "/api/v1/rules", Needs::Viewer, 200)),
-    every_service(route("GET", "/api/v1/alerts", Needs::Viewer, 200)),
+    route("GET", "/api/v1/rules", Needs::Viewer, 200),
+    route("GET", "/api/v1/alerts", Needs::Viewer, 200),
     every_service(route("POST", "/api/v1/rules/backtest", Needs::Viewer, 400)),
-    every_service(route("GET", "/api/v2/alerts", Needs::Viewer, 200)),
+    route("GET", "/api/v2/alerts", Needs::Viewer, 200),
     every_service(route("POST", "/api/v2/alerts", Needs::Editor, 400)),
-    every_service(route("GET", "/api/v2/silences", Needs::Viewer, 200)),
-    every_service(route("POST", "/api/v2/silences", Needs::Editor, 400)),
-    every_service(route_at(
-        "GET",
-        "/api/v2/silence/{id}",
-        Needs::Viewer,
-        "/api/v2/silence/no-such-id",
-        404,
-    )),
-    every_service(route_at(
-        "DELETE",
-        "/api/v2/silence/{id}",
-        Needs::Editor,
-        "/api/v2/silence/no-such-id",
-        404,
-    )),
-    every_service(route("GET", "/api/v2/receivers", Needs::Viewer, 200)),
+    route("GET", "/api/v2/silences", Needs::Viewer, 200),
+    route("POST", "/api/v2/silences", Needs::Editor, 400),
+    route_at("GET", "/api/v2/silence/{id}", Needs::Viewer, "/api/v2/silence/no-such-id", 404),
+    route_at("DELETE", "/api/v2/silence/{id}", Needs::Editor, "/api/v2/silence/no-such-id", 404),
+    route("GET", "/api/v2/receivers", Needs::Viewer, 200),
     route("GET", "/api/v2/status", Needs::Admin, 200),
     every_service(route("GET", "/api/v1/notifications/dead_letters", Needs::Viewer, 200)),
     every_service(route_at(
@@ -413,6 +401,111 @@ async fn silences_and_their_expiry_are_in_the_audit_log_with_who_made_them() {
     );
     let detail = log[1]["detail"].as_str().expect("detail");
     assert!(detail.contains("QueueLag") && detail.contains("draining the queue"), "{detail}");
+}
+
+const SERVICE_RULES: &str = "
+groups:
+  - name: services
+    interval: 200ms
+    rules:
+      - alert: CheckoutDown
+        expr: vector(1)
+        labels: { service_name: checkout }
+      - alert: PaymentsDown
+        expr: vector(1)
+        labels: { service_name: payments }
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_limited_to_some_services_sees_and_silences_only_their_alerts() {
+    let daemon = Daemon::start_with_files(
+        json!({ "notifications_file": "alertmanager.yml", "rule_files": ["rules.yaml"] }),
+        &[("alertmanager.yml", ALERTMANAGER), ("rules.yaml", SERVICE_RULES)],
+    );
+    let client = reqwest::Client::new();
+    create_user(&daemon, &client, "sam", "editor", &["checkout"]).await;
+    let sam = log_in(&daemon, &client, "sam", "sam's password", Needs::Editor).await;
+    let get = |caller: &Caller, path: &str| {
+        let request = caller.request(&client, Method::GET, daemon.api_url(path));
+        let path = path.to_owned();
+        async move {
+            let response = request.send().await.expect("get");
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    let services = |alerts: &Value| -> Vec<String> {
+        let mut names: Vec<String> = alerts
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .map(|alert| alert["labels"]["service_name"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    let mut both_fire = false;
+    for _ in 0..100 {
+        let all = get(&Caller::AdminToken, "/api/v2/alerts").await;
+        if services(&all) == ["checkout", "payments"] {
+            both_fire = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(both_fire, "both rules' alerts reach the Alertmanager API");
+    assert_eq!(services(&get(&sam, "/api/v2/alerts").await), ["checkout"]);
+    assert_eq!(services(&get(&sam, "/api/v1/alerts").await["data"]["alerts"]), ["checkout"]);
+    let rules = get(&sam, "/api/v1/rules").await;
+    let states: Vec<(&str, &str)> = rules["data"]["groups"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|rule| (rule["name"].as_str().unwrap_or("?"), rule["state"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(states, [("CheckoutDown", "firing"), ("PaymentsDown", "inactive")]);
+
+    let silence = |service: &str| {
+        json!({
+            "matchers": [{ "name": "service_name", "value": service, "isRegex": false, "isEqual": true }],
+            "startsAt": "2026-01-01T00:00:00Z",
+            "endsAt": "2099-01-01T00:00:00Z",
+            "createdBy": "sam",
+            "comment": "deploying",
+        })
+    };
+    let post = |caller: &Caller, body: Value| {
+        let request =
+            caller.request(&client, Method::POST, daemon.api_url("/api/v2/silences")).json(&body);
+        async move { request.send().await.expect("post silence") }
+    };
+    let refused = post(&sam, silence("payments")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let created = post(&sam, silence("checkout")).await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let own: Value = created.json().await.expect("json");
+    let theirs: Value =
+        post(&Caller::AdminToken, silence("payments")).await.json().await.expect("json");
+    let theirs = theirs["silenceID"].as_str().expect("an id");
+
+    let listed: Vec<Value> =
+        get(&sam, "/api/v2/silences").await.as_array().expect("silences").to_vec();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], own["silenceID"]);
+    assert_eq!(
+        get(&Caller::AdminToken, "/api/v2/silences").await.as_array().map(Vec::len),
+        Some(2)
+    );
+    let other = daemon.api_url(&format!("/api/v2/silence/{theirs}"));
+    for method in [Method::GET, Method::DELETE] {
+        let response =
+            sam.request(&client, method.clone(), other.clone()).send().await.expect("call");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} another service's silence");
+    }
+    let mut update = silence("checkout");
+    update["id"] = json!(theirs);
+    assert_eq!(post(&sam, update).await.status(), StatusCode::NOT_FOUND);
 }
 
 /// Sends an OTLP/HTTP protobuf export to `path` and expects it accepted.

@@ -7,6 +7,7 @@ mod admin;
 mod alertmanager;
 mod prometheus;
 mod rules;
+mod scope;
 mod session;
 mod sql;
 mod tokens;
@@ -70,7 +71,8 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         .add(Method::POST, "/api/v1/auth/logout", VIEWER, session::logout)
         .add(Method::GET, "/api/v1/auth/me", VIEWER, session::me)
         .add(Method::POST, "/api/v1/auth/password", VIEWER, session::change_password)
-        // SQL and PromQL read only the principal's services; metadata, rules and alerts are not limited yet.
+        // SQL, PromQL and alerts show only the principal's services (`scope`); metric metadata is not limited by
+        // service, so it is for those who may see every service.
         .add(Method::POST, "/api/v1/sql", VIEWER, sql::handle)
         .add_get_and_post("/api/v1/query", VIEWER, prometheus::query)
         .add_get_and_post("/api/v1/query_range", VIEWER, prometheus::query_range)
@@ -78,8 +80,8 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         .add_get_and_post("/api/v1/labels", VIEWER, prometheus::labels)
         .add_get_and_post("/api/v1/label/{name}/values", VIEWER, prometheus::label_values)
         .add(Method::GET, "/api/v1/metadata", ALL_SERVICES, prometheus::metadata)
-        .add(Method::GET, "/api/v1/rules", ALL_SERVICES, rules::rules)
-        .add(Method::GET, "/api/v1/alerts", ALL_SERVICES, rules::alerts)
+        .add(Method::GET, "/api/v1/rules", VIEWER, rules::rules)
+        .add(Method::GET, "/api/v1/alerts", VIEWER, rules::alerts)
         // A backtest only reads, but it can be as costly as many queries.
         .add(Method::POST, "/api/v1/rules/backtest", ALL_SERVICES, rules::backtest)
         .add(Method::GET, "/api/v1/tokens", VIEWER, tokens::own_tokens)

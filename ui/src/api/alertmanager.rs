@@ -21,6 +21,7 @@ use sightline_rules::notify::outbox::{Outbox, OutboxEntry};
 use sightline_rules::notify::silence::{Silence, SilenceError, SilenceMatcher};
 use sightline_rules::promql::Labels;
 
+use super::scope::{alert_visible, silence_confined};
 use super::{Access, ApiError, Routes, blocking};
 use crate::auth::{AuthStore, Principal, Role};
 
@@ -62,13 +63,17 @@ impl FromRef<NotificationsState> for Arc<AuthStore> {
 }
 
 pub(super) fn routes() -> Routes<NotificationsState> {
-    // Alerts, silences and notifications are not limited by service scopes yet.
-    const VIEWER: Access = Access::EveryService(Role::Viewer);
-    const EDITOR: Access = Access::EveryService(Role::Editor);
+    // Alerts and silences are shown and changed within the principal's services (`super::scope`).
+    const VIEWER: Access = Access::Role(Role::Viewer);
+    const EDITOR: Access = Access::Role(Role::Editor);
+    // Posted alerts and notifications (whose messages carry any service's alerts) are for those who may see
+    // every service.
+    const EVERY_SERVICE_VIEWER: Access = Access::EveryService(Role::Viewer);
+    const EVERY_SERVICE_EDITOR: Access = Access::EveryService(Role::Editor);
     Routes::default()
         .add(Method::GET, "/api/v2/alerts", VIEWER, list_alerts)
         // Other Prometheus servers post their alerts here: that starts notifications.
-        .add(Method::POST, "/api/v2/alerts", EDITOR, post_alerts)
+        .add(Method::POST, "/api/v2/alerts", EVERY_SERVICE_EDITOR, post_alerts)
         .add(Method::GET, "/api/v2/silences", VIEWER, list_silences)
         .add(Method::POST, "/api/v2/silences", EDITOR, post_silence)
         .add(Method::GET, "/api/v2/silence/{id}", VIEWER, get_silence)
@@ -76,8 +81,13 @@ pub(super) fn routes() -> Routes<NotificationsState> {
         .add(Method::GET, "/api/v2/receivers", VIEWER, receivers)
         // The notification configuration (secrets replaced) is a setting: admins only.
         .add(Method::GET, "/api/v2/status", Access::Role(Role::Admin), status)
-        .add(Method::GET, "/api/v1/notifications/dead_letters", VIEWER, dead_letters)
-        .add(Method::POST, "/api/v1/notifications/dead_letters/{id}/replay", EDITOR, replay)
+        .add(Method::GET, "/api/v1/notifications/dead_letters", EVERY_SERVICE_VIEWER, dead_letters)
+        .add(
+            Method::POST,
+            "/api/v1/notifications/dead_letters/{id}/replay",
+            EVERY_SERVICE_EDITOR,
+            replay,
+        )
 }
 
 /// The filters of `GET /api/v2/alerts`.
@@ -92,6 +102,7 @@ struct AlertFilters {
 
 async fn list_alerts(
     State(api): State<NotificationsApi>,
+    Extension(principal): Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let filters = alert_filters(pairs)?;
@@ -108,6 +119,7 @@ async fn list_alerts(
     let alerts = blocking(move || notifier.alerts(now)).await?;
     let shown: Vec<Json> = alerts
         .iter()
+        .filter(|status| alert_visible(&principal.scope, &status.alert.labels))
         .filter(|status| all_match(&matchers, &status.alert.labels))
         .filter(|status| {
             receiver.as_ref().is_none_or(|r| status.receivers.iter().any(|name| r.is_match(name)))
@@ -254,6 +266,7 @@ async fn post_alerts(
 
 async fn list_silences(
     State(api): State<NotificationsApi>,
+    Extension(principal): Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let filters: Vec<String> =
@@ -264,6 +277,7 @@ async fn list_silences(
     let now = (api.clock)();
     let shown: Vec<Json> = silences
         .iter()
+        .filter(|silence| silence_confined(&principal.scope, &silence.matchers))
         .filter(|silence| {
             // Alertmanager matches the filter against the silence's equality matchers, read as labels.
             let labels = Labels::new(
@@ -315,6 +329,15 @@ async fn post_silence(
         comment: posted.comment,
         updated_at_ms: 0,
     };
+    if !silence_confined(&principal.scope, &silence.matchers) {
+        return Err(ApiError::forbidden(
+            "you may silence only your services' alerts: add the matcher service_name=\"<service>\" for one \
+             of them (or service_name=\"\" and job=\"<service>\")",
+        ));
+    }
+    if !silence.id.is_empty() {
+        visible_silence(&api, &principal, silence.id.clone()).await?;
+    }
     let action = if silence.id.is_empty() { "silence_created" } else { "silence_updated" };
     let detail = format!(
         "{} until {}: {}",
@@ -331,16 +354,26 @@ async fn post_silence(
 
 async fn get_silence(
     State(api): State<NotificationsApi>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let silence = visible_silence(&api, &principal, id).await?;
+    Ok(json_response(StatusCode::OK, &gettable_silence(&silence, (api.clock)())))
+}
+
+/// The silence `id`, if `principal` may see it: one that could mute another service's alerts is, to a user
+/// limited to some services, not found.
+async fn visible_silence(
+    api: &NotificationsApi,
+    principal: &Principal,
+    id: String,
+) -> Result<Silence, ApiError> {
     let store = Arc::clone(api.notifier.silences());
     let lookup = id.clone();
-    match blocking(move || store.get(&lookup)).await? {
-        Some(silence) => {
-            Ok(json_response(StatusCode::OK, &gettable_silence(&silence, (api.clock)())))
-        }
-        None => Err(ApiError::not_found(format!("silence {id} not found"))),
-    }
+    blocking(move || store.get(&lookup))
+        .await?
+        .filter(|silence| silence_confined(&principal.scope, &silence.matchers))
+        .ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))
 }
 
 async fn expire_silence(
@@ -349,6 +382,7 @@ async fn expire_silence(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    visible_silence(&api, &principal, id.clone()).await?;
     let store = Arc::clone(api.notifier.silences());
     let now = (api.clock)();
     let expired = id.clone();

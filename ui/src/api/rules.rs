@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use axum::Form;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
+use axum::{Extension, Form};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use sightline_rules::alerting::{Alert, AlertState};
@@ -18,9 +18,12 @@ use sightline_rules::group::{Evaluation, Group, Health};
 use sightline_rules::manager::RuleStatus;
 use sightline_rules::promql::Engine;
 use sightline_rules::stored::{StoredMetrics, StoredSql};
+use sightline_storage::ServiceScope;
 
 use super::ApiState;
 use super::prometheus::{PromError, metric, parse_time, success_data};
+use super::scope::alert_visible;
+use crate::auth::Principal;
 
 /// The filters of `/api/v1/rules`, as Prometheus takes them.
 #[derive(Debug, Default)]
@@ -59,8 +62,11 @@ impl RuleFilters {
     }
 }
 
+/// Every rule is listed, but a user limited to some services sees only their services' alerts, and each
+/// alerting rule's state is that of those alerts.
 pub(super) async fn rules(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let filters = RuleFilters::parse(pairs);
@@ -75,7 +81,7 @@ pub(super) async fn rules(
                 .rules
                 .iter()
                 .filter(|rule| filters.keeps(rule))
-                .map(|rule| rule_json(rule, filters.exclude_alerts))
+                .map(|rule| rule_json(rule, &principal.scope, filters.exclude_alerts))
                 .collect();
             // Prometheus leaves out the groups that filters emptied.
             let filtered = filters.kind.is_some() || !filters.rule_names.is_empty();
@@ -103,7 +109,10 @@ pub(super) async fn rules(
     success_data(json!({ "groups": groups, "loadErrors": load_errors }))
 }
 
-pub(super) async fn alerts(State(state): State<ApiState>) -> Response {
+pub(super) async fn alerts(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
     let alerts: Vec<Json> = state
         .rules
         .groups()
@@ -111,12 +120,13 @@ pub(super) async fn alerts(State(state): State<ApiState>) -> Response {
         .flat_map(|group| group.rules.iter())
         .flat_map(|rule| rule.alerts.iter())
         .filter(|alert| alert.state != AlertState::Inactive)
+        .filter(|alert| alert_visible(&principal.scope, &alert.labels))
         .map(alert_json)
         .collect();
     success_data(json!({ "alerts": alerts }))
 }
 
-fn rule_json(rule: &RuleStatus, exclude_alerts: bool) -> Json {
+fn rule_json(rule: &RuleStatus, scope: &ServiceScope, exclude_alerts: bool) -> Json {
     let last = rule.history.last();
     let (health, last_error, data_state) = match last.map(|evaluation| &evaluation.health) {
         None => ("unknown", String::new(), "unknown"),
@@ -138,8 +148,8 @@ fn rule_json(rule: &RuleStatus, exclude_alerts: bool) -> Json {
         "type": rule.kind,
     });
     if rule.kind == "alerting" {
-        let state =
-            rule.alerts.iter().map(|alert| alert.state).max().unwrap_or(AlertState::Inactive);
+        let visible = || rule.alerts.iter().filter(|alert| alert_visible(scope, &alert.labels));
+        let state = visible().map(|alert| alert.state).max().unwrap_or(AlertState::Inactive);
         let extra = json!({
             "state": state.name(),
             "duration": rule.for_.as_secs_f64(),
@@ -150,7 +160,7 @@ fn rule_json(rule: &RuleStatus, exclude_alerts: bool) -> Json {
             "alerts": if exclude_alerts {
                 Json::Null
             } else {
-                rule.alerts.iter().filter(|a| a.state != AlertState::Inactive).map(alert_json).collect()
+                visible().filter(|a| a.state != AlertState::Inactive).map(alert_json).collect()
             },
         });
         if let (Json::Object(fields), Json::Object(extra)) = (&mut json, extra) {

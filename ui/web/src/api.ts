@@ -122,7 +122,10 @@ export async function alerts(): Promise<Alert[]> {
 /** Silences every alert with exactly these labels for `hours`; the silence's id. */
 export async function silence(labels: Record<string, string>, hours: number, createdBy: string): Promise<string> {
   const now = Date.now();
-  const matchers = Object.entries(labels).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true }));
+  // `service_name=""` when the alert has no such label: a silence that names its service mutes no other
+  // service's alerts, which is what a user limited to some services may create.
+  const named = "service_name" in labels ? labels : { ...labels, service_name: "" };
+  const matchers = Object.entries(named).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true }));
   const answer = await request<{ silenceID: string }>("POST", "/api/v2/silences", {
     matchers,
     startsAt: new Date(now).toISOString(),

@@ -1,12 +1,13 @@
 //! PromQL for users limited to some services: their queries read only their services' series, before any
 //! function or aggregation sees them.
 //!
-//! A series' service is its `job` label (Prometheus's OTLP translation: `service.namespace/service.name`, or
-//! `service.name` alone) without the namespace; series without `job` (recorded series that aggregated it away)
-//! are left out, so what cannot be attributed is not shown.
+//! A series' service is that of [`series_service`]; series without `job` (recorded series that aggregated it
+//! away) are left out, so what cannot be attributed is not shown.
 
-use sightline_rules::promql::{Labels, Selection, Series, SeriesSource};
+use sightline_rules::promql::{Selection, Series, SeriesSource};
 use sightline_storage::ServiceScope;
+
+use crate::api::scope::series_service;
 
 /// `inner`'s series of `scope`'s services only.
 pub(super) struct ScopedSeries<'a> {
@@ -22,21 +23,17 @@ impl SeriesSource for ScopedSeries<'_> {
         end_ms: i64,
     ) -> Result<Vec<Series>, String> {
         let mut series = self.inner.select(selection, start_ms, end_ms)?;
-        series.retain(|series| service(&series.labels).is_some_and(|name| self.scope.allows(name)));
+        series.retain(|series| {
+            series_service(&series.labels).is_some_and(|name| self.scope.allows(name))
+        });
         Ok(series)
     }
-}
-
-/// The service a series belongs to.
-fn service(labels: &Labels) -> Option<&str> {
-    let job = labels.get("job")?;
-    Some(job.split_once('/').map_or(job, |(_namespace, service)| service))
 }
 
 #[cfg(test)]
 mod tests {
     use promql_parser::label::Matchers;
-    use sightline_rules::promql::{Engine, MemorySource, Sample, Value};
+    use sightline_rules::promql::{Engine, Labels, MemorySource, Sample, Value};
 
     use super::*;
 
