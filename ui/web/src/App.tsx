@@ -1,15 +1,19 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { logout, me, type Me } from "./api";
+import { Account } from "./pages/Account";
 import { Admin } from "./pages/Admin";
 import { Alerts } from "./pages/Alerts";
 import { Home } from "./pages/Home";
 import { Login } from "./pages/Login";
-import { Logs } from "./pages/Logs";
-import { Metrics } from "./pages/Metrics";
 import { Notifications } from "./pages/Notifications";
 import { Silences } from "./pages/Silences";
 import { Sql } from "./pages/Sql";
 import { Traces } from "./pages/Traces";
+
+// The pages with charts (uPlot) and the PromQL editor (CodeMirror) are loaded when first opened: they are most
+// of the code, and the login and the other pages need none of it.
+const Logs = lazy(() => import("./pages/Logs").then((module) => ({ default: module.Logs })));
+const Metrics = lazy(() => import("./pages/Metrics").then((module) => ({ default: module.Metrics })));
 
 /** The pages, by the first part of the location's hash (`#traces/<id>` is the traces page with a trace). */
 const PAGES = {
@@ -22,6 +26,7 @@ const PAGES = {
   silences: { title: "Silences", adminOnly: false, render: (user: Me) => <Silences user={user} /> },
   notifications: { title: "Notifications", adminOnly: false, render: (user: Me) => <Notifications user={user} /> },
   admin: { title: "Admin", adminOnly: true, render: (user: Me) => <Admin user={user} /> },
+  account: { title: "Account", adminOnly: false, render: (user: Me) => <Account user={user} /> },
 } as const;
 type Page = keyof typeof PAGES;
 
@@ -65,7 +70,9 @@ export function App() {
           Log out
         </button>
       </header>
-      <main>{PAGES[page].render(user, rest)}</main>
+      <main>
+        <Suspense fallback={<p>Loading…</p>}>{PAGES[page].render(user, rest)}</Suspense>
+      </main>
     </div>
   );
 }

@@ -153,7 +153,64 @@ export interface AuditEntry {
 }
 
 export const users = () => request<User[]>("GET", "/api/v1/admin/users");
-export const auditLog = () => request<AuditEntry[]>("GET", "/api/v1/admin/audit?limit=100");
+export const createUser = (user: { name: string; password: string; role: Role; scopes: string[] }) =>
+  request<User>("POST", "/api/v1/admin/users", user);
+export const updateUser = (name: string, change: { role?: Role; password?: string; scopes?: string[] }) =>
+  request<null>("PATCH", `/api/v1/admin/users/${encodeURIComponent(name)}`, change);
+export const deleteUser = (name: string) => request<null>("DELETE", `/api/v1/admin/users/${encodeURIComponent(name)}`);
+
+export interface Team {
+  name: string;
+  scopes: string[];
+  members: string[];
+}
+
+export const teams = () => request<Team[]>("GET", "/api/v1/admin/teams");
+export const saveTeam = (team: Team) =>
+  request<null>("PUT", `/api/v1/admin/teams/${encodeURIComponent(team.name)}`, {
+    scopes: team.scopes,
+    members: team.members,
+  });
+export const deleteTeam = (name: string) => request<null>("DELETE", `/api/v1/admin/teams/${encodeURIComponent(name)}`);
+
+/** Globs or names typed as a comma-separated list. */
+export function listOf(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+export interface ApiToken {
+  id: number;
+  user: string;
+  name: string;
+  role: Role;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+export const ownTokens = () => request<ApiToken[]>("GET", "/api/v1/tokens");
+export const allTokens = () => request<ApiToken[]>("GET", "/api/v1/admin/tokens");
+/** A new token: `token` is its secret, which the server shows this once. */
+export const createToken = (name: string, role: Role, expiresIn: string) =>
+  request<ApiToken & { token: string }>("POST", "/api/v1/tokens", { name, role, expires_in: expiresIn });
+export const revokeOwnToken = (id: number) => request<null>("DELETE", `/api/v1/tokens/${id}`);
+export const revokeAnyToken = (id: number) => request<null>("DELETE", `/api/v1/admin/tokens/${id}`);
+export const changePassword = (current: string, password: string) =>
+  request<null>("POST", "/api/v1/auth/password", { current_password: current, new_password: password });
+
+/** A page of the audit log, newest first: 100 entries older than the entry `before`, or the newest. */
+export const auditLog = (before?: number) =>
+  request<AuditEntry[]>("GET", `/api/v1/admin/audit?limit=100${before === undefined ? "" : `&before=${before}`}`);
+
+/** A time in milliseconds since the epoch as the pages show it. */
+export function timeText(ms: number | null): string {
+  return ms === null ? "" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+export const ROLES: Role[] = ["viewer", "editor", "admin"];
 
 export interface Silence {
   id: string;

@@ -370,6 +370,52 @@ const tests = {
     await page.screenshot({ path: join(artifacts, "viewer-admin-refused.png"), fullPage: true });
   },
 
+  async "an admin creates a scoped user and a team, who then makes an API token shown once"(page, daemon) {
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("nav >> text=Admin");
+    await page.fill("[aria-label=\"new user's name\"]", "sam");
+    await page.fill("[aria-label=\"new user's password\"]", "sam's password");
+    await page.selectOption("[aria-label=\"new user's role\"]", "editor");
+    await page.fill("[aria-label=\"new user's services\"]", "checkout, cart-*");
+    await page.click("text=Create user");
+    await page.waitForSelector("tr[data-user=sam]");
+    await page.fill("[aria-label=\"new team's name\"]", "shop");
+    await page.fill("[aria-label=\"new team's services\"]", "payments");
+    await page.fill("[aria-label=\"new team's members\"]", "sam");
+    await page.click("text=Create team");
+    await page.waitForSelector("form[data-team=shop]");
+    // Editing a row: sam becomes a viewer.
+    await page.selectOption("[aria-label=\"role of sam\"]", "viewer");
+    await page.click("tr[data-user=sam] >> text=Save");
+    await page.waitForFunction(() => document.querySelector("tr[data-user=sam] button")?.disabled === true);
+    // Each change shows in the audit log at once.
+    for (const action of ["user_created", "scopes_changed", "team_created", "role_changed"]) {
+      await page.locator("table.audit td", { hasText: new RegExp(`^${action}$`) }).first().waitFor();
+    }
+    await page.screenshot({ path: join(artifacts, "admin-users-teams.png"), fullPage: true });
+    const users = await asAdmin(daemon, "GET", "/api/v1/admin/users");
+    const sam = users.find((user) => user.name === "sam");
+    assert(sam?.role === "viewer" && sam.scopes.join() === "checkout,cart-*", `sam: ${JSON.stringify(sam)}`);
+    const teams = await asAdmin(daemon, "GET", "/api/v1/admin/teams");
+    assert(JSON.stringify(teams) === '[{"name":"shop","scopes":["payments"],"members":["sam"]}]', JSON.stringify(teams));
+
+    await page.click("text=Log out");
+    await logIn(page, daemon, "sam", "sam's password");
+    await page.click("nav >> text=Account");
+    await page.fill("[aria-label=\"token name\"]", "ci pipeline");
+    await page.click("text=Create token");
+    const token = (await page.locator(".created-token code").textContent()) ?? "";
+    assert(token.startsWith("sl_"), `token shown: ${token}`);
+    await page.waitForSelector("tr[data-token=\"ci pipeline\"]");
+    await page.screenshot({ path: join(artifacts, "account-token.png"), fullPage: true });
+    const who = await (await fetch(`${daemon.ui}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } })).json();
+    assert(who.name === "sam" && who.role === "viewer", `the token acts as ${JSON.stringify(who)}`);
+    await page.click("tr[data-token=\"ci pipeline\"] >> text=Revoke");
+    await page.waitForSelector("text=No API tokens.");
+    const after = await fetch(`${daemon.ui}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    assert(after.status === 401, `a revoked token answered ${after.status}`);
+  },
+
   async "a wrong password is refused with the server's message and no session"(page, daemon) {
     await logIn(page, daemon, "admin", "not the password");
     await page.waitForSelector("text=invalid user name or password");

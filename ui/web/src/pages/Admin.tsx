@@ -1,69 +1,51 @@
-import { useEffect, useState } from "react";
-import { auditLog, users, type AuditEntry, type Me, type User } from "../api";
+import { useCallback, useEffect, useState } from "react";
+import { allTokens, revokeAnyToken, type ApiToken, type Me } from "../api";
+import { Audit } from "./admin/Audit";
+import { Teams } from "./admin/Teams";
+import { TokenTable } from "./admin/Tokens";
+import { Users } from "./admin/Users";
 
 export function Admin({ user }: { user: Me }) {
-  const [list, setList] = useState<User[] | null>(null);
-  const [audit, setAudit] = useState<AuditEntry[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // Each change is audited: the audit log is read again after it.
+  const [revision, setRevision] = useState(0);
+  const changed = () => setRevision((count) => count + 1);
+  // The server refuses these requests to anyone else; the page says so rather than show empty tables.
+  if (user.role !== "admin") return <p className="error">The admin pages need the admin role.</p>;
+  return (
+    <>
+      <Users onChange={changed} />
+      <Teams onChange={changed} />
+      <AllTokens onChange={changed} />
+      <Audit revision={revision} />
+    </>
+  );
+}
 
-  useEffect(() => {
-    if (user.role !== "admin") return;
-    Promise.all([users(), auditLog()]).then(
-      ([found, entries]) => {
-        setList(found);
-        setAudit(entries);
+/** Every user's API tokens, to revoke one that leaked or is no longer used. */
+function AllTokens({ onChange }: { onChange: () => void }) {
+  const [tokens, setTokens] = useState<ApiToken[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(() => {
+    allTokens().then(setTokens, (e: Error) => setError(e.message));
+  }, []);
+  useEffect(load, [load]);
+
+  function revoke(token: ApiToken) {
+    if (!window.confirm(`Revoke ${token.user}'s token ${token.name}?`)) return;
+    revokeAnyToken(token.id).then(
+      () => {
+        load();
+        onChange();
       },
       (e: Error) => setError(e.message),
     );
-  }, [user.role]);
+  }
 
-  // The server refuses these requests to anyone else; the page says so rather than show empty tables.
-  if (user.role !== "admin") return <p className="error">The admin pages need the admin role.</p>;
-  if (error) return <p className="error">{error}</p>;
   return (
     <section>
-      <h2>Users</h2>
-      <table className="logs users">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Role</th>
-            <th>Service scopes</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list?.map((found) => (
-            <tr key={found.name}>
-              <td>{found.name}</td>
-              <td>{found.role}</td>
-              <td>{found.scopes.join(", ") || "every service"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <h2>Audit log</h2>
-      <table className="logs audit">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Who</th>
-            <th>What</th>
-            <th>To</th>
-            <th>Detail</th>
-          </tr>
-        </thead>
-        <tbody>
-          {audit?.map((entry) => (
-            <tr key={entry.id}>
-              <td>{new Date(entry.at).toISOString()}</td>
-              <td>{entry.actor}</td>
-              <td>{entry.action}</td>
-              <td>{entry.target ?? ""}</td>
-              <td>{entry.detail ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <h2>API tokens</h2>
+      {error && <p className="error">{error}</p>}
+      {tokens && <TokenTable tokens={tokens} showUser revoke={revoke} />}
     </section>
   );
 }
