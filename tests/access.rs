@@ -108,6 +108,8 @@ const ROUTES: &[Route] = &[
     route_at("DELETE", "/api/v2/silence/{id}", Needs::Editor, "/api/v2/silence/no-such-id", 404),
     route("GET", "/api/v2/receivers", Needs::Viewer, 200),
     route("GET", "/api/v2/status", Needs::Admin, 200),
+    every_service(route("GET", "/api/v1/notifications/deliveries", Needs::Viewer, 200)),
+    every_service(route("GET", "/api/v1/notifications/integrations", Needs::Viewer, 200)),
     every_service(route("GET", "/api/v1/notifications/dead_letters", Needs::Viewer, 200)),
     every_service(route_at(
         "POST",

@@ -783,6 +783,12 @@ async fn a_receiver_that_fails_for_two_minutes_gets_everything_and_its_breaker_o
     send_lag(&daemon, "emails", 250.0).await;
     let breaker = format!("sightline_notify_breaker_state{{{HOOK}}}");
     wait_for_metric(&daemon, &breaker, Duration::from_secs(30), |state| state == 1.0).await;
+    let (_, integrations) =
+        api_request(&daemon, reqwest::Method::GET, "/api/v1/notifications/integrations", None)
+            .await;
+    let hook = &integrations["data"]["integrations"][0];
+    assert_eq!((&hook["receiver"], &hook["breaker"]), (&json!("hook"), &json!("open")), "{hook}");
+    assert!(hook["openUntil"].is_string(), "{hook}");
     // More happens during the outage: a second alert joins, the first resolves.
     send_lag(&daemon, "invoices", 300.0).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -799,6 +805,19 @@ async fn a_receiver_that_fails_for_two_minutes_gets_everything_and_its_breaker_o
     })
     .await;
     wait_for_metric(&daemon, &breaker, Duration::from_secs(5), |state| state == 0.0).await;
+    let (_, integrations) =
+        api_request(&daemon, reqwest::Method::GET, "/api/v1/notifications/integrations", None)
+            .await;
+    assert_eq!(integrations["data"]["integrations"][0]["breaker"], "closed", "{integrations}");
+    assert_eq!(integrations["data"]["pending"], 0);
+    let (_, deliveries) =
+        api_request(&daemon, reqwest::Method::GET, "/api/v1/notifications/deliveries", None).await;
+    let deliveries = deliveries["data"].as_array().expect("deliveries");
+    assert!(deliveries.iter().all(|d| d["status"] == "delivered"), "{deliveries:?}");
+    assert!(
+        deliveries.iter().any(|d| d["attempts"].as_u64() > Some(1) && d["lastError"].is_string()),
+        "the outage's failures are kept with the deliveries: {deliveries:?}"
+    );
     // Every notification tried during the outage was delivered in the end.
     let keys: Vec<String> = during.iter().map(|r| r.header("idempotency-key").to_owned()).collect();
     let accepted = receiver.accepted();
@@ -841,6 +860,11 @@ async fn a_receiver_that_never_recovers_leaves_a_dead_letter_that_a_replay_deliv
     assert_eq!(letter["receiver"], "hook");
     assert!(letter["lastError"].as_str().is_some_and(|e| e.contains("502")), "{letters}");
     assert_eq!(letter["message"]["alerts"][0]["labels"]["queue"], "emails");
+    let (_, deliveries) =
+        api_request(&daemon, reqwest::Method::GET, "/api/v1/notifications/deliveries", None).await;
+    let newest = &deliveries["data"][0];
+    assert_eq!((&newest["id"], &newest["status"]), (&letter["id"], &json!("dead")), "{deliveries}");
+    assert_eq!((&newest["firing"], &newest["resolved"]), (&json!(1), &json!(0)));
 
     receiver.answer(StatusCode::OK);
     let replay = client

@@ -5,6 +5,7 @@
 pub mod access;
 mod admin;
 mod alertmanager;
+mod notifications;
 mod prometheus;
 mod rules;
 mod scope;

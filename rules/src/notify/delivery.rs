@@ -168,6 +168,24 @@ impl Delivery {
         self.shared.wake.notify_one();
     }
 
+    /// Every configured integration (receiver and integration name, in configuration order) with its circuit
+    /// breaker; one not tried yet is closed.
+    pub fn breakers(&self) -> Vec<(String, String, Breaker)> {
+        let breakers = self.shared.breakers.lock().unwrap_or_else(|p| p.into_inner());
+        self.shared
+            .integrations
+            .iter()
+            .flat_map(|(receiver, integrations)| {
+                integrations.iter().map(|integration| {
+                    let key = (receiver.clone(), integration.name.clone());
+                    let breaker =
+                        breakers.get(&key).copied().unwrap_or(Breaker::Closed { failures: 0 });
+                    (key.0, key.1, breaker)
+                })
+            })
+            .collect()
+    }
+
     /// Delivers until `shutdown`; a round in progress finishes first, so that no attempt is cut off between
     /// the receiver's acknowledgement and its record.
     pub async fn run(self, shutdown: CancellationToken) {

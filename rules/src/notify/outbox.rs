@@ -40,6 +40,35 @@ pub struct OutboxEntry {
     pub created_ms: i64,
 }
 
+/// Where a notification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its first or next attempt.
+    Pending,
+    Delivered,
+    /// Given up on: a dead letter.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+/// A notification of the outbox with where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub entry: OutboxEntry,
+    pub status: DeliveryStatus,
+    /// When it was delivered or given up on.
+    pub done_ms: Option<i64>,
+}
+
 /// A notification as the dispatcher decided it.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
@@ -297,6 +326,34 @@ impl Outbox {
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }
 
+    /// The newest notifications, whatever their status, newest first: at most `limit`, older than the one
+    /// with id `before` when given. Delivered ones are kept until `forget_delivered_before`.
+    pub fn recent(
+        &self,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<DeliveryRecord>, OutboxError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare(&format!(
+                "SELECT {COLUMNS}, status, done_ms FROM notification_outbox WHERE id < ?1 \
+                 ORDER BY id DESC LIMIT ?2"
+            ))
+            .map_err(|e| self.error(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map(params![before.unwrap_or(i64::MAX), limit], |row| {
+                let status = match row.get_ref(11)?.as_str()? {
+                    "pending" => DeliveryStatus::Pending,
+                    "delivered" => DeliveryStatus::Delivered,
+                    _ => DeliveryStatus::Dead,
+                };
+                Ok(DeliveryRecord { entry: entry_of(row)?, status, done_ms: row.get(12)? })
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
     /// Puts a dead letter back in the outbox, due now, with a fresh retry budget (and the same idempotency key).
     /// False when there is no dead letter with this id.
     pub fn replay(&self, id: i64, now_ms: i64) -> Result<bool, OutboxError> {
@@ -466,6 +523,31 @@ mod tests {
         assert!(!outbox.replay(1, 3000).unwrap(), "no longer a dead letter");
         let due = outbox.due(3000, 10).unwrap();
         assert_eq!((due[0].attempts, due[0].idempotency_key.as_str()), (0, key.as_str()));
+    }
+
+    #[test]
+    fn recent_notifications_are_listed_newest_first_with_their_status_a_page_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&dir.path().join("state.db")).unwrap();
+        for (group, at) in [("a", 0), ("b", 10), ("c", 20)] {
+            outbox.enqueue(group, &Sent::default(), &[entry("webhook_configs[0]")], at).unwrap();
+        }
+        outbox.delivered(1, 1, 100).unwrap();
+        outbox.dead(2, 3, 200, "HTTP 500").unwrap();
+        let status = |records: &[DeliveryRecord]| -> Vec<(i64, DeliveryStatus, Option<i64>)> {
+            records.iter().map(|r| (r.entry.id, r.status, r.done_ms)).collect()
+        };
+        assert_eq!(
+            status(&outbox.recent(10, None).unwrap()),
+            [
+                (3, DeliveryStatus::Pending, None),
+                (2, DeliveryStatus::Dead, Some(200)),
+                (1, DeliveryStatus::Delivered, Some(100))
+            ]
+        );
+        let page = outbox.recent(1, Some(3)).unwrap();
+        assert_eq!(status(&page), [(2, DeliveryStatus::Dead, Some(200))]);
+        assert_eq!(page[0].entry.last_error.as_deref(), Some("HTTP 500"));
     }
 
     #[test]

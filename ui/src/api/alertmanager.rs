@@ -1,7 +1,7 @@
 //! Alertmanager's v2 API, so that `amtool` and Alertmanager clients work against sightline: alerts (listed
 //! with their receivers, silences and inhibitions; posted by other Prometheus servers), silences (list,
-//! create or update, get, expire), receivers and status. Plus sightline's dead letters: notifications given
-//! up on, to list and replay (`/api/v1/notifications/dead_letters`).
+//! create or update, get, expire), receivers and status. sightline's own view of deliveries is in
+//! [`notifications`], served with these routes.
 
 use std::sync::Arc;
 
@@ -17,12 +17,12 @@ use sightline_rules::notify::delivery::Delivery;
 use sightline_rules::notify::dispatch::Alert;
 use sightline_rules::notify::matcher::{Matcher, all_match, parse_matchers};
 use sightline_rules::notify::notifier::{AlertStatus, Notifier};
-use sightline_rules::notify::outbox::{Outbox, OutboxEntry};
+use sightline_rules::notify::outbox::Outbox;
 use sightline_rules::notify::silence::{Silence, SilenceError, SilenceMatcher};
 use sightline_rules::promql::Labels;
 
 use super::scope::{alert_visible, silence_confined};
-use super::{Access, ApiError, Routes, blocking};
+use super::{Access, ApiError, Routes, blocking, notifications};
 use crate::auth::{AuthStore, Principal, Role};
 
 /// How long a posted alert without an end holds without news (Alertmanager's `resolve_timeout` default).
@@ -81,12 +81,29 @@ pub(super) fn routes() -> Routes<NotificationsState> {
         .add(Method::GET, "/api/v2/receivers", VIEWER, receivers)
         // The notification configuration (secrets replaced) is a setting: admins only.
         .add(Method::GET, "/api/v2/status", Access::Role(Role::Admin), status)
-        .add(Method::GET, "/api/v1/notifications/dead_letters", EVERY_SERVICE_VIEWER, dead_letters)
+        .add(
+            Method::GET,
+            "/api/v1/notifications/deliveries",
+            EVERY_SERVICE_VIEWER,
+            notifications::deliveries,
+        )
+        .add(
+            Method::GET,
+            "/api/v1/notifications/integrations",
+            EVERY_SERVICE_VIEWER,
+            notifications::integrations,
+        )
+        .add(
+            Method::GET,
+            "/api/v1/notifications/dead_letters",
+            EVERY_SERVICE_VIEWER,
+            notifications::dead_letters,
+        )
         .add(
             Method::POST,
             "/api/v1/notifications/dead_letters/{id}/replay",
             EVERY_SERVICE_EDITOR,
-            replay,
+            notifications::replay,
         )
 }
 
@@ -426,46 +443,8 @@ async fn status(State(api): State<NotificationsApi>) -> Response {
     json_response(StatusCode::OK, &body)
 }
 
-async fn dead_letters(State(api): State<NotificationsApi>) -> Result<Response, ApiError> {
-    let outbox = Arc::clone(&api.outbox);
-    let letters = blocking(move || outbox.dead_letters()).await?;
-    let data: Vec<Json> = letters.iter().map(dead_letter).collect();
-    Ok(json_response(StatusCode::OK, &json!({ "status": "success", "data": data })))
-}
-
-fn dead_letter(entry: &OutboxEntry) -> Json {
-    json!({
-        "id": entry.id,
-        "receiver": entry.receiver,
-        "integration": entry.integration,
-        "groupKey": entry.group_key,
-        "attempts": entry.attempts,
-        "lastError": entry.last_error,
-        "createdAt": rfc3339(entry.created_ms),
-        "firstAttemptAt": entry.first_attempt_ms.map(rfc3339),
-        "message": entry.message,
-    })
-}
-
-async fn replay(
-    State(api): State<NotificationsApi>,
-    State(auth): State<Arc<AuthStore>>,
-    Extension(principal): Extension<Principal>,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    let outbox = Arc::clone(&api.outbox);
-    let now = (api.clock)();
-    if blocking(move || outbox.replay(id, now)).await? {
-        api.delivery.wake();
-        audit(&auth, &principal, "dead_letter_replayed", &id.to_string(), None).await;
-        Ok(json_response(StatusCode::OK, &json!({ "status": "success" })))
-    } else {
-        Err(ApiError::not_found(format!("dead letter {id} not found")))
-    }
-}
-
 /// Records a change in the audit log. The change is made: a failure to record it is logged, not answered.
-async fn audit(
+pub(super) async fn audit(
     auth: &Arc<AuthStore>,
     principal: &Principal,
     action: &'static str,
@@ -502,10 +481,10 @@ fn labels_json(labels: &Labels) -> Json {
     labels.iter().map(|(name, value)| (name.to_owned(), Json::from(value))).collect()
 }
 
-fn rfc3339(ms: i64) -> String {
+pub(super) fn rfc3339(ms: i64) -> String {
     sightline_rules::notify::message::rfc3339(ms)
 }
 
-fn json_response(status: StatusCode, body: &Json) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &Json) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }

@@ -6,6 +6,7 @@ import { Alerts } from "./pages/Alerts";
 import { Home } from "./pages/Home";
 import { Login } from "./pages/Login";
 import { Notifications } from "./pages/Notifications";
+import { Rules } from "./pages/Rules";
 import { Silences } from "./pages/Silences";
 import { Sql } from "./pages/Sql";
 import { Traces } from "./pages/Traces";
@@ -23,6 +24,7 @@ const PAGES = {
   metrics: { title: "Metrics", adminOnly: false, render: () => <Metrics /> },
   sql: { title: "SQL", adminOnly: false, render: () => <Sql /> },
   alerts: { title: "Alerts", adminOnly: false, render: (user: Me) => <Alerts user={user} /> },
+  rules: { title: "Rules", adminOnly: false, render: () => <Rules /> },
   silences: { title: "Silences", adminOnly: false, render: (user: Me) => <Silences user={user} /> },
   notifications: { title: "Notifications", adminOnly: false, render: (user: Me) => <Notifications user={user} /> },
   admin: { title: "Admin", adminOnly: true, render: (user: Me) => <Admin user={user} /> },

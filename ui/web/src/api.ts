@@ -119,6 +119,41 @@ export async function alerts(): Promise<Alert[]> {
   return answer.data.alerts;
 }
 
+export interface Evaluation {
+  time: string;
+  /** Seconds. */
+  duration: number;
+  results: number;
+  health: "ok" | "nodata" | "err";
+  error: string | null;
+}
+
+export interface Rule {
+  name: string;
+  type: "alerting" | "recording";
+  query: string;
+  queryLanguage: "promql" | "sql";
+  health: "ok" | "err" | "unknown";
+  lastError: string;
+  lastEvaluation: string;
+  evaluationTime: number;
+  evaluations: Evaluation[];
+  state?: "inactive" | "pending" | "firing";
+  alerts?: Alert[];
+}
+
+export interface RuleGroup {
+  name: string;
+  file: string;
+  interval: number;
+  rules: Rule[];
+}
+
+export async function rules(): Promise<{ groups: RuleGroup[]; loadErrors: { file: string; errors: string[] }[] }> {
+  return (await request<{ data: { groups: RuleGroup[]; loadErrors: { file: string; errors: string[] }[] } }>("GET", "/api/v1/rules"))
+    .data;
+}
+
 /** Silences every alert with exactly these labels for `hours`; the silence's id. */
 export async function silence(labels: Record<string, string>, hours: number, createdBy: string): Promise<string> {
   const now = Date.now();
@@ -236,6 +271,38 @@ export interface DeadLetter {
 
 export async function deadLetters(): Promise<DeadLetter[]> {
   return (await request<{ data: DeadLetter[] }>("GET", "/api/v1/notifications/dead_letters")).data;
+}
+
+export interface Delivery extends DeadLetter {
+  status: "pending" | "delivered" | "dead";
+  doneAt: string | null;
+  nextAttemptAt: string | null;
+  groupLabels: Record<string, string>;
+  firing: number;
+  resolved: number;
+}
+
+/** The newest 50 notifications, or the 50 before the one with id `before`. */
+export async function deliveries(before?: number): Promise<Delivery[]> {
+  const page = before === undefined ? "" : `&before=${before}`;
+  return (await request<{ data: Delivery[] }>("GET", `/api/v1/notifications/deliveries?limit=50${page}`)).data;
+}
+
+export interface IntegrationState {
+  receiver: string;
+  integration: string;
+  breaker: "closed" | "open" | "half_open";
+  consecutiveFailures: number;
+  openUntil: string | null;
+}
+
+export async function integrations(): Promise<{ integrations: IntegrationState[]; pending: number; deadLetters: number }> {
+  return (
+    await request<{ data: { integrations: IntegrationState[]; pending: number; deadLetters: number } }>(
+      "GET",
+      "/api/v1/notifications/integrations",
+    )
+  ).data;
 }
 
 export const replayDeadLetter = (id: number) =>

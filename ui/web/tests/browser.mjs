@@ -350,7 +350,17 @@ const tests = {
     assert(after[0].status.state === "expired", `after expiry: ${JSON.stringify(after[0].status)}`);
     await page.click("nav >> text=Notifications");
     await page.waitForSelector("text=Receivers: nowhere");
+    await page.waitForSelector("text=Nothing was sent yet.");
     await page.waitForSelector("text=No dead letters");
+    // The rules page shows the rule firing, and its evaluations on a click.
+    await page.click("nav >> text=Rules");
+    const rule = page.locator("tr[data-rule=QueueStuck]");
+    await rule.locator("td", { hasText: /^firing$/ }).waitFor();
+    await rule.locator("td", { hasText: /^ok$/ }).waitFor();
+    await rule.click();
+    await page.waitForSelector("text=Last evaluations of QueueStuck");
+    assert((await page.locator("table.evaluations tbody tr").count()) > 0, "no evaluation is listed");
+    await page.screenshot({ path: join(artifacts, "rules.png"), fullPage: true });
   },
 
   async "a viewer sees no admin page, and the API refuses them its data"(page, daemon) {

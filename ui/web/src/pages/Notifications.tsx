@@ -1,21 +1,49 @@
 import { useCallback, useEffect, useState } from "react";
-import { deadLetters, mayEdit, notificationError, receivers, replayDeadLetter, type DeadLetter, type Me } from "../api";
+import {
+  deadLetters,
+  deliveries,
+  integrations,
+  mayEdit,
+  notificationError,
+  receivers,
+  replayDeadLetter,
+  type DeadLetter,
+  type Delivery,
+  type IntegrationState,
+  type Me,
+} from "../api";
 
+const PAGE = 50;
+
+/** Receivers and their circuit breakers, the latest deliveries, and the dead letters to replay. */
 export function Notifications({ user }: { user: Me }) {
   const [names, setNames] = useState<string[] | null>(null);
+  const [states, setStates] = useState<Awaited<ReturnType<typeof integrations>> | null>(null);
   const [letters, setLetters] = useState<DeadLetter[] | null>(null);
+  const [sent, setSent] = useState<Delivery[]>([]);
+  const [complete, setComplete] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
-    Promise.all([receivers(), deadLetters()]).then(
-      ([found, dead]) => {
+    Promise.all([receivers(), integrations(), deadLetters(), deliveries()]).then(
+      ([found, state, dead, latest]) => {
         setNames(found);
+        setStates(state);
         setLetters(dead);
+        setSent(latest);
+        setComplete(latest.length < PAGE);
       },
       (e) => setError(notificationError(e)),
     );
   }, []);
   useEffect(load, [load]);
+
+  function older() {
+    deliveries(sent[sent.length - 1].id).then((page) => {
+      setSent((shown) => [...shown, ...page]);
+      setComplete(page.length < PAGE);
+    }, (e) => setError(notificationError(e)));
+  }
 
   async function replay(id: number) {
     try {
@@ -27,10 +55,22 @@ export function Notifications({ user }: { user: Me }) {
   }
 
   if (error) return <p className="error">{error}</p>;
-  if (!names || !letters) return null;
+  if (!names || !letters || !states) return null;
   return (
     <section>
       <p>Receivers: {names.join(", ")}</p>
+      <p>
+        {states.pending} notifications waiting to be sent, {states.deadLetters} dead letters.
+      </p>
+      <Breakers list={states.integrations} />
+      <h2>Latest deliveries</h2>
+      {sent.length === 0 && <p>Nothing was sent yet.</p>}
+      {sent.length > 0 && <Deliveries list={sent} />}
+      {!complete && sent.length > 0 && (
+        <button type="button" onClick={older}>
+          Older deliveries
+        </button>
+      )}
       <h2>Dead letters</h2>
       {letters.length === 0 && <p>No dead letters: every notification was delivered or is still being tried.</p>}
       {letters.length > 0 && (
@@ -66,5 +106,81 @@ export function Notifications({ user }: { user: Me }) {
         </table>
       )}
     </section>
+  );
+}
+
+function breakerText(state: IntegrationState): string {
+  switch (state.breaker) {
+    case "open":
+      return `open until ${state.openUntil ?? "?"}`;
+    case "half_open":
+      return "half-open: one probe out";
+    default:
+      return state.consecutiveFailures > 0 ? `closed, ${state.consecutiveFailures} failures in a row` : "closed";
+  }
+}
+
+function Breakers({ list }: { list: IntegrationState[] }) {
+  if (list.length === 0) return null;
+  return (
+    <table className="logs integrations">
+      <thead>
+        <tr>
+          <th>Receiver</th>
+          <th>Integration</th>
+          <th>Circuit breaker</th>
+        </tr>
+      </thead>
+      <tbody>
+        {list.map((state) => (
+          <tr key={`${state.receiver}/${state.integration}`} className={state.breaker === "closed" ? undefined : "failed"}>
+            <td>{state.receiver}</td>
+            <td>{state.integration}</td>
+            <td>{breakerText(state)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Deliveries({ list }: { list: Delivery[] }) {
+  return (
+    <table className="logs deliveries">
+      <thead>
+        <tr>
+          <th>Created</th>
+          <th>Status</th>
+          <th>Receiver</th>
+          <th>Integration</th>
+          <th>Group</th>
+          <th>Alerts</th>
+          <th>Attempts</th>
+          <th>Last error</th>
+          <th>Done</th>
+        </tr>
+      </thead>
+      <tbody>
+        {list.map((delivery) => (
+          <tr key={delivery.id} className={delivery.status === "dead" ? "failed" : undefined}>
+            <td>{delivery.createdAt}</td>
+            <td>{delivery.status === "pending" ? `pending, next ${delivery.nextAttemptAt ?? ""}` : delivery.status}</td>
+            <td>{delivery.receiver}</td>
+            <td>{delivery.integration}</td>
+            <td>
+              {Object.entries(delivery.groupLabels)
+                .map(([name, value]) => `${name}="${value}"`)
+                .join(", ")}
+            </td>
+            <td>
+              {delivery.firing} firing, {delivery.resolved} resolved
+            </td>
+            <td>{delivery.attempts}</td>
+            <td>{delivery.lastError ?? ""}</td>
+            <td>{delivery.doneAt ?? ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
