@@ -40,9 +40,11 @@ use tracing::Instrument as _;
 
 use crate::config::{self, Config, MemoryBudget};
 use observed::ObservedStorage;
+use redaction::PipelineRedaction;
 
 pub(crate) mod notifications;
 mod observed;
+mod redaction;
 
 /// The SQLite database of the state that is not telemetry (alert state today), in the data directory.
 const STATE_DATABASE: &str = "sightline.db";
@@ -237,6 +239,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             rules: rules.clone(),
             notifications: notifications.as_ref().map(|running| running.api.clone()),
             auth: users,
+            redaction: Arc::new(PipelineRedaction(pipeline.clone())),
             admin_token,
             secure_cookies: config.auth.secure_cookies,
         },

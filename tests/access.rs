@@ -100,6 +100,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/rules", Needs::Viewer, 200),
     route("GET", "/api/v1/alerts", Needs::Viewer, 200),
     every_service(route("POST", "/api/v1/rules/backtest", Needs::Viewer, 400)),
+    every_service(route("GET", "/api/v1/redaction", Needs::Viewer, 200)),
     route("GET", "/api/v2/alerts", Needs::Viewer, 200),
     every_service(route("POST", "/api/v2/alerts", Needs::Editor, 400)),
     route("GET", "/api/v2/silences", Needs::Viewer, 200),

@@ -644,3 +644,75 @@ fn redact_test_prints_the_redacted_payload_and_which_rule_fired_where() {
     assert!(output.status.success(), "{stderr}");
     insta::assert_snapshot!(format!("--- stdout\n{stdout}--- stderr\n{stderr}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redaction_api_lists_the_rules_in_force_and_counts_what_each_redacted() {
+    let daemon = Daemon::start_with(json!({
+        "redaction": { "rules": [{
+            "name": "user-identity",
+            "keys": ["user.email"],
+            "action": "mask",
+            "signals": ["logs"],
+            "services": ["checkout"],
+        }]},
+    }));
+    let record = LogRecord {
+        time_unix_nano: now_ns(),
+        body: Some(string("signed in")),
+        attributes: vec![
+            kv("user.email", string("ana@example.org")),
+            kv("http.request.header.authorization", string("Basic YW5hOnNlY3JldA==")),
+        ],
+        ..LogRecord::default()
+    };
+    let logs = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: resource("checkout", vec![]),
+            scope_logs: vec![ScopeLogs { log_records: vec![record], ..ScopeLogs::default() }],
+            ..ResourceLogs::default()
+        }],
+    };
+    let response = reqwest::Client::new()
+        .post(daemon.http_url("/v1/logs"))
+        .header("content-type", "application/x-protobuf")
+        .body(logs.encode_to_vec())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+
+    let redaction: serde_json::Value = reqwest::Client::new()
+        .get(daemon.api_url("/api/v1/redaction"))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("redaction")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(redaction["enabled"], true);
+    let rules = redaction["rules"].as_array().expect("rules");
+    let rule = |name: &str| {
+        rules
+            .iter()
+            .find(|rule| rule["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {redaction}"))
+    };
+    assert_eq!(
+        rule("user-identity"),
+        &json!({
+            "name": "user-identity",
+            "kind": "key",
+            "action": "mask",
+            "builtin": false,
+            "matches": ["user.email"],
+            "signals": ["logs"],
+            "services": ["checkout"],
+            "redacted": { "logs": 1, "metrics": 0, "traces": 0 },
+        })
+    );
+    let header = rule("authorization_header");
+    assert_eq!((&header["builtin"], &header["redacted"]["logs"]), (&json!(true), &json!(1)));
+    assert_eq!(rule("jwt")["redacted"], json!({ "logs": 0, "metrics": 0, "traces": 0 }));
+    assert!(!rules.iter().any(|rule| rule["name"] == "email"), "email is off by default");
+}

@@ -97,6 +97,11 @@ impl Pipeline {
         Pipeline { inner: Arc::new(inner) }
     }
 
+    /// The redaction rules in force, with what they redacted since the start.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
     pub fn metrics(&self) -> &CollectorMetrics {
         &self.inner.metrics
     }
@@ -118,7 +123,9 @@ impl Pipeline {
         let redactor = &self.inner.redactor;
         let mut session = redactor.session(R::SIGNAL, ());
         request.redact(&mut session);
-        self.inner.metrics.redacted(R::SIGNAL, redactor, &session.finish().0);
+        let (tally, ()) = session.finish();
+        redactor.record(R::SIGNAL, &tally);
+        self.inner.metrics.redacted(R::SIGNAL, redactor, &tally);
         let report = request.validate(&self.inner.limits);
         let batches = request
             .to_batches(received_at_ns)

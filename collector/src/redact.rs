@@ -26,6 +26,7 @@ mod walk;
 mod tests;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ring::hmac;
 
@@ -174,8 +175,32 @@ enum RuleKind {
 pub struct Rule {
     pub name: String,
     pub action: Action,
+    /// What it matches, as configured: key patterns and key regexes, or the value regex.
+    pub matches: Vec<String>,
     scope: RuleScope,
     kind: RuleKind,
+    /// Whether it is one of the built-in rules.
+    builtin: bool,
+}
+
+impl Rule {
+    /// `key`, `value`, `sql_literals` or `allow_list`.
+    pub fn kind(&self) -> &'static str {
+        match self.kind {
+            RuleKind::Key => "key",
+            RuleKind::Value => "value",
+            RuleKind::SqlLiterals => "sql_literals",
+            RuleKind::AllowList => "allow_list",
+        }
+    }
+
+    pub fn scope(&self) -> &RuleScope {
+        &self.scope
+    }
+
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
+    }
 }
 
 /// A compiled rule set; shared by every request.
@@ -188,6 +213,8 @@ pub struct Redactor {
     sql: Option<RuleId>,
     hash_key: Option<hmac::Key>,
     count_attribute: bool,
+    /// Values redacted since the start, by rule (index of `rules`) and signal (index of [`Signal::ALL`]).
+    counts: Box<[[AtomicU64; 3]]>,
 }
 
 impl Redactor {
@@ -198,13 +225,24 @@ impl Redactor {
         let mut builtins = Vec::new();
         let mut custom = Vec::new();
         let push = |rules: &mut Vec<Rule>, name: &str, action, scope: &RuleScope, kind| {
-            rules.push(Rule { name: name.to_owned(), action, scope: scope.clone(), kind });
+            rules.push(Rule {
+                name: name.to_owned(),
+                action,
+                matches: Vec::new(),
+                scope: scope.clone(),
+                kind,
+                builtin: false,
+            });
             RuleId(rules.len() - 1)
         };
+        fn configured(patterns: &KeyPatterns) -> impl Iterator<Item = String> + '_ {
+            patterns.keys.iter().cloned().chain(patterns.regexes.iter().map(|r| format!("/{r}/")))
+        }
         if config.enabled {
             // User rules first: where a user key rule and a built-in one both match, the user's wins.
             for rule in &config.key_rules {
                 let id = push(&mut rules, &rule.name, rule.action, &rule.scope, RuleKind::Key);
+                rules[id.0].matches.extend(configured(&rule.keys));
                 key_patterns.extend(keys::patterns(&rule.keys).into_iter().map(|p| (p, id)));
             }
             for rule in &config.value_rules {
@@ -215,6 +253,7 @@ impl Redactor {
                     ));
                 }
                 let id = push(&mut rules, &rule.name, rule.action, &rule.scope, RuleKind::Value);
+                rules[id.0].matches.push(format!("/{}/", rule.regex));
                 custom.push(CustomDetector { rule: id, regex: rule.regex.clone() });
             }
             let everywhere = RuleScope::default();
@@ -237,6 +276,11 @@ impl Redactor {
                     (None, _) => RuleKind::Value,
                 };
                 let id = push(&mut rules, builtin.name(), action, &everywhere, kind);
+                rules[id.0].builtin = true;
+                rules[id.0].matches.push(match builtin.key_pattern() {
+                    Some(pattern) => format!("/{pattern}/"),
+                    None => builtin.finds().to_owned(),
+                });
                 match builtin.key_pattern() {
                     Some(pattern) => key_patterns.push((pattern.to_owned(), id)),
                     None => builtins.push((builtin, id)),
@@ -245,6 +289,7 @@ impl Redactor {
             for list in &config.allow_lists {
                 let id =
                     push(&mut rules, &list.name, Action::Drop, &list.scope, RuleKind::AllowList);
+                rules[id.0].matches.extend(configured(&list.keys));
                 key_patterns.extend(keys::patterns(&list.keys).into_iter().map(|p| (p, id)));
             }
         }
@@ -264,7 +309,9 @@ impl Redactor {
         let hash_key =
             config.hash_key.as_ref().map(|key| hmac::Key::new(hmac::HMAC_SHA256, &key.0));
         let sql = rules.iter().position(|rule| rule.kind == RuleKind::SqlLiterals).map(RuleId);
+        let counts = rules.iter().map(|_| Default::default()).collect();
         Ok(Redactor {
+            counts,
             rules,
             keys,
             detectors,
@@ -293,6 +340,18 @@ impl Redactor {
         !self.rules.is_empty()
     }
 
+    /// Adds what one request's redaction did to the counts since the start.
+    pub fn record(&self, signal: Signal, tally: &Tally) {
+        for (RuleId(rule), count) in tally.counts() {
+            self.counts[rule][signal_index(signal)].fetch_add(count, Ordering::Relaxed);
+        }
+    }
+
+    /// How many values `rule` redacted in `signal` since the start.
+    pub fn redacted(&self, rule: RuleId, signal: Signal) -> u64 {
+        self.counts[rule.0][signal_index(signal)].load(Ordering::Relaxed)
+    }
+
     /// Which rules apply to `service`'s `signal`, by id.
     fn active(&self, signal: Signal, service: &str) -> Box<[bool]> {
         self.rules.iter().map(|rule| rule.scope.covers(signal, service)).collect()
@@ -303,6 +362,14 @@ impl Redactor {
         let key = self.hash_key.as_ref().expect("rules that hash are refused without a key");
         let tag = hmac::sign(key, value);
         format!("hmac:{}", hex::encode(&tag.as_ref()[..16]))
+    }
+}
+
+fn signal_index(signal: Signal) -> usize {
+    match signal {
+        Signal::Logs => 0,
+        Signal::Metrics => 1,
+        Signal::Traces => 2,
     }
 }
 

@@ -7,6 +7,7 @@ mod admin;
 mod alertmanager;
 mod notifications;
 mod prometheus;
+mod redaction;
 mod rules;
 mod scope;
 mod session;
@@ -27,6 +28,7 @@ use sightline_storage::{QueryEngine, QueryError};
 
 pub use access::{Access, RouteRule, Routes};
 pub use alertmanager::NotificationsApi;
+pub use redaction::{RedactionRule, RedactionRules};
 
 use crate::auth::{AuthError, AuthStore, Role};
 use access::Gate;
@@ -42,6 +44,7 @@ pub struct Api {
     /// The notification and Alertmanager routes exist when notifications are configured.
     pub notifications: Option<NotificationsApi>,
     pub auth: Arc<AuthStore>,
+    pub redaction: Arc<dyn RedactionRules>,
     /// The bootstrap API token with the admin role, if configured.
     pub admin_token: Option<String>,
     /// Whether the session cookie is `Secure` (off only for plain-HTTP localhost).
@@ -55,6 +58,7 @@ struct ApiState {
     metrics: Arc<RecentMetrics>,
     rules: RuleManager,
     auth: Arc<AuthStore>,
+    redaction: Arc<dyn RedactionRules>,
     session_cookie: SessionCookie,
     /// Every route with its access rule, for `/api/v1/admin/routes`.
     route_rules: Arc<[RouteRule]>,
@@ -85,6 +89,8 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         .add(Method::GET, "/api/v1/alerts", VIEWER, rules::alerts)
         // A backtest only reads, but it can be as costly as many queries.
         .add(Method::POST, "/api/v1/rules/backtest", ALL_SERVICES, rules::backtest)
+        // Rules name services, and their counts are over every service.
+        .add(Method::GET, "/api/v1/redaction", ALL_SERVICES, redaction::rules)
         .add(Method::GET, "/api/v1/tokens", VIEWER, tokens::own_tokens)
         .add(Method::POST, "/api/v1/tokens", VIEWER, tokens::create)
         .add(Method::DELETE, "/api/v1/tokens/{id}", VIEWER, tokens::revoke_own)
@@ -114,6 +120,7 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         metrics: api.metrics,
         rules: api.rules,
         auth: api.auth,
+        redaction: api.redaction,
         session_cookie,
         route_rules,
     };

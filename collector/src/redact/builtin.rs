@@ -102,6 +102,31 @@ impl Builtin {
         }
     }
 
+    /// What a detector finds, in a few words, for people reading the rules (`GET /api/v1/redaction`); key
+    /// rules show their [`Builtin::key_pattern`] instead.
+    pub fn finds(self) -> &'static str {
+        match self {
+            Builtin::AuthorizationHeader => "keys ending in authorization or cookie",
+            Builtin::SecretKey => "keys naming a password, secret, token, API key or credentials",
+            Builtin::PaymentCard => "payment card numbers that pass the Luhn check",
+            Builtin::Jwt => "JSON Web Tokens (eyJ….eyJ….…)",
+            Builtin::BearerToken => "the credentials after Bearer or Authorization: Basic",
+            Builtin::AwsAccessKey => "AWS access key ids (AKIA…, ASIA…)",
+            Builtin::GithubToken => "GitHub tokens (ghp_…, github_pat_…)",
+            Builtin::SlackToken => "Slack tokens (xoxb-…, xoxp-…, xapp-…)",
+            Builtin::SlackWebhook => "Slack webhook URLs",
+            Builtin::StripeKey => {
+                "Stripe secret and restricted keys, webhook secrets (sk_live_…, whsec_…)"
+            }
+            Builtin::PrivateKey => "PEM private key blocks",
+            Builtin::UrlCredentials => "user:password@ in URLs",
+            Builtin::SignedUrlParameter => "signatures and tokens in URL query parameters",
+            Builtin::SqlLiterals => "string and number literals in db.query.text and db.statement",
+            Builtin::Email => "e-mail addresses",
+            Builtin::IpAddress => "IPv4 and IPv6 addresses",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Builtin> {
         Builtin::ALL.into_iter().find(|builtin| builtin.name() == name)
     }

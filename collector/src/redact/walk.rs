@@ -89,15 +89,16 @@ impl Tally {
         &'a self,
         redactor: &'a Redactor,
     ) -> impl Iterator<Item = (&'a Rule, u64)> + 'a {
-        self.by_rule
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(id, n)| (&redactor.rules[id], *n))
+        self.counts().map(|(RuleId(id), n)| (&redactor.rules[id], n))
     }
 
     pub fn total(&self) -> u64 {
         self.by_rule.iter().sum()
+    }
+
+    /// `(rule, count)` for every rule that fired, by id.
+    pub fn counts(&self) -> impl Iterator<Item = (RuleId, u64)> + '_ {
+        self.by_rule.iter().enumerate().filter(|(_, n)| **n > 0).map(|(id, n)| (RuleId(id), *n))
     }
 }
 

@@ -53,10 +53,21 @@ fn app_with_auth(
         rules: no_rules(),
         notifications: None,
         auth,
+        redaction: Arc::new(NoRedaction),
         admin_token: token.map(String::from),
         secure_cookies,
     };
     router(api, Routes::default())
+}
+
+/// Redaction is the collector's: these tests are about the API.
+#[derive(Debug)]
+struct NoRedaction;
+
+impl crate::api::RedactionRules for NoRedaction {
+    fn rules(&self) -> Vec<crate::api::RedactionRule> {
+        Vec::new()
+    }
 }
 
 /// A rule manager without rule files: these tests are about the API.

@@ -6,6 +6,7 @@ import { Alerts } from "./pages/Alerts";
 import { Home } from "./pages/Home";
 import { Login } from "./pages/Login";
 import { Notifications } from "./pages/Notifications";
+import { Redaction } from "./pages/Redaction";
 import { Rules } from "./pages/Rules";
 import { Silences } from "./pages/Silences";
 import { Sql } from "./pages/Sql";
@@ -27,6 +28,7 @@ const PAGES = {
   rules: { title: "Rules", adminOnly: false, render: () => <Rules /> },
   silences: { title: "Silences", adminOnly: false, render: (user: Me) => <Silences user={user} /> },
   notifications: { title: "Notifications", adminOnly: false, render: (user: Me) => <Notifications user={user} /> },
+  redaction: { title: "Redaction", adminOnly: false, render: () => <Redaction /> },
   admin: { title: "Admin", adminOnly: true, render: (user: Me) => <Admin user={user} /> },
   account: { title: "Account", adminOnly: false, render: (user: Me) => <Account user={user} /> },
 } as const;

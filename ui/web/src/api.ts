@@ -311,3 +311,16 @@ export const replayDeadLetter = (id: number) =>
 export async function receivers(): Promise<string[]> {
   return (await request<{ name: string }[]>("GET", "/api/v2/receivers")).map((receiver) => receiver.name);
 }
+
+export interface RedactionRule {
+  name: string;
+  kind: "key" | "value" | "sql_literals" | "allow_list";
+  action: "drop" | "mask" | "hash";
+  builtin: boolean;
+  matches: string[];
+  signals: string[];
+  services: string[];
+  redacted: Record<"logs" | "metrics" | "traces", number>;
+}
+
+export const redaction = () => request<{ enabled: boolean; rules: RedactionRule[] }>("GET", "/api/v1/redaction");

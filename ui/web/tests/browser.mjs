@@ -426,6 +426,17 @@ const tests = {
     assert(after.status === 401, `a revoked token answered ${after.status}`);
   },
 
+  async "the redaction page lists the rules in force and counts what each redacted"(page, daemon) {
+    await sendLogs(daemon, "checkout", ["retrying with Authorization: Bearer abcdefghijklmnopqrstuvwxyz123456"]);
+    await logIn(page, daemon, "admin", ADMIN_PASSWORD);
+    await page.click("nav >> text=Redaction");
+    const row = page.locator("tr[data-rule=bearer_token]");
+    await row.waitFor();
+    assert((await row.locator("td.count").first().textContent()) === "1", "the masked token is not counted");
+    assert((await page.locator("tr[data-rule=jwt] td.count").first().textContent()) === "0", "jwt counted");
+    await page.screenshot({ path: join(artifacts, "redaction.png"), fullPage: true });
+  },
+
   async "a wrong password is refused with the server's message and no session"(page, daemon) {
     await logIn(page, daemon, "admin", "not the password");
     await page.waitForSelector("text=invalid user name or password");
