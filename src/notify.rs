@@ -4,12 +4,9 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use sightline_rules::notify::dispatch::{Alert, Notification, Sent};
-use sightline_rules::notify::integration;
-use sightline_rules::notify::message::Message;
 use sightline_rules::notify::outbound::OutboundPolicy;
-use sightline_rules::notify::outbox::{Outbox, OutboxEntry};
-use sightline_rules::promql::Labels;
+use sightline_rules::notify::outbox::Outbox;
+use sightline_rules::notify::{integration, test_notification};
 
 use crate::config::Config;
 use crate::serve::{notifications, unix_now_ms};
@@ -34,56 +31,18 @@ pub async fn test(config: &Config, receiver: &str, out: &mut String) -> anyhow::
     if list.is_empty() {
         anyhow::bail!("receiver {receiver:?} has no integration");
     }
-    let message = test_message(receiver);
     let mut all_delivered = true;
-    for integration in list {
-        let entry = OutboxEntry {
-            id: 0,
-            receiver: receiver.to_owned(),
-            integration: integration.name.clone(),
-            group_key: message.group_key.clone(),
-            message: message.clone(),
-            idempotency_key: format!("sightline-test-{}", unix_now_ms()),
-            attempts: 0,
-            first_attempt_ms: None,
-            next_attempt_ms: 0,
-            last_error: None,
-            created_ms: unix_now_ms(),
-        };
-        match integration.send(&entry).await {
+    for outcome in test_notification::send(receiver, list, unix_now_ms()).await {
+        let name = outcome.integration;
+        match outcome.result {
             Ok(()) => {
-                let _ = writeln!(out, "{receiver} {}: delivered", integration.name);
+                let _ = writeln!(out, "{receiver} {name}: delivered");
             }
             Err(error) => {
                 all_delivered = false;
-                let _ = writeln!(out, "{receiver} {}: failed: {}", integration.name, error.message);
+                let _ = writeln!(out, "{receiver} {name}: failed: {error}");
             }
         }
     }
     Ok(all_delivered)
-}
-
-/// One firing alert named `SightlineTest`, marked as a test so nobody mistakes it for an incident.
-fn test_message(receiver: &str) -> Message {
-    let now = unix_now_ms();
-    let alert = Alert {
-        labels: Labels::new([("alertname", "SightlineTest"), ("severity", "info")]),
-        annotations: Labels::new([
-            ("summary", "A test notification from sightline"),
-            ("description", "Sent by `sightline notify test`; no alert is firing."),
-        ]),
-        starts_at_ms: now,
-        resolved_at_ms: None,
-        valid_until_ms: now + 5 * 60 * 1000,
-        generator_url: String::new(),
-    };
-    let notification = Notification {
-        receiver: receiver.to_owned(),
-        group_key: r#"{}:{alertname="SightlineTest"}"#.to_owned(),
-        group_labels: Labels::new([("alertname", "SightlineTest")]),
-        firing: vec![alert],
-        resolved: Vec::new(),
-        sent: Sent::default(),
-    };
-    Message::of(&notification, true, 0, "").expect("a firing alert makes a message")
 }

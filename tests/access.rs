@@ -119,6 +119,13 @@ const ROUTES: &[Route] = &[
         "/api/v1/notifications/dead_letters/999/replay",
         404,
     )),
+    every_service(route_at(
+        "POST",
+        "/api/v1/notifications/receivers/{name}/test",
+        Needs::Editor,
+        "/api/v1/notifications/receivers/no-such-receiver/test",
+        404,
+    )),
     route("GET", "/api/v1/tokens", Needs::Viewer, 200),
     route("POST", "/api/v1/tokens", Needs::Viewer, 400),
     route_at("DELETE", "/api/v1/tokens/{id}", Needs::Viewer, "/api/v1/tokens/999", 404),

@@ -888,6 +888,38 @@ async fn a_receiver_that_never_recovers_leaves_a_dead_letter_that_a_replay_deliv
         .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_notification_from_the_api_reaches_the_receiver_or_says_why_not() {
+    let receiver = Receiver::start(None).await;
+    let daemon = daemon_notifying(&receiver, json!({}));
+    let path = "/api/v1/notifications/receivers/hook/test";
+    let (status, answer) = api_request(&daemon, reqwest::Method::POST, path, None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["data"],
+        json!([{ "integration": "webhook_configs[0]", "delivered": true, "error": null }])
+    );
+    let request = &receiver.requests()[0];
+    assert_eq!(request.json()["alerts"][0]["labels"]["alertname"], "SightlineTest");
+
+    receiver.answer(StatusCode::SERVICE_UNAVAILABLE);
+    let (_, answer) = api_request(&daemon, reqwest::Method::POST, path, None).await;
+    assert_eq!(answer["data"][0]["delivered"], false);
+    assert!(answer["data"][0]["error"].as_str().is_some_and(|e| e.contains("503")), "{answer}");
+    let (status, _) = api_request(
+        &daemon,
+        reqwest::Method::POST,
+        "/api/v1/notifications/receivers/nobody/test",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Nothing of it went through the outbox.
+    let (_, deliveries) =
+        api_request(&daemon, reqwest::Method::GET, "/api/v1/notifications/deliveries", None).await;
+    assert_eq!(deliveries["data"], json!([]));
+}
+
 async fn api_request(
     daemon: &Daemon,
     method: reqwest::Method,

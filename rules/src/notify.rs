@@ -26,5 +26,6 @@ pub mod route;
 pub mod silence;
 pub mod slack;
 pub mod templates;
+pub mod test_notification;
 pub mod time_interval;
 pub mod webhook;

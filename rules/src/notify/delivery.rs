@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::integration::{Integration, Integrations, SendError};
 use super::outbox::{Outbox, OutboxEntry};
+use super::test_notification::{self, TestOutcome};
 use crate::promql::millis;
 
 /// How often delivered notifications and old log entries are forgotten.
@@ -166,6 +167,13 @@ impl Delivery {
     /// Tells the worker that the outbox has new notifications.
     pub fn wake(&self) {
         self.shared.wake.notify_one();
+    }
+
+    /// Sends the test notification to every integration of `receiver` now, outside the outbox and its
+    /// breakers; `None` when there is no such receiver.
+    pub async fn send_test(&self, receiver: &str) -> Option<Vec<TestOutcome>> {
+        let integrations = self.shared.integrations.get(receiver)?;
+        Some(test_notification::send(receiver, integrations, (self.shared.clock)()).await)
     }
 
     /// Every configured integration (receiver and integration name, in configuration order) with its circuit

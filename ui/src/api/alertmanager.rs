@@ -105,6 +105,12 @@ pub(super) fn routes() -> Routes<NotificationsState> {
             EVERY_SERVICE_EDITOR,
             notifications::replay,
         )
+        .add(
+            Method::POST,
+            "/api/v1/notifications/receivers/{name}/test",
+            EVERY_SERVICE_EDITOR,
+            notifications::send_test,
+        )
 }
 
 /// The filters of `GET /api/v2/alerts`.

@@ -1,6 +1,6 @@
 //! sightline's view of its notifications, beyond Alertmanager's API: the latest deliveries with their status
-//! and errors, each integration's circuit breaker, and the dead letters (notifications given up on) to
-//! replay. Routes are added with the Alertmanager API's ([`super::alertmanager`]).
+//! and errors, each integration's circuit breaker, the dead letters (notifications given up on) to replay,
+//! and test notifications. Routes are added with the Alertmanager API's ([`super::alertmanager`]).
 
 use std::sync::Arc;
 
@@ -126,4 +126,31 @@ pub(super) async fn replay(
     } else {
         Err(ApiError::not_found(format!("dead letter {id} not found")))
     }
+}
+
+/// `POST /api/v1/notifications/receivers/{name}/test`: sends the test notification to each of the receiver's
+/// integrations now and says what each answered (`200` either way: the request itself succeeded).
+pub(super) async fn send_test(
+    State(api): State<NotificationsApi>,
+    State(auth): State<Arc<AuthStore>>,
+    Extension(principal): Extension<Principal>,
+    Path(receiver): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(outcomes) = api.delivery.send_test(&receiver).await else {
+        return Err(ApiError::not_found(format!("no receiver {receiver:?}")));
+    };
+    let results: Vec<Json> = outcomes
+        .iter()
+        .map(|outcome| {
+            json!({
+                "integration": outcome.integration,
+                "delivered": outcome.result.is_ok(),
+                "error": outcome.result.as_ref().err(),
+            })
+        })
+        .collect();
+    let delivered = outcomes.iter().filter(|outcome| outcome.result.is_ok()).count();
+    let detail = format!("{delivered} of {} integrations delivered", outcomes.len());
+    audit(&auth, &principal, "test_notification_sent", &receiver, Some(detail)).await;
+    Ok(json_response(StatusCode::OK, &json!({ "status": "success", "data": results })))
 }

@@ -305,6 +305,18 @@ export async function integrations(): Promise<{ integrations: IntegrationState[]
   ).data;
 }
 
+export interface TestOutcome {
+  integration: string;
+  delivered: boolean;
+  error: string | null;
+}
+
+/** Sends the test notification to each integration of `receiver` now. */
+export async function sendTestNotification(receiver: string): Promise<TestOutcome[]> {
+  const path = `/api/v1/notifications/receivers/${encodeURIComponent(receiver)}/test`;
+  return (await request<{ data: TestOutcome[] }>("POST", path)).data;
+}
+
 export const replayDeadLetter = (id: number) =>
   request<unknown>("POST", `/api/v1/notifications/dead_letters/${id}/replay`);
 

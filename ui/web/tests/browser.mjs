@@ -351,6 +351,8 @@ const tests = {
     await page.click("nav >> text=Notifications");
     await page.waitForSelector("text=Receivers: nowhere");
     await page.waitForSelector("text=Nothing was sent yet.");
+    await page.click("text=Send test notification");
+    await page.waitForSelector("text=nowhere has no integration: nothing was sent.");
     await page.waitForSelector("text=No dead letters");
     // The rules page shows the rule firing, and its evaluations on a click.
     await page.click("nav >> text=Rules");

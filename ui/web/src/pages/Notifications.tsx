@@ -7,10 +7,12 @@ import {
   notificationError,
   receivers,
   replayDeadLetter,
+  sendTestNotification,
   type DeadLetter,
   type Delivery,
   type IntegrationState,
   type Me,
+  type TestOutcome,
 } from "../api";
 
 const PAGE = 50;
@@ -59,6 +61,7 @@ export function Notifications({ user }: { user: Me }) {
   return (
     <section>
       <p>Receivers: {names.join(", ")}</p>
+      {mayEdit(user) && names.length > 0 && <TestNotification receivers={names} />}
       <p>
         {states.pending} notifications waiting to be sent, {states.deadLetters} dead letters.
       </p>
@@ -182,5 +185,52 @@ function Deliveries({ list }: { list: Delivery[] }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** Sends the test notification to a receiver and shows what each of its integrations answered. */
+function TestNotification({ receivers }: { receivers: string[] }) {
+  const [receiver, setReceiver] = useState(receivers[0]);
+  const [outcomes, setOutcomes] = useState<TestOutcome[] | null>(null);
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function send() {
+    setSending(true);
+    setError(null);
+    try {
+      setOutcomes(await sendTestNotification(receiver));
+    } catch (e) {
+      setOutcomes(null);
+      setError(notificationError(e));
+    } finally {
+      setSending(false);
+    }
+  }
+
+  return (
+    <div className="test-notification">
+      <div className="search">
+        <select value={receiver} aria-label="receiver to test" onChange={(e) => setReceiver(e.target.value)}>
+          {receivers.map((name) => (
+            <option key={name}>{name}</option>
+          ))}
+        </select>
+        <button type="button" disabled={sending} onClick={send}>
+          Send test notification
+        </button>
+      </div>
+      {error && <p className="error">{error}</p>}
+      {outcomes?.length === 0 && <p>{receiver} has no integration: nothing was sent.</p>}
+      {outcomes && outcomes.length > 0 && (
+        <ul className="test-outcomes">
+          {outcomes.map((outcome) => (
+            <li key={outcome.integration} className={outcome.delivered ? undefined : "error"}>
+              {receiver} {outcome.integration}: {outcome.delivered ? "delivered" : `failed: ${outcome.error ?? ""}`}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
 }
