@@ -24,6 +24,7 @@ export function PromQLEditor({
   onSubmit: () => void;
 }) {
   const parent = useRef<HTMLDivElement>(null);
+  const editor = useRef<EditorView | null>(null);
   // The editor lives as long as the component; the callbacks it calls are the latest ones.
   const callbacks = useRef({ onChange, onSubmit });
   callbacks.current = { onChange, onSubmit };
@@ -59,9 +60,18 @@ export function PromQLEditor({
         ],
       }),
     });
+    editor.current = view;
     return () => view.destroy();
-    // Created once: later values come from the editor itself.
+    // Created once: later values come from the editor itself, or from the page (below).
   }, []);
+
+  // A value the page sets (the metric browser) replaces the text; what was typed is already the value.
+  useEffect(() => {
+    const view = editor.current;
+    if (view && view.state.doc.toString() !== value) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: value } });
+    }
+  }, [value]);
 
   return <div className="promql-editor" ref={parent} />;
 }

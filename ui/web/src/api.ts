@@ -106,6 +106,19 @@ export async function queryRange(query: string, seconds: number): Promise<PromSe
   return answer.data.result;
 }
 
+/** The values of a label across the series the user may read (`__name__`: the metric names). */
+export async function labelValues(label: string): Promise<string[]> {
+  const answer = await request<{ data: string[] }>("GET", `/api/v1/label/${encodeURIComponent(label)}/values`);
+  return answer.data;
+}
+
+/** The label sets of `metric`'s series over the last `seconds`. */
+export async function seriesOf(metric: string, seconds: number): Promise<Record<string, string>[]> {
+  const end = Date.now() / 1000;
+  const parameters = new URLSearchParams({ "match[]": metric, start: String(end - seconds), end: String(end) });
+  return (await request<{ data: Record<string, string>[] }>("GET", `/api/v1/series?${parameters}`)).data;
+}
+
 export interface Alert {
   labels: Record<string, string>;
   annotations: Record<string, string>;

@@ -308,6 +308,16 @@ const tests = {
     await page.waitForSelector(".chart canvas");
     await page.waitForSelector('text=queue_depth{job="checkout"}');
     await page.screenshot({ path: join(artifacts, "metrics-chart.png"), fullPage: true });
+    // The metric browser: find the metric, then choose one of its labels' values.
+    await page.reload();
+    await page.fill("[aria-label=\"find a metric\"]", "depth");
+    await page.click(".metric-names >> text=queue_depth");
+    await page.click(".metric-labels[data-metric=queue_depth] >> button.label-value:text-is('checkout')");
+    await page.waitForFunction(
+      () => document.querySelector(".promql-editor .cm-content")?.textContent === 'queue_depth{job="checkout"}',
+    );
+    await page.waitForSelector(".chart canvas");
+    await page.screenshot({ path: join(artifacts, "metric-browser.png"), fullPage: true });
   },
 
   async "an SQL query shows its columns and rows, and a refused statement the server's reason"(page, daemon) {

@@ -3,6 +3,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { queryRange, type PromSeries } from "../api";
 import { PromQLEditor } from "../PromQLEditor";
+import { MetricBrowser } from "./MetricBrowser";
 
 const RANGES: Record<string, number> = { "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400 };
 
@@ -45,51 +46,59 @@ export function Metrics() {
   const [series, setSeries] = useState<PromSeries[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  async function run(event?: FormEvent) {
+  async function run(event?: FormEvent, chosen?: string) {
     event?.preventDefault();
     setError(null);
     try {
-      setSeries(await queryRange(query, RANGES[range] ?? 3600));
+      setSeries(await queryRange(chosen ?? query, RANGES[range] ?? 3600));
     } catch (e) {
       setSeries(null);
       setError((e as Error).message);
     }
   }
 
+  function choose(chosen: string) {
+    setQuery(chosen);
+    void run(undefined, chosen);
+  }
+
   return (
-    <section>
-      <form className="search" onSubmit={run}>
-        <PromQLEditor value={query} onChange={setQuery} onSubmit={() => run()} />
-        <select name="range" value={range} onChange={(e) => setRange(e.target.value)}>
-          {Object.keys(RANGES).map((key) => (
-            <option key={key} value={key}>
-              Last {key}
-            </option>
-          ))}
-        </select>
-        <button type="submit">Run</button>
-      </form>
-      {error && <p className="error">{error}</p>}
-      {series && series.length === 0 && <p>No series.</p>}
-      {series && series.length > 0 && <Chart series={series} />}
-      {series && series.length > 0 && (
-        <table className="logs">
-          <thead>
-            <tr>
-              <th>Series</th>
-              <th>Last value</th>
-            </tr>
-          </thead>
-          <tbody>
-            {series.map((s) => (
-              <tr key={seriesName(s.metric)}>
-                <td>{seriesName(s.metric)}</td>
-                <td>{s.values.at(-1)?.[1] ?? ""}</td>
-              </tr>
+    <section className="metrics-page">
+      <MetricBrowser choose={choose} />
+      <div className="metrics-main">
+        <form className="search" onSubmit={run}>
+          <PromQLEditor value={query} onChange={setQuery} onSubmit={() => run()} />
+          <select name="range" value={range} onChange={(e) => setRange(e.target.value)}>
+            {Object.keys(RANGES).map((key) => (
+              <option key={key} value={key}>
+                Last {key}
+              </option>
             ))}
-          </tbody>
-        </table>
-      )}
+          </select>
+          <button type="submit">Run</button>
+        </form>
+        {error && <p className="error">{error}</p>}
+        {series && series.length === 0 && <p>No series.</p>}
+        {series && series.length > 0 && <Chart series={series} />}
+        {series && series.length > 0 && (
+          <table className="logs">
+            <thead>
+              <tr>
+                <th>Series</th>
+                <th>Last value</th>
+              </tr>
+            </thead>
+            <tbody>
+              {series.map((s) => (
+                <tr key={seriesName(s.metric)}>
+                  <td>{seriesName(s.metric)}</td>
+                  <td>{s.values.at(-1)?.[1] ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
     </section>
   );
 }
