@@ -7,6 +7,7 @@
 
 mod build;
 mod environment;
+mod oidc;
 mod reader;
 mod redaction;
 mod secret;
@@ -207,6 +208,8 @@ pub struct AuthConfig {
     pub secure_cookies: bool,
     /// Lockout after failed logins, and how long sessions last.
     pub sessions: sightline_ui::auth::AuthSettings,
+    /// Single sign-on with an OpenID Connect provider, when configured.
+    pub oidc: Option<sightline_ui::auth::oidc::OidcSettings>,
 }
 
 /// Where notifications may go, and how their delivery retries.
@@ -406,6 +409,7 @@ impl Default for Config {
                 admin_password: None,
                 secure_cookies: true,
                 sessions: sightline_ui::auth::AuthSettings::default(),
+                oidc: None,
             },
             rule_files: Vec::new(),
             rule_files_dir: PathBuf::from("."),

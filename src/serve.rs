@@ -31,6 +31,7 @@ use sightline_storage::engine::{Storage, StorageOptions};
 use sightline_storage::wal::{self, WalOptions};
 use sightline_storage::{BatchSink, FileLocation, QueryEngine, QueryLimits, S3Options, Table};
 use sightline_ui::api::{Access, Api, Routes};
+use sightline_ui::auth::oidc::Oidc;
 use sightline_ui::auth::{AuthStore, BOOTSTRAP_ADMIN};
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
@@ -208,6 +209,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tasks.spawn(server::serve("otlp_http", listener, router, tls, ingest_stop.clone(), grace));
     }
     let admin_token = config.auth.admin_token.as_ref().map(|token| token.expose().to_owned());
+    let oidc = match config.auth.oidc.clone() {
+        Some(settings) => Some(Arc::new(Oidc::new(settings).context("single sign-on")?)),
+        None => None,
+    };
     let rules_stop = CancellationToken::new();
     load_recent_samples(Arc::clone(&recent)).await;
     let recent_evictor =
@@ -240,6 +245,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             notifications: notifications.as_ref().map(|running| running.api.clone()),
             auth: users,
             redaction: Arc::new(PipelineRedaction(pipeline.clone())),
+            oidc,
             admin_token,
             secure_cookies: config.auth.secure_cookies,
         },

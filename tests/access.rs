@@ -83,6 +83,10 @@ const ROUTES: &[Route] = &[
     route("GET", "/readyz", Needs::Nothing, 200),
     route("GET", "/metrics", Needs::Nothing, 200),
     route("POST", "/api/v1/auth/login", Needs::Nothing, 400),
+    route("GET", "/api/v1/auth/oidc", Needs::Nothing, 200),
+    // Single sign-on is not configured here.
+    route("GET", "/api/v1/auth/oidc/login", Needs::Nothing, 404),
+    route("GET", "/api/v1/auth/oidc/callback", Needs::Nothing, 404),
     route("GET", "/api/v1/auth/me", Needs::Viewer, 200),
     route("POST", "/api/v1/auth/password", Needs::Viewer, 400),
     route("POST", "/api/v1/sql", Needs::Viewer, 400),

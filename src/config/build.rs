@@ -273,6 +273,7 @@ fn auth(r: &mut Reader<'_>, parent: &mut Section<'_>) -> AuthConfig {
         r.read(&mut s, "session_idle", positive_duration).unwrap_or(defaults.session_idle);
     let session_max =
         r.read(&mut s, "session_max", positive_duration).unwrap_or(defaults.session_max);
+    let oidc = super::oidc::oidc(r, &mut s);
     r.finish(s);
     // The file wins; the environment variables are the fallback for a file-less setup.
     let from_env = |name: &str| r.env().var(name).filter(|v| !v.is_empty()).map(super::Secret::new);
@@ -280,6 +281,7 @@ fn auth(r: &mut Reader<'_>, parent: &mut Section<'_>) -> AuthConfig {
         admin_token: admin_token.or_else(|| from_env("SIGHTLINE_ADMIN_TOKEN")),
         admin_password: admin_password.or_else(|| from_env("SIGHTLINE_ADMIN_PASSWORD")),
         secure_cookies,
+        oidc,
         sessions: sightline_ui::auth::AuthSettings {
             max_failed_logins,
             lockout,

@@ -648,3 +648,49 @@ fn logins_and_sessions_have_safe_defaults_and_refuse_zero_limits() {
         ]
     );
 }
+
+#[test]
+fn single_sign_on_maps_claim_values_to_roles_and_reports_what_is_missing() {
+    let text = r#"
+auth:
+  oidc:
+    issuer: https://id.example.org/realms/acme
+    client_id: sightline
+    client_secret: ${OIDC_SECRET}
+    redirect_url: https://sightline.example.org/api/v1/auth/oidc/callback
+    role_claim: roles
+    roles: { admin: [sre-leads], editor: [sre, oncall] }
+    default_role: viewer
+"#;
+    let env = FakeEnvironment::default().with_var("OIDC_SECRET", "s3cret");
+    let oidc = load_ok(text, &env).auth.oidc.expect("oidc settings");
+    assert_eq!(oidc.client_secret.as_deref(), Some("s3cret"));
+    assert_eq!(oidc.scopes, ["profile", "email"]);
+    assert_eq!(
+        (oidc.username_claim.as_str(), oidc.role_claim.as_str()),
+        ("preferred_username", "roles")
+    );
+    assert_eq!(
+        oidc.roles,
+        [
+            (sightline_ui::auth::Role::Editor, vec!["sre".to_owned(), "oncall".to_owned()]),
+            (sightline_ui::auth::Role::Admin, vec!["sre-leads".to_owned()]),
+        ]
+    );
+    assert_eq!(oidc.default_role, Some(sightline_ui::auth::Role::Viewer));
+    assert!(!format!("{oidc:?}").contains("s3cret"), "the secret is not printed");
+    assert!(load_ok("{}", &env).auth.oidc.is_none());
+
+    let text = "auth: { oidc: { issuer: 'http://id.example.org', roles: { owner: [x] }, default_role: admin } }";
+    let errors = load_errors(text, &env);
+    assert_eq!(
+        errors,
+        [
+            "auth.oidc.issuer: \"http://id.example.org\" is not an https URL (http only for localhost)",
+            "auth.oidc.roles.owner: unknown field (expected one of: viewer, editor, admin)",
+            "auth.oidc.default_role: \"admin\" is not one of: none, viewer, editor",
+            "auth.oidc.client_id: required field is missing",
+            "auth.oidc.redirect_url: required field is missing",
+        ]
+    );
+}

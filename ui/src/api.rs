@@ -6,6 +6,7 @@ pub mod access;
 mod admin;
 mod alertmanager;
 mod notifications;
+mod oidc;
 mod prometheus;
 mod redaction;
 mod rules;
@@ -30,6 +31,7 @@ pub use access::{Access, RouteRule, Routes};
 pub use alertmanager::NotificationsApi;
 pub use redaction::{RedactionRule, RedactionRules};
 
+use crate::auth::oidc::Oidc;
 use crate::auth::{AuthError, AuthStore, Role};
 use access::Gate;
 use session::SessionCookie;
@@ -45,6 +47,8 @@ pub struct Api {
     pub notifications: Option<NotificationsApi>,
     pub auth: Arc<AuthStore>,
     pub redaction: Arc<dyn RedactionRules>,
+    /// Single sign-on, when configured.
+    pub oidc: Option<Arc<Oidc>>,
     /// The bootstrap API token with the admin role, if configured.
     pub admin_token: Option<String>,
     /// Whether the session cookie is `Secure` (off only for plain-HTTP localhost).
@@ -59,6 +63,7 @@ struct ApiState {
     rules: RuleManager,
     auth: Arc<AuthStore>,
     redaction: Arc<dyn RedactionRules>,
+    oidc: Option<Arc<Oidc>>,
     session_cookie: SessionCookie,
     /// Every route with its access rule, for `/api/v1/admin/routes`.
     route_rules: Arc<[RouteRule]>,
@@ -73,6 +78,9 @@ const ADMIN: Access = Access::Role(Role::Admin);
 pub fn router(api: Api, operations: Routes<()>) -> Router {
     let main = Routes::default()
         .add(Method::POST, "/api/v1/auth/login", Access::Public, session::login)
+        .add(Method::GET, "/api/v1/auth/oidc", Access::Public, oidc::status)
+        .add(Method::GET, "/api/v1/auth/oidc/login", Access::Public, oidc::login)
+        .add(Method::GET, "/api/v1/auth/oidc/callback", Access::Public, oidc::callback)
         .add(Method::POST, "/api/v1/auth/logout", VIEWER, session::logout)
         .add(Method::GET, "/api/v1/auth/me", VIEWER, session::me)
         .add(Method::POST, "/api/v1/auth/password", VIEWER, session::change_password)
@@ -121,6 +129,7 @@ pub fn router(api: Api, operations: Routes<()>) -> Router {
         rules: api.rules,
         auth: api.auth,
         redaction: api.redaction,
+        oidc: api.oidc,
         session_cookie,
         route_rules,
     };
@@ -198,6 +207,10 @@ impl ApiError {
 
     pub(crate) fn forbidden(message: &str) -> Self {
         Self { status: StatusCode::FORBIDDEN, message: message.into() }
+    }
+
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into() }
     }
 
     pub(crate) fn too_many_requests(message: &str) -> Self {

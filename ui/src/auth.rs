@@ -4,6 +4,7 @@
 //! The store is blocking (SQLite, and Argon2id takes tens of milliseconds by design): the API calls it through
 //! `spawn_blocking`. It knows nothing about HTTP: cookies, CSRF and statuses are the API's business.
 
+pub mod oidc;
 mod password;
 mod store;
 

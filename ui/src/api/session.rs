@@ -38,7 +38,7 @@ impl SessionCookie {
     }
 
     /// `Set-Cookie` for `token`; `None` tells the browser to forget the cookie.
-    fn header(self, token: Option<&str>) -> String {
+    pub(crate) fn header(self, token: Option<&str>) -> String {
         let mut header = match token {
             Some(token) => format!("{}={token}; Path=/; HttpOnly; SameSite=Strict", self.name()),
             None => format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", self.name()),

@@ -54,6 +54,7 @@ fn app_with_auth(
         notifications: None,
         auth,
         redaction: Arc::new(NoRedaction),
+        oidc: None,
         admin_token: token.map(String::from),
         secure_cookies,
     };

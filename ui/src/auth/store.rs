@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::password::{self, check_policy, random_token, secret_digest};
 use super::{AuthError, Credential, Principal, Result, Role};
 
+mod identities;
 mod teams;
 mod tokens;
 
@@ -165,7 +166,8 @@ impl AuthStore {
     /// Opens (or creates) the tables in the state database at `path`.
     pub fn open(path: &Path, settings: AuthSettings, clock: fn() -> i64) -> Result<AuthStore> {
         let display = path.display().to_string();
-        let connection = sightline_rules::state::open_database(path, SCHEMA)
+        let schema = format!("{SCHEMA}{}", identities::SCHEMA);
+        let connection = sightline_rules::state::open_database(path, &schema)
             .map_err(|source| AuthError::Database { path: display.clone(), source })?;
         Ok(AuthStore {
             path: display,
@@ -563,6 +565,9 @@ impl AuthStore {
             .and_then(|_| transaction.execute("DELETE FROM sessions WHERE user_name = ?1", [name]))
             .and_then(|_| {
                 transaction.execute("DELETE FROM api_tokens WHERE user_name = ?1", [name])
+            })
+            .and_then(|_| {
+                transaction.execute("DELETE FROM oidc_identities WHERE user_name = ?1", [name])
             })
             .and_then(|_| audit(&transaction, now, actor, "user_deleted", Some(name), None))
             .and_then(|_| transaction.commit())

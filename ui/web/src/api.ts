@@ -71,6 +71,9 @@ export async function login(username: string, password: string): Promise<Me> {
   return { name: answer.user.name, role: answer.user.role, csrf_token: answer.csrf_token };
 }
 
+/** Whether single sign-on is configured, and its button's text. */
+export const singleSignOn = () => request<{ enabled: boolean; label?: string }>("GET", "/api/v1/auth/oidc");
+
 export async function logout(): Promise<void> {
   await request<null>("POST", "/api/v1/auth/logout");
   csrfToken = null;

@@ -9,8 +9,10 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
+import { CLIENT_ID, CLIENT_SECRET, startProvider } from "./oidc-provider.mjs";
 
 const [binary, artifacts] = process.argv.slice(2);
 if (!binary || !artifacts) {
@@ -35,16 +37,17 @@ route: { receiver: nowhere }
 receivers: [{ name: nowhere }]
 `;
 
-/** Starts the daemon on loopback ports; resolves to its URLs once it reports its listeners. */
-async function startDaemon() {
+/** Starts the daemon on loopback ports (the API's on `apiPort` if given, else any), with `oidc` settings if
+ * given; resolves to its URLs once it reports its listeners. */
+async function startDaemon({ apiPort = 0, oidc } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "sightline-browser-"));
   const config = {
     data_dir: join(dir, "data"),
     log: { format: "json", level: "info" },
     otlp: { grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" } },
-    http: { listen: "127.0.0.1:0" },
+    http: { listen: `127.0.0.1:${apiPort}` },
     // Plain HTTP on loopback: the documented case for cookies without `Secure`.
-    auth: { admin_password: ADMIN_PASSWORD, admin_token: ADMIN_TOKEN, secure_cookies: false },
+    auth: { admin_password: ADMIN_PASSWORD, admin_token: ADMIN_TOKEN, secure_cookies: false, oidc },
     rule_files: ["rules.yaml"],
     notifications_file: "alertmanager.yml",
   };
@@ -82,6 +85,25 @@ async function startDaemon() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A loopback port free at the time of asking: for the daemon whose address the provider must know first. */
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Logs in at the provider's development pages as `login`, from sightline's single sign-on button. */
+async function singleSignOn(page, daemon, login) {
+  await page.goto(daemon.ui);
+  await page.click("a.sso");
+  await page.fill("input[name=login]", login);
+  await page.fill("input[name=password]", "any password");
+  await page.click("button:has-text('Sign-in')");
+  await page.click("button:has-text('Continue')");
 }
 
 /** Sends log records over OTLP/HTTP JSON, as an SDK would. */
@@ -447,6 +469,57 @@ const tests = {
     assert((await row.locator("td.count").first().textContent()) === "1", "the masked token is not counted");
     assert((await page.locator("tr[data-rule=jwt] td.count").first().textContent()) === "0", "jwt counted");
     await page.screenshot({ path: join(artifacts, "redaction.png"), fullPage: true });
+  },
+
+  async "single sign-on logs a user in with the role their groups give, and refuses one with no role"(page) {
+    const port = await freePort();
+    const provider = await startProvider(`http://127.0.0.1:${port}/api/v1/auth/oidc/callback`);
+    const daemon = await startDaemon({
+      apiPort: port,
+      oidc: {
+        issuer: provider.issuer,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_url: `http://127.0.0.1:${port}/api/v1/auth/oidc/callback`,
+        scopes: ["profile", "groups"],
+        roles: { editor: ["sre"] },
+        label: "Log in with the test provider",
+      },
+    });
+    try {
+      await page.goto(daemon.ui);
+      await page.waitForSelector("a.sso >> text=Log in with the test provider");
+      await singleSignOn(page, daemon, "ana");
+      await page.waitForSelector("text=ana (editor)");
+      await page.screenshot({ path: join(artifacts, "sso-logged-in.png"), fullPage: true });
+      const users = await asAdmin(daemon, "GET", "/api/v1/admin/users");
+      const ana = users.find((user) => user.name === "ana");
+      assert(ana?.role === "editor", `ana: ${JSON.stringify(users)}`);
+      // The session is a normal one: the API answers with the cookie, and logging out ends it.
+      const me = await page.evaluate(async () => (await fetch("/api/v1/auth/me")).json());
+      assert(me.name === "ana" && me.csrf_token, `me: ${JSON.stringify(me)}`);
+      await page.click("text=Log out");
+      await page.waitForSelector("input[name=password]");
+
+      // bo's groups map to no role, and there is no default role.
+      await page.context().clearCookies();
+      await singleSignOn(page, daemon, "bo");
+      await page.waitForSelector("text=bo has no sightline role: ask an admin to give one");
+      await page.screenshot({ path: join(artifacts, "sso-refused.png"), fullPage: true });
+      const after = await asAdmin(daemon, "GET", "/api/v1/admin/users");
+      assert(!after.some((user) => user.name === "bo"), "bo was created");
+      const audit = await asAdmin(daemon, "GET", "/api/v1/admin/audit?limit=20");
+      assert(
+        audit.some((entry) => entry.action === "login_failed" && entry.actor === "bo"),
+        `audit: ${JSON.stringify(audit)}`,
+      );
+      // A callback with a state this browser was not given is refused.
+      await page.goto(`${daemon.ui}/api/v1/auth/oidc/callback?code=stolen&state=forged`);
+      await page.waitForSelector("text=this login was not started in this browser: log in again");
+    } finally {
+      await daemon.stop();
+      await provider.stop();
+    }
   },
 
   async "a wrong password is refused with the server's message and no session"(page, daemon) {

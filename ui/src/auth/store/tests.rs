@@ -367,3 +367,51 @@ fn old_audit_entries_and_stale_failures_are_purged_as_logins_come() {
         .expect("failures");
     assert_eq!(names, ["another"]);
 }
+
+fn identity(subject: &str, name: &str, role: Role) -> crate::auth::oidc::Identity {
+    crate::auth::oidc::Identity {
+        issuer: "https://id.example.org".into(),
+        subject: subject.into(),
+        name: name.into(),
+        role,
+    }
+}
+
+#[test]
+fn a_provider_subject_gets_one_user_whose_role_follows_the_claims_and_no_password() {
+    let store = store_with_user("admin", "the admin's password", Role::Admin);
+    let first = store.oidc_login(&identity("sub-1", "ana", Role::Editor)).expect("first login");
+    assert_eq!((first.user.name.as_str(), first.user.role), ("ana", Role::Editor));
+    // The same subject logs in to the same user, even if the name claim changed; the role follows.
+    let again = store.oidc_login(&identity("sub-1", "ana.b", Role::Viewer)).expect("second login");
+    assert_eq!((again.user.name.as_str(), again.user.role), ("ana", Role::Viewer));
+    let users: Vec<(String, Role)> =
+        store.users().expect("users").into_iter().map(|u| (u.name, u.role)).collect();
+    assert_eq!(users, [("admin".to_owned(), Role::Admin), ("ana".to_owned(), Role::Viewer)]);
+    // No password logs in as the user the provider created.
+    assert!(matches!(login(&store, "ana", "!"), LoginOutcome::Refused));
+    assert!(matches!(login(&store, "ana", ""), LoginOutcome::Refused));
+    let actions: Vec<String> =
+        store.audit_log(10, None).expect("audit").into_iter().map(|e| e.action).collect();
+    assert!(
+        actions.contains(&"user_created".to_owned())
+            && actions.contains(&"role_changed".to_owned())
+    );
+}
+
+#[test]
+fn a_provider_cannot_log_in_as_an_existing_local_user_or_demote_the_last_admin() {
+    let store = store_with_user("admin", "the admin's password", Role::Admin);
+    let taken = store.oidc_login(&identity("sub-9", "admin", Role::Admin));
+    assert!(matches!(taken, Err(AuthError::Invalid(_))), "{taken:?}");
+    // Deleting the local admin is refused while it is the last one; an SSO admin becomes the only other.
+    store.oidc_login(&identity("sub-2", "bo", Role::Admin)).expect("bo");
+    store.delete_user("test", "admin").expect("delete the local admin");
+    let bo = store.oidc_login(&identity("sub-2", "bo", Role::Viewer)).expect("bo again");
+    assert_eq!(bo.user.role, Role::Admin, "the last admin stays one");
+    // A deleted user's link goes with it: the subject makes a new user.
+    store.oidc_login(&identity("sub-3", "cy", Role::Admin)).expect("cy");
+    store.delete_user("cy", "bo").expect("delete bo");
+    let back = store.oidc_login(&identity("sub-2", "bo", Role::Editor)).expect("bo is new");
+    assert_eq!(back.user.role, Role::Editor);
+}

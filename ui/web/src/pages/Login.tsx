@@ -1,11 +1,26 @@
-import { type FormEvent, useState } from "react";
-import { login, type Me } from "../api";
+import { type FormEvent, useEffect, useState } from "react";
+import { login, singleSignOn, type Me } from "../api";
+
+const SSO_ERROR = "#oidc-error=";
+
+/** Why a single sign-on failed, as the server put it in the location's hash; the hash is then cleared. */
+function singleSignOnError(): string | null {
+  const hash = window.location.hash;
+  if (!hash.startsWith(SSO_ERROR)) return null;
+  window.history.replaceState(null, "", window.location.pathname);
+  return decodeURIComponent(hash.slice(SSO_ERROR.length));
+}
 
 export function Login({ onLogin }: { onLogin: (user: Me) => void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(singleSignOnError);
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState<string | null>(null);
+
+  useEffect(() => {
+    singleSignOn().then((answer) => setSso(answer.enabled ? (answer.label ?? "Single sign-on") : null), () => setSso(null));
+  }, []);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -40,6 +55,12 @@ export function Login({ onLogin }: { onLogin: (user: Me) => void }) {
       <button type="submit" disabled={busy}>
         Log in
       </button>
+      {sso && (
+        // A plain link: the server answers with a redirect to the identity provider.
+        <a className="sso" href="/api/v1/auth/oidc/login">
+          {sso}
+        </a>
+      )}
       {error && <p className="error">{error}</p>}
     </form>
   );
