@@ -209,10 +209,6 @@ impl ApiError {
         Self { status: StatusCode::FORBIDDEN, message: message.into() }
     }
 
-    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into() }
-    }
-
     pub(crate) fn too_many_requests(message: &str) -> Self {
         Self { status: StatusCode::TOO_MANY_REQUESTS, message: message.into() }
     }

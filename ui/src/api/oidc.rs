@@ -31,11 +31,18 @@ pub(super) async fn status(State(state): State<ApiState>) -> Response {
 /// `GET /api/v1/auth/oidc/login`.
 pub(super) async fn login(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let oidc = state.oidc.as_ref().ok_or_else(not_configured)?;
-    let (url, login_state) =
-        oidc.start().await.map_err(|error| ApiError::unavailable(error.to_string()))?;
-    let cookie = state_cookie(state.session_cookie, Some(&login_state));
+    // The browser navigated here: a failure goes back to the login page, which says why.
+    let (url, cookie) = match oidc.start().await {
+        Ok((url, login_state)) => (url, state_cookie(state.session_cookie, Some(&login_state))),
+        Err(error) => (login_error(&error.to_string()), state_cookie(state.session_cookie, None)),
+    };
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)])
         .into_response())
+}
+
+/// Where the login page shows why a single sign-on failed.
+fn login_error(message: &str) -> String {
+    format!("/#oidc-error={}", percent_encode(message))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,7 +63,7 @@ pub(super) async fn callback(
     let oidc = state.oidc.clone().ok_or_else(not_configured)?;
     let forget_state = state_cookie(state.session_cookie, None);
     let failed = |message: String| {
-        let location = format!("/#oidc-error={}", percent_encode(&message));
+        let location = login_error(&message);
         (
             StatusCode::SEE_OTHER,
             [(header::LOCATION, location), (header::SET_COOKIE, forget_state.clone())],

@@ -334,6 +334,17 @@ mod tests {
         assert_eq!(settings.role_for(&values(&[])), Some(Role::Viewer));
     }
 
+    #[tokio::test]
+    async fn an_unreachable_provider_and_an_unknown_state_are_clear_errors() {
+        // Port 1 on loopback: nothing listens there, the connection is refused at once.
+        let oidc = Oidc::new(OidcSettings { issuer: "http://127.0.0.1:1".into(), ..settings() })
+            .expect("client");
+        let error = oidc.start().await.expect_err("no provider");
+        assert_eq!(error.to_string(), "the identity provider cannot be reached: try again later");
+        let error = oidc.finish("never-issued", "code").await.expect_err("unknown state");
+        assert_eq!(error.to_string(), "this login expired or was already used: log in again");
+    }
+
     #[test]
     fn claims_are_read_as_a_string_or_a_list_of_strings() {
         let claims =

@@ -65,7 +65,7 @@ export function Home() {
     // A first rate a second after the page opens, then every few seconds.
     const first = setTimeout(measure, 1000);
     const timer = setInterval(measure, REFRESH_MS);
-    // Users limited to some services may not see every alert: their count stays unknown.
+    // Users limited to some services count their services' alerts (the API shows them no other).
     alerts().then((list) => setFiring(list.filter((alert) => alert.state === "firing").length), () => setFiring(null));
     sql(FAILING_SERVICES).then(setFailing, (e: Error) => setError(e.message));
     return () => {
