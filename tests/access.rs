@@ -479,6 +479,9 @@ async fn a_user_limited_to_some_services_sees_and_silences_only_their_alerts() {
         .map(|rule| (rule["name"].as_str().unwrap_or("?"), rule["state"].as_str().unwrap_or("?")))
         .collect();
     assert_eq!(states, [("CheckoutDown", "firing"), ("PaymentsDown", "inactive")]);
+    // How many series an evaluation found counts every service's: it is not shown to sam.
+    let evaluation = &rules["data"]["groups"][0]["rules"][1]["evaluations"][0];
+    assert_eq!(evaluation["results"], Value::Null, "{evaluation}");
 
     let silence = |service: &str| {
         json!({

@@ -1,7 +1,8 @@
 //! Single sign-on routes, all public (they are how one gets credentials):
 //! - `GET /api/v1/auth/oidc`: whether single sign-on is configured, and the login button's text;
-//! - `GET /api/v1/auth/oidc/login`: redirects the browser to the identity provider, with the login's `state`
-//!   also in a short-lived cookie, so that only the browser that started a login can finish it;
+//! - `GET /api/v1/auth/oidc/login`: redirects the browser to the identity provider; the login in progress
+//!   (its `state`, PKCE verifier and nonce) is kept in a short-lived `HttpOnly` cookie, so that only the browser
+//!   that started a login can finish it;
 //! - `GET /api/v1/auth/oidc/callback`: where the provider sends the browser back. On success it sets the
 //!   session cookie and redirects to the app; on failure it redirects to the app's login with the reason
 //!   (`/#oidc-error=…`).
@@ -18,6 +19,7 @@ use serde_json::json;
 use super::access::cookie;
 use super::session::{SessionCookie, with_auth};
 use super::{ApiError, ApiState};
+use crate::auth::oidc::PendingLogin;
 
 /// `GET /api/v1/auth/oidc`.
 pub(super) async fn status(State(state): State<ApiState>) -> Response {
@@ -32,8 +34,8 @@ pub(super) async fn status(State(state): State<ApiState>) -> Response {
 pub(super) async fn login(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let oidc = state.oidc.as_ref().ok_or_else(not_configured)?;
     // The browser navigated here: a failure goes back to the login page, which says why.
-    let (url, cookie) = match oidc.start().await {
-        Ok((url, login_state)) => (url, state_cookie(state.session_cookie, Some(&login_state))),
+    let (url, cookie) = match oidc.start(now_ms()).await {
+        Ok((url, login)) => (url, state_cookie(state.session_cookie, Some(&login.to_cookie()))),
         Err(error) => (login_error(&error.to_string()), state_cookie(state.session_cookie, None)),
     };
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)])
@@ -77,15 +79,16 @@ pub(super) async fn callback(
     let (Some(code), Some(login_state)) = (callback.code, callback.state) else {
         return Ok(failed("the identity provider sent no authorization code".to_owned()));
     };
-    // The state must be the one this browser was given: else another site started this login.
-    if cookie(&headers, state_cookie_name(state.session_cookie)) != Some(login_state.as_str()) {
+    let Some(login) = cookie(&headers, state_cookie_name(state.session_cookie))
+        .and_then(PendingLogin::from_cookie)
+    else {
         return Ok(failed("this login was not started in this browser: log in again".to_owned()));
-    }
-    let identity = match oidc.finish(&login_state, &code).await {
+    };
+    let identity = match oidc.finish(login, &login_state, &code, now_ms()).await {
         Ok(identity) => identity,
         Err(error) => {
             tracing::warn!(error = %error, "single sign-on failed");
-            record_failure(&state, error.user.clone(), error.to_string()).await;
+            record_failure(&state, None, error.to_string()).await;
             return Ok(failed(error.to_string()));
         }
     };
@@ -120,6 +123,10 @@ async fn record_failure(state: &ApiState, name: Option<String>, reason: String) 
     }
 }
 
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 fn not_configured() -> ApiError {
     ApiError::not_found("single sign-on is not configured")
 }
@@ -128,7 +135,7 @@ fn state_cookie_name(session: SessionCookie) -> &'static str {
     if session.secure { "__Host-sightline_oidc_state" } else { "sightline_oidc_state" }
 }
 
-/// `Set-Cookie` for a login's state (ten minutes, as long as a login may take); `None` forgets it.
+/// `Set-Cookie` for a login in progress (ten minutes, as long as a login may take); `None` forgets it.
 fn state_cookie(session: SessionCookie, login_state: Option<&str>) -> String {
     let name = state_cookie_name(session);
     let mut header = match login_state {

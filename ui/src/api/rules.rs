@@ -127,6 +127,7 @@ pub(super) async fn alerts(
 }
 
 fn rule_json(rule: &RuleStatus, scope: &ServiceScope, exclude_alerts: bool) -> Json {
+    let limited = !matches!(scope, ServiceScope::All);
     let last = rule.history.last();
     let (health, last_error, data_state) = match last.map(|evaluation| &evaluation.health) {
         None => ("unknown", String::new(), "unknown"),
@@ -140,11 +141,16 @@ fn rule_json(rule: &RuleStatus, scope: &ServiceScope, exclude_alerts: bool) -> J
         "queryLanguage": if rule.is_sql { "sql" } else { "promql" },
         "labels": rule.labels,
         "health": health,
-        "lastError": last_error,
+        "lastError": if limited { String::new() } else { last_error },
         "dataState": data_state,
         "evaluationTime": last.map_or(0.0, |evaluation| evaluation.duration.as_secs_f64()),
         "lastEvaluation": last.map_or_else(|| rfc3339(0), |evaluation| rfc3339(evaluation.t_ms)),
-        "evaluations": rule.history.iter().rev().map(evaluation_json).collect::<Vec<_>>(),
+        "evaluations": rule
+            .history
+            .iter()
+            .rev()
+            .map(|evaluation| evaluation_json(evaluation, limited))
+            .collect::<Vec<_>>(),
         "type": rule.kind,
     });
     if rule.kind == "alerting" {
@@ -170,7 +176,9 @@ fn rule_json(rule: &RuleStatus, scope: &ServiceScope, exclude_alerts: bool) -> J
     json
 }
 
-fn evaluation_json(evaluation: &Evaluation) -> Json {
+/// One evaluation; `limited` (for a user limited to some services) leaves out how many results it had and its
+/// error's text, which count and may quote every service's series.
+fn evaluation_json(evaluation: &Evaluation, limited: bool) -> Json {
     let (health, error) = match &evaluation.health {
         Health::Ok => ("ok", None),
         Health::NoData => ("nodata", None),
@@ -179,9 +187,9 @@ fn evaluation_json(evaluation: &Evaluation) -> Json {
     json!({
         "time": rfc3339(evaluation.t_ms),
         "duration": evaluation.duration.as_secs_f64(),
-        "results": evaluation.results,
+        "results": (!limited).then_some(evaluation.results),
         "health": health,
-        "error": error,
+        "error": if limited { None } else { error },
     })
 }
 

@@ -3,11 +3,13 @@
 //! signature, issuer, audience, expiry and nonce). The provider is found by discovery and its keys are
 //! fetched again every few minutes, so that key rotation needs no restart.
 //!
+//! A login in progress lives in the browser, not here: its [`PendingLogin`] (state, PKCE verifier, nonce,
+//! start time) is the value of an `HttpOnly` cookie. Nothing accumulates on the server, so no flood of
+//! started logins can crowd out real ones, and a restart loses none.
+//!
 //! What a login yields is an [`Identity`]: the provider's subject, a user name from a claim, and the role
 //! that the configured role claim maps to. Users and sessions are [`super::AuthStore`]'s.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -22,9 +24,7 @@ use serde_json::Value as Json;
 use super::Role;
 
 /// How long a login may take at the provider.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-/// Logins in progress at once: beyond this, new ones are refused until old ones finish or time out.
-const MAX_PENDING: usize = 10_000;
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// How long the provider's metadata and keys are used before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(5 * 60);
 
@@ -88,38 +88,54 @@ pub struct Identity {
     pub subject: String,
     /// The user name to create or find, from `username_claim`.
     pub name: String,
-    pub role: Role,
+    /// The role the claims give; `None`: none (the login is refused, and a linked user loses access).
+    pub role: Option<Role>,
 }
 
 /// Why a login failed. The message is for the user; nothing secret is in it.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct OidcError {
-    message: String,
-    /// Who tried, when the provider said it: for the audit log.
-    pub user: Option<String>,
-}
+#[error("{0}")]
+pub struct OidcError(String);
 
 impl OidcError {
     fn new(message: impl Into<String>) -> OidcError {
-        OidcError { message: message.into(), user: None }
+        OidcError(message.into())
     }
 }
 
-/// A login sent to the provider and not back yet.
-struct Pending {
+/// A login sent to the provider and not back yet, as its cookie holds it: the `state` the provider must send
+/// back, the PKCE verifier, the nonce the ID token must carry, and when it started (ms since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLogin {
+    pub state: String,
     verifier: String,
     nonce: String,
-    started: Instant,
+    started_ms: i64,
 }
 
-/// The relying party: settings, an HTTP client that follows no redirect, the provider's metadata, and the
-/// logins in progress.
+impl PendingLogin {
+    /// The cookie value: the four parts, URL-safe base64 and digits, joined by `.`.
+    pub fn to_cookie(&self) -> String {
+        format!("{}.{}.{}.{}", self.state, self.verifier, self.nonce, self.started_ms)
+    }
+
+    pub fn from_cookie(value: &str) -> Option<PendingLogin> {
+        let mut parts = value.split('.');
+        let login = PendingLogin {
+            state: parts.next()?.to_owned(),
+            verifier: parts.next()?.to_owned(),
+            nonce: parts.next()?.to_owned(),
+            started_ms: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(login)
+    }
+}
+
+/// The relying party: settings, an HTTP client that follows no redirect, and the provider's metadata.
 pub struct Oidc {
     settings: OidcSettings,
     http: reqwest::Client,
     metadata: tokio::sync::Mutex<Option<(Instant, CoreProviderMetadata)>>,
-    pending: Mutex<HashMap<String, Pending>>,
 }
 
 impl std::fmt::Debug for Oidc {
@@ -136,21 +152,16 @@ impl Oidc {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|error| OidcError::new(format!("building the OIDC HTTP client: {error}")))?;
-        Ok(Oidc {
-            settings,
-            http,
-            metadata: tokio::sync::Mutex::new(None),
-            pending: Mutex::new(HashMap::new()),
-        })
+        Ok(Oidc { settings, http, metadata: tokio::sync::Mutex::new(None) })
     }
 
     pub fn settings(&self) -> &OidcSettings {
         &self.settings
     }
 
-    /// Starts a login: the provider's authorization URL to send the browser to, and the `state` that the
-    /// browser must bring back (kept in a cookie).
-    pub async fn start(&self) -> Result<(String, String), OidcError> {
+    /// Starts a login at `now_ms`: the provider's authorization URL to send the browser to, and the login
+    /// that the browser keeps (in a cookie) until the provider sends it back.
+    pub async fn start(&self, now_ms: i64) -> Result<(String, PendingLogin), OidcError> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -164,32 +175,32 @@ impl Oidc {
             request = request.add_scope(Scope::new(scope.clone()));
         }
         let (url, state, nonce) = request.url();
-        let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        pending.retain(|_, login| login.started.elapsed() < LOGIN_TIMEOUT);
-        if pending.len() >= MAX_PENDING {
-            return Err(OidcError::new("too many logins in progress: try again in a few minutes"));
-        }
-        let login = Pending {
+        let login = PendingLogin {
+            state: state.secret().clone(),
             verifier: verifier.secret().clone(),
             nonce: nonce.secret().clone(),
-            started: Instant::now(),
+            started_ms: now_ms,
         };
-        pending.insert(state.secret().clone(), login);
-        Ok((url.to_string(), state.secret().clone()))
+        Ok((url.to_string(), login))
     }
 
-    /// Finishes the login that `state` started: exchanges `code` for tokens, verifies the ID token and maps
-    /// its claims.
-    pub async fn finish(&self, state: &str, code: &str) -> Result<Identity, OidcError> {
-        let login = self
-            .pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(state)
-            .filter(|login| login.started.elapsed() < LOGIN_TIMEOUT)
-            .ok_or_else(|| {
-                OidcError::new("this login expired or was already used: log in again")
-            })?;
+    /// Finishes `login` (from the browser's cookie) at `now_ms`, for the `state` and `code` the provider sent
+    /// back: exchanges the code for tokens, verifies the ID token and maps its claims.
+    pub async fn finish(
+        &self,
+        login: PendingLogin,
+        state: &str,
+        code: &str,
+        now_ms: i64,
+    ) -> Result<Identity, OidcError> {
+        // The state must be the one this browser was given: else another site started this login.
+        if login.state != state {
+            return Err(OidcError::new("this login was not started in this browser: log in again"));
+        }
+        let timeout_ms = i64::try_from(LOGIN_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
+        if now_ms.saturating_sub(login.started_ms) > timeout_ms {
+            return Err(OidcError::new("this login took too long: log in again"));
+        }
         let client = self.client().await?;
         let exchange = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -198,6 +209,7 @@ impl Oidc {
             })?
             .set_pkce_verifier(PkceCodeVerifier::new(login.verifier));
         let tokens = exchange.request_async(&self.http).await.map_err(|error| {
+            tracing::warn!(error = ?error, "the OIDC token request failed");
             OidcError::new(format!("the provider refused the authorization code: {error}"))
         })?;
         let id_token =
@@ -227,10 +239,7 @@ impl Oidc {
                 ))
             })?;
         let groups = claim_strings(&payload, &self.settings.role_claim);
-        let role = self.settings.role_for(&groups).ok_or_else(|| OidcError {
-            message: format!("{name} has no sightline role: ask an admin to give one"),
-            user: Some(name.clone()),
-        })?;
+        let role = self.settings.role_for(&groups);
         Ok(Identity {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
@@ -335,14 +344,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unreachable_provider_and_an_unknown_state_are_clear_errors() {
+    async fn an_unreachable_provider_a_foreign_state_and_an_old_login_are_clear_errors() {
         // Port 1 on loopback: nothing listens there, the connection is refused at once.
         let oidc = Oidc::new(OidcSettings { issuer: "http://127.0.0.1:1".into(), ..settings() })
             .expect("client");
-        let error = oidc.start().await.expect_err("no provider");
+        let error = oidc.start(0).await.expect_err("no provider");
         assert_eq!(error.to_string(), "the identity provider cannot be reached: try again later");
-        let error = oidc.finish("never-issued", "code").await.expect_err("unknown state");
-        assert_eq!(error.to_string(), "this login expired or was already used: log in again");
+        let login = PendingLogin {
+            state: "s".into(),
+            verifier: "v".into(),
+            nonce: "n".into(),
+            started_ms: 1_000,
+        };
+        let error = oidc.finish(login.clone(), "other", "code", 2_000).await.expect_err("foreign");
+        assert_eq!(error.to_string(), "this login was not started in this browser: log in again");
+        let late = 1_000 + 10 * 60 * 1000 + 1;
+        let error = oidc.finish(login, "s", "code", late).await.expect_err("too old");
+        assert_eq!(error.to_string(), "this login took too long: log in again");
+    }
+
+    #[test]
+    fn a_pending_login_survives_its_cookie_and_a_mangled_cookie_is_none() {
+        let login = PendingLogin {
+            state: "c3RhdGU".into(),
+            verifier: "dmVyaWZpZXI".into(),
+            nonce: "bm9uY2U".into(),
+            started_ms: 1_795_000_000_000,
+        };
+        assert_eq!(PendingLogin::from_cookie(&login.to_cookie()), Some(login));
+        for mangled in ["", "a.b.c", "a.b.c.d", "a.b.c.1.e"] {
+            assert_eq!(PendingLogin::from_cookie(mangled), None, "{mangled}");
+        }
     }
 
     #[test]

@@ -239,6 +239,11 @@ impl AuthStore {
         };
         // The database is not held while Argon2 runs (tens of milliseconds, by design).
         let user = match stored {
+            // A user of single sign-on has no password; the answer takes as long as a wrong one.
+            Some((hash, ..)) if hash == identities::NO_PASSWORD => {
+                password::verify_decoy(password);
+                None
+            }
             Some((hash, role, created_at, scopes)) if password::verify(password, &hash) => {
                 let (role, scopes) = (parse_role(&role)?, teams::parse_globs(&scopes));
                 Some(User { name: name.to_owned(), role, scopes, created_at })

@@ -139,7 +139,8 @@ export interface Evaluation {
   time: string;
   /** Seconds. */
   duration: number;
-  results: number;
+  /** Hidden (null) from users limited to some services: it counts every service's series. */
+  results: number | null;
   health: "ok" | "nodata" | "err";
   error: string | null;
 }

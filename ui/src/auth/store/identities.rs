@@ -1,7 +1,8 @@
 //! Users who log in with OpenID Connect: each provider subject is linked to one user, created at its first
 //! login under the name its claim gives, with no password (an admin may set one). The role follows the
-//! provider's claims at every login. A name that a user already holds is never taken over: a provider cannot
-//! log anyone in as an existing local account.
+//! provider's claims at every login; claims that give no role refuse the login and, for a linked user, end
+//! their sessions and revoke their API tokens (the provider said they no longer belong). A name that a user
+//! already holds is never taken over: a provider cannot log anyone in as an existing local account.
 
 use rusqlite::{OptionalExtension as _, params};
 
@@ -10,7 +11,7 @@ use crate::auth::oidc::Identity;
 use crate::auth::{AuthError, Result, Role};
 
 /// The password hash of users who have none: no password verifies against it.
-const NO_PASSWORD: &str = "!";
+pub(super) const NO_PASSWORD: &str = "!";
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS oidc_identities (
@@ -39,6 +40,26 @@ impl AuthStore {
                 )
                 .optional()
                 .map_err(|e| self.database(e))?;
+            let no_role = || {
+                AuthError::Invalid(format!(
+                    "{} has no sightline role: ask an admin to give one",
+                    identity.name
+                ))
+            };
+            let Some(claimed_role) = identity.role else {
+                if let Some(name) = &linked {
+                    transaction
+                        .execute("DELETE FROM sessions WHERE user_name = ?1", [name])
+                        .and_then(|_| transaction.execute("DELETE FROM api_tokens WHERE user_name = ?1", [name]))
+                        .and_then(|_| {
+                            let detail = "the identity provider gives no role: sessions ended, tokens revoked";
+                            audit(&transaction, now, "sightline", "access_revoked", Some(name), Some(detail))
+                        })
+                        .and_then(|_| transaction.commit())
+                        .map_err(|e| self.database(e))?;
+                }
+                return Err(no_role());
+            };
             let name = match linked {
                 Some(name) => name,
                 None => {
@@ -47,7 +68,7 @@ impl AuthStore {
                         .execute(
                             "INSERT INTO users (name, password_hash, role, created_at)
                              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
-                            params![identity.name, NO_PASSWORD, identity.role.as_str(), now],
+                            params![identity.name, NO_PASSWORD, claimed_role.as_str(), now],
                         )
                         .map_err(|e| self.database(e))?;
                     if inserted == 0 {
@@ -57,7 +78,7 @@ impl AuthStore {
                             identity.name
                         )));
                     }
-                    let detail = format!("{} via {}", identity.role.as_str(), identity.issuer);
+                    let detail = format!("{} via {}", claimed_role.as_str(), identity.issuer);
                     transaction
                         .execute(
                             "INSERT INTO oidc_identities (issuer, subject, user_name, created_at)
@@ -91,16 +112,16 @@ impl AuthStore {
             let mut role = parse_role(&role)?;
             // The last admin stays one, whatever the claims say: nobody could manage users otherwise.
             let keeps_admin = role == Role::Admin && self.keep_an_admin(&transaction).is_err();
-            if role != identity.role && !keeps_admin {
+            if role != claimed_role && !keeps_admin {
                 let detail = format!(
                     "{} -> {} (from the identity provider)",
                     role.as_str(),
-                    identity.role.as_str()
+                    claimed_role.as_str()
                 );
                 transaction
                     .execute(
                         "UPDATE users SET role = ?2 WHERE name = ?1",
-                        params![name, identity.role.as_str()],
+                        params![name, claimed_role.as_str()],
                     )
                     .and_then(|_| {
                         audit(
@@ -113,7 +134,7 @@ impl AuthStore {
                         )
                     })
                     .map_err(|e| self.database(e))?;
-                role = identity.role;
+                role = claimed_role;
             }
             transaction.commit().map_err(|e| self.database(e))?;
             User { name, role, scopes: teams::parse_globs(&scopes), created_at }

@@ -368,12 +368,16 @@ fn old_audit_entries_and_stale_failures_are_purged_as_logins_come() {
     assert_eq!(names, ["another"]);
 }
 
-fn identity(subject: &str, name: &str, role: Role) -> crate::auth::oidc::Identity {
+fn identity(
+    subject: &str,
+    name: &str,
+    role: impl Into<Option<Role>>,
+) -> crate::auth::oidc::Identity {
     crate::auth::oidc::Identity {
         issuer: "https://id.example.org".into(),
         subject: subject.into(),
         name: name.into(),
-        role,
+        role: role.into(),
     }
 }
 
@@ -414,4 +418,22 @@ fn a_provider_cannot_log_in_as_an_existing_local_user_or_demote_the_last_admin()
     store.delete_user("cy", "bo").expect("delete bo");
     let back = store.oidc_login(&identity("sub-2", "bo", Role::Editor)).expect("bo is new");
     assert_eq!(back.user.role, Role::Editor);
+}
+
+#[test]
+fn claims_without_a_role_refuse_the_login_and_take_a_linked_users_sessions_and_tokens() {
+    let store = store_with_user("admin", "the admin's password", Role::Admin);
+    let refused = store.oidc_login(&identity("sub-5", "dee", None));
+    assert!(
+        matches!(&refused, Err(AuthError::Invalid(m)) if m.contains("no sightline role")),
+        "{refused:?}"
+    );
+    assert!(store.users().expect("users").iter().all(|u| u.name != "dee"), "no user is created");
+
+    let session = store.oidc_login(&identity("sub-5", "dee", Role::Editor)).expect("dee");
+    let token = store.create_token("dee", "ci", Role::Editor, None).expect("token");
+    assert!(store.session(&session.token).expect("session").is_some());
+    assert!(store.oidc_login(&identity("sub-5", "dee", None)).is_err());
+    assert!(store.session(&session.token).expect("session").is_none(), "the session ended");
+    assert!(store.tokens(Some("dee")).expect("tokens").is_empty(), "{:?}", token.info);
 }

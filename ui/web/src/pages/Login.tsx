@@ -8,7 +8,11 @@ function singleSignOnError(): string | null {
   const hash = window.location.hash;
   if (!hash.startsWith(SSO_ERROR)) return null;
   window.history.replaceState(null, "", window.location.pathname);
-  return decodeURIComponent(hash.slice(SSO_ERROR.length));
+  try {
+    return decodeURIComponent(hash.slice(SSO_ERROR.length));
+  } catch {
+    return "single sign-on failed";
+  }
 }
 
 export function Login({ onLogin }: { onLogin: (user: Me) => void }) {

@@ -107,7 +107,7 @@ function History({ rule }: { rule: Rule }) {
           <tr key={evaluation.time} className={evaluation.health === "err" ? "failed" : undefined}>
             <td>{evaluation.time}</td>
             <td>{milliseconds(evaluation.duration)}</td>
-            <td>{evaluation.results}</td>
+            <td>{evaluation.results ?? "–"}</td>
             <td>{evaluation.health === "err" ? `error: ${evaluation.error ?? ""}` : evaluation.health}</td>
           </tr>
         ))}
