@@ -523,6 +523,19 @@ async fn a_user_limited_to_some_services_sees_and_silences_only_their_alerts() {
     let mut update = silence("checkout");
     update["id"] = json!(theirs);
     assert_eq!(post(&sam, update).await.status(), StatusCode::NOT_FOUND);
+
+    // An admin's silence by alert name also mutes sam's alert: sam sees it muted, but only by what sam may
+    // look up.
+    let mut by_name = silence("ignored");
+    by_name["matchers"] = json!([{ "name": "alertname", "value": "CheckoutDown", "isRegex": false, "isEqual": true }]);
+    assert_eq!(post(&Caller::AdminToken, by_name).await.status(), StatusCode::OK);
+    let seen = get(&sam, "/api/v2/alerts").await;
+    let status = &seen[0]["status"];
+    assert_eq!(status["state"], "suppressed", "{seen}");
+    assert_eq!(status["silencedBy"], json!([own["silenceID"]]), "{seen}");
+    let all =
+        get(&Caller::AdminToken, "/api/v2/alerts?filter=alertname%3D%22CheckoutDown%22").await;
+    assert_eq!(all[0]["status"]["silencedBy"].as_array().map(Vec::len), Some(2), "{all}");
 }
 
 /// Sends an OTLP/HTTP protobuf export to `path` and expects it accepted.

@@ -3,6 +3,7 @@
 //! create or update, get, expire), receivers and status. sightline's own view of deliveries is in
 //! [`notifications`], served with these routes.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -20,6 +21,7 @@ use sightline_rules::notify::notifier::{AlertStatus, Notifier};
 use sightline_rules::notify::outbox::Outbox;
 use sightline_rules::notify::silence::{Silence, SilenceError, SilenceMatcher};
 use sightline_rules::promql::Labels;
+use sightline_storage::ServiceScope;
 
 use super::scope::{alert_visible, silence_confined};
 use super::{Access, ApiError, Routes, blocking, notifications};
@@ -139,10 +141,14 @@ async fn list_alerts(
     };
     let now = (api.clock)();
     let notifier = api.notifier.clone();
-    let alerts = blocking(move || notifier.alerts(now)).await?;
+    let mut alerts = blocking(move || notifier.alerts(now)).await?;
+    alerts.retain(|status| alert_visible(&principal.scope, &status.alert.labels));
+    let mutes = match principal.scope {
+        ServiceScope::All => None,
+        ServiceScope::Only(_) => Some(visible_mutes(&api, &principal.scope, &alerts).await?),
+    };
     let shown: Vec<Json> = alerts
         .iter()
-        .filter(|status| alert_visible(&principal.scope, &status.alert.labels))
         .filter(|status| all_match(&matchers, &status.alert.labels))
         .filter(|status| {
             receiver.as_ref().is_none_or(|r| status.receivers.iter().any(|name| r.is_match(name)))
@@ -155,9 +161,37 @@ async fn list_alerts(
                 && (filters.active || silenced || inhibited)
         })
         .filter(|status| status.alert.ended_at_ms(now).is_none())
-        .map(|status| gettable_alert(status, now))
+        .map(|status| gettable_alert(status, now, mutes.as_ref()))
         .collect();
     Ok(json_response(StatusCode::OK, &Json::Array(shown)))
+}
+
+/// The silences (ids) and alerts (fingerprints) that a user limited to some services may see named as what
+/// mutes an alert: silences confined to their services, and their alerts. The others would be ids that answer
+/// them 404; the alert's state still says that it is muted.
+struct VisibleMutes {
+    silences: HashSet<String>,
+    alerts: HashSet<String>,
+}
+
+async fn visible_mutes(
+    api: &NotificationsApi,
+    scope: &ServiceScope,
+    alerts: &[AlertStatus],
+) -> Result<VisibleMutes, ApiError> {
+    let store = Arc::clone(api.notifier.silences());
+    let silences = blocking(move || store.list()).await?;
+    Ok(VisibleMutes {
+        silences: silences
+            .into_iter()
+            .filter(|silence| silence_confined(scope, &silence.matchers))
+            .map(|silence| silence.id)
+            .collect(),
+        alerts: alerts
+            .iter()
+            .map(|status| format!("{:016x}", status.alert.fingerprint()))
+            .collect(),
+    })
 }
 
 /// Query pairs into filters; repeated `filter` values add up.
@@ -198,13 +232,18 @@ fn parse_filter(filters: &[String]) -> Result<Vec<Matcher>, ApiError> {
     Ok(matchers)
 }
 
-fn gettable_alert(status: &AlertStatus, now: i64) -> Json {
+fn gettable_alert(status: &AlertStatus, now: i64, visible: Option<&VisibleMutes>) -> Json {
     let alert = &status.alert;
     let state = if status.silenced_by.is_empty() && status.inhibited_by.is_empty() {
         "active"
     } else {
         "suppressed"
     };
+    let shown = |ids: &[String], visible_ids: Option<&HashSet<String>>| -> Vec<String> {
+        ids.iter().filter(|id| visible_ids.is_none_or(|set| set.contains(*id))).cloned().collect()
+    };
+    let silenced_by = shown(&status.silenced_by, visible.map(|v| &v.silences));
+    let inhibited_by = shown(&status.inhibited_by, visible.map(|v| &v.alerts));
     let ends_at = alert.ended_at_ms(now).unwrap_or(alert.valid_until_ms);
     json!({
         "labels": labels_json(&alert.labels),
@@ -217,8 +256,8 @@ fn gettable_alert(status: &AlertStatus, now: i64) -> Json {
         "receivers": status.receivers.iter().map(|name| json!({ "name": name })).collect::<Vec<_>>(),
         "status": {
             "state": state,
-            "silencedBy": status.silenced_by,
-            "inhibitedBy": status.inhibited_by,
+            "silencedBy": silenced_by,
+            "inhibitedBy": inhibited_by,
             "mutedBy": [],
         },
     })
