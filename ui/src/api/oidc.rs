@@ -19,7 +19,7 @@ use serde_json::json;
 use super::access::cookie;
 use super::session::{SessionCookie, with_auth};
 use super::{ApiError, ApiState};
-use crate::auth::oidc::PendingLogin;
+use crate::auth::oidc::{LOGIN_TIMEOUT, PendingLogin};
 
 /// `GET /api/v1/auth/oidc`.
 pub(super) async fn status(State(state): State<ApiState>) -> Response {
@@ -135,11 +135,14 @@ fn state_cookie_name(session: SessionCookie) -> &'static str {
     if session.secure { "__Host-sightline_oidc_state" } else { "sightline_oidc_state" }
 }
 
-/// `Set-Cookie` for a login in progress (ten minutes, as long as a login may take); `None` forgets it.
+/// `Set-Cookie` for a login in progress (as long as a login may take); `None` forgets it.
 fn state_cookie(session: SessionCookie, login_state: Option<&str>) -> String {
     let name = state_cookie_name(session);
     let mut header = match login_state {
-        Some(value) => format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600"),
+        Some(value) => {
+            let max_age = LOGIN_TIMEOUT.as_secs();
+            format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
+        }
         None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     };
     if session.secure {
