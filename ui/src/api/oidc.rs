@@ -138,17 +138,7 @@ fn state_cookie_name(session: SessionCookie) -> &'static str {
 /// `Set-Cookie` for a login in progress (as long as a login may take); `None` forgets it.
 fn state_cookie(session: SessionCookie, login_state: Option<&str>) -> String {
     let name = state_cookie_name(session);
-    let mut header = match login_state {
-        Some(value) => {
-            let max_age = LOGIN_TIMEOUT.as_secs();
-            format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}")
-        }
-        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    };
-    if session.secure {
-        header.push_str("; Secure");
-    }
-    header
+    session.set_cookie(name, login_state, "Lax", Some(LOGIN_TIMEOUT.as_secs()))
 }
 
 /// `text` for a URL fragment: everything but unreserved characters percent-encoded.

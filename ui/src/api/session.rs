@@ -39,10 +39,25 @@ impl SessionCookie {
 
     /// `Set-Cookie` for `token`; `None` tells the browser to forget the cookie.
     pub(crate) fn header(self, token: Option<&str>) -> String {
-        let mut header = match token {
-            Some(token) => format!("{}={token}; Path=/; HttpOnly; SameSite=Strict", self.name()),
-            None => format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", self.name()),
-        };
+        self.set_cookie(self.name(), token, "Strict", None)
+    }
+
+    /// `Set-Cookie` for any of our cookies (`HttpOnly`, path `/`, `Secure` as the session's): `value` for
+    /// `max_age_s` seconds (`None`: as long as the browser runs), or, without a value, forgotten.
+    pub(crate) fn set_cookie(
+        self,
+        name: &str,
+        value: Option<&str>,
+        same_site: &str,
+        max_age_s: Option<u64>,
+    ) -> String {
+        let mut header =
+            format!("{name}={}; Path=/; HttpOnly; SameSite={same_site}", value.unwrap_or_default());
+        match (value, max_age_s) {
+            (None, _) => header.push_str("; Max-Age=0"),
+            (Some(_), Some(seconds)) => header.push_str(&format!("; Max-Age={seconds}")),
+            (Some(_), None) => {}
+        }
         if self.secure {
             header.push_str("; Secure");
         }
