@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { allTokens, revokeAnyToken, type ApiToken, type Me } from "../api";
 import { Audit } from "./admin/Audit";
 import { Teams } from "./admin/Teams";
 import { TokenTable } from "./admin/Tokens";
 import { Users } from "./admin/Users";
+import { useEditableList } from "../useEditableList";
 
 export function Admin({ user }: { user: Me }) {
   // Each change is audited: the audit log is read again after it.
@@ -23,22 +24,10 @@ export function Admin({ user }: { user: Me }) {
 
 /** Every user's API tokens, to revoke one that leaked or is no longer used. */
 function AllTokens({ onChange }: { onChange: () => void }) {
-  const [tokens, setTokens] = useState<ApiToken[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    allTokens().then(setTokens, (e: Error) => setError(e.message));
-  }, []);
-  useEffect(load, [load]);
+  const { list: tokens, error, change } = useEditableList(allTokens, onChange);
 
   function revoke(token: ApiToken) {
-    if (!window.confirm(`Revoke ${token.user}'s token ${token.name}?`)) return;
-    revokeAnyToken(token.id).then(
-      () => {
-        load();
-        onChange();
-      },
-      (e: Error) => setError(e.message),
-    );
+    if (window.confirm(`Revoke ${token.user}'s token ${token.name}?`)) void change(() => revokeAnyToken(token.id));
   }
 
   return (

@@ -1,25 +1,10 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { deleteTeam, listOf, saveTeam, teams, type Team } from "../../api";
+import { type FormEvent } from "react";
+import { deleteTeam, listOf, saveTeam, teams } from "../../api";
+import { useEditableList } from "../../useEditableList";
 
 /** Teams: service scopes shared by their members. Saving a team replaces its scopes and members. */
 export function Teams({ onChange }: { onChange: () => void }) {
-  const [list, setList] = useState<Team[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    teams().then(setList, (e: Error) => setError(e.message));
-  }, []);
-  useEffect(load, [load]);
-
-  async function change(action: () => Promise<unknown>) {
-    try {
-      await action();
-      setError(null);
-      load();
-      onChange();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  }
+  const { list, error, change } = useEditableList(teams, onChange);
 
   function save(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();

@@ -1,26 +1,10 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { createUser, deleteUser, listOf, ROLES, updateUser, users, type Role, type User } from "../../api";
+import { useEditableList } from "../../useEditableList";
 
 /** Users: create one, change a role or service scopes, reset a password, delete. */
 export function Users({ onChange }: { onChange: () => void }) {
-  const [list, setList] = useState<User[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    users().then(setList, (e: Error) => setError(e.message));
-  }, []);
-  useEffect(load, [load]);
-
-  /** Runs a change, then shows the list again or the server's refusal. */
-  async function change(action: () => Promise<unknown>) {
-    try {
-      await action();
-      setError(null);
-      load();
-      onChange();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  }
+  const { list, error, change } = useEditableList(users, onChange);
 
   function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
