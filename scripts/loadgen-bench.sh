@@ -8,7 +8,8 @@
 #
 # WORKDIR gets sightline.yaml (ports 14317/14318/18080, durability fsync), data/ and daemon.log.
 # SIGHTLINE_BENCH_CONFIG names a YAML file appended to that config (e.g. a `redaction:` section);
-# SIGHTLINE_BIN another daemon binary (e.g. target/profiling/sightline).
+# SIGHTLINE_BIN another daemon binary (e.g. target/profiling/sightline); SIGHTLINE_LOADGEN_BIN another
+# load generator.
 set -euo pipefail
 workdir=$1; shift; [[ ${1:-} == -- ]] && shift
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +39,7 @@ cpu() { awk -v t="$ticks" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$pid/stat"
 target=http://127.0.0.1:14318
 [[ " $* " == *" grpc "* ]] && target=http://127.0.0.1:14317
 before=$(cpu)
-report=$("$root/target/release/sightline-loadgen" --target "$target" --json "$@")
+report=$("${SIGHTLINE_LOADGEN_BIN:-$root/target/release/sightline-loadgen}" --target "$target" --json "$@")
 after=$(cpu)
 rss_kib=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 hwm_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")

@@ -1,31 +1,30 @@
-//! Senders: OTLP/HTTP (protobuf or JSON, hyper-util's client) and OTLP/gRPC (the tonic clients
-//! generated in `opentelemetry-proto`), behind one [`Sender`].
+//! Senders: OTLP/HTTP (protobuf or JSON, hyper-util's client) and OTLP/gRPC (tonic, sending the
+//! already encoded messages), behind one [`Sender`].
 
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::json;
 use crate::payload::{Request, Signal};
+use crate::timestamps::{Encoding, Timestamps};
 
 /// How requests travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,12 +34,16 @@ pub enum Protocol {
     Grpc,
 }
 
-/// A request ready to send: for HTTP its body bytes (compressed when asked), for gRPC the message
-/// (tonic encodes it).
+/// A request ready to send, encoded once: its bytes (protobuf or OTLP/JSON, uncompressed) and where
+/// its timestamps are, so each send can move them to the time of sending.
 #[derive(Debug)]
 pub struct Prepared {
-    pub request: Request,
-    pub body: Bytes,
+    encoded: Vec<u8>,
+    timestamps: Timestamps,
+    /// Compress each body (HTTP only: over gRPC tonic compresses the message).
+    gzip: bool,
+    /// When the request's timestamps were current.
+    built: Instant,
     /// Items (records, spans, data points) in the request.
     pub items: u64,
     /// Bytes sent: the HTTP body as sent, or the encoded protobuf message for gRPC.
@@ -48,26 +51,51 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    pub fn new(request: Request, protocol: Protocol, gzip: bool) -> anyhow::Result<Prepared> {
-        let items = request.items();
-        let encoded = match protocol {
-            Protocol::HttpProtobuf | Protocol::Grpc => match &request {
-                Request::Logs(r) => r.encode_to_vec(),
-                Request::Traces(r) => r.encode_to_vec(),
-                Request::Metrics(r) => r.encode_to_vec(),
-            },
-            Protocol::HttpJson => json::encode(&request),
+    /// Encodes `request` for `protocol`; `one_later` is the same request with every time one
+    /// nanosecond later (see [`Timestamps::find`]).
+    pub fn new(
+        request: &Request,
+        one_later: &Request,
+        protocol: Protocol,
+        gzip: bool,
+    ) -> anyhow::Result<Prepared> {
+        let (encoding, encoded, encoded_later) = match protocol {
+            Protocol::HttpProtobuf | Protocol::Grpc => {
+                (Encoding::Protobuf, request.encode_protobuf(), one_later.encode_protobuf())
+            }
+            Protocol::HttpJson => (Encoding::Json, json::encode(request), json::encode(one_later)),
         };
-        let body = if gzip && protocol != Protocol::Grpc {
+        let timestamps = Timestamps::find(encoding, &encoded, &encoded_later)
+            .context("find the timestamps of a request")?;
+        let mut prepared = Prepared {
+            encoded,
+            timestamps,
+            gzip: gzip && protocol != Protocol::Grpc,
+            built: Instant::now(),
+            items: request.items(),
+            bytes: 0,
+        };
+        prepared.bytes = prepared.body_shifted(0)?.len() as u64;
+        Ok(prepared)
+    }
+
+    /// The body to send now: the request with its timestamps moved forward by the time since it
+    /// was built, compressed when asked.
+    pub fn body_now(&self) -> anyhow::Result<Bytes> {
+        let elapsed = u64::try_from(self.built.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.body_shifted(elapsed)
+    }
+
+    /// The body with every timestamp `by_ns` later than when the request was built.
+    pub fn body_shifted(&self, by_ns: u64) -> anyhow::Result<Bytes> {
+        let mut body = self.encoded.clone();
+        self.timestamps.shift(&mut body, by_ns);
+        if self.gzip {
             let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-            encoder.write_all(&encoded).context("gzip a request body")?;
-            encoder.finish().context("gzip a request body")?
-        } else {
-            encoded
-        };
-        let bytes = body.len() as u64;
-        let body = if protocol == Protocol::Grpc { Bytes::new() } else { Bytes::from(body) };
-        Ok(Prepared { request, body, items, bytes })
+            encoder.write_all(&body).context("gzip a request body")?;
+            body = encoder.finish().context("gzip a request body")?;
+        }
+        Ok(Bytes::from(body))
     }
 }
 
@@ -135,34 +163,24 @@ impl Sender {
                     .map(|a| MetadataValue::try_from(a.as_str()))
                     .transpose()
                     .context("the token is not a valid metadata value")?;
-                let limit = 64 * 1024 * 1024;
-                let client = match signal {
-                    Signal::Logs => {
-                        let mut c =
-                            LogsServiceClient::new(channel).max_encoding_message_size(limit);
-                        if gzip {
-                            c = c.send_compressed(CompressionEncoding::Gzip);
-                        }
-                        GrpcClient::Logs(c)
-                    }
-                    Signal::Traces => {
-                        let mut c =
-                            TraceServiceClient::new(channel).max_encoding_message_size(limit);
-                        if gzip {
-                            c = c.send_compressed(CompressionEncoding::Gzip);
-                        }
-                        GrpcClient::Traces(c)
-                    }
+                let mut client =
+                    tonic::client::Grpc::new(channel).max_encoding_message_size(64 * 1024 * 1024);
+                if gzip {
+                    client = client.send_compressed(CompressionEncoding::Gzip);
+                }
+                let path = match signal {
+                    Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+                    Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                     Signal::Metrics => {
-                        let mut c =
-                            MetricsServiceClient::new(channel).max_encoding_message_size(limit);
-                        if gzip {
-                            c = c.send_compressed(CompressionEncoding::Gzip);
-                        }
-                        GrpcClient::Metrics(c)
+                        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
                     }
                 };
-                Ok(Sender::Grpc(GrpcSender { client, authorization }))
+                Ok(Sender::Grpc(GrpcSender {
+                    client,
+                    path: PathAndQuery::from_static(path),
+                    authorization,
+                    signal,
+                }))
             }
         }
     }
@@ -208,7 +226,11 @@ impl HttpSender {
         if let Some(authorization) = &self.authorization {
             builder = builder.header(header::AUTHORIZATION, authorization.clone());
         }
-        let request = match builder.body(Full::new(prepared.body.clone())) {
+        let body = match prepared.body_now() {
+            Ok(body) => body,
+            Err(e) => return failed(format!("request: {e:#}"), false),
+        };
+        let request = match builder.body(Full::new(body)) {
             Ok(request) => request,
             Err(e) => return failed(format!("request: {e}"), false),
         };
@@ -245,21 +267,27 @@ impl HttpSender {
         if self.json {
             return rejected_in_json(self.signal, body);
         }
-        match self.signal {
-            Signal::Logs => ExportLogsServiceResponse::decode(body)
-                .ok()
-                .and_then(|r| r.partial_success)
-                .map_or(0, |p| p.rejected_log_records.max(0) as u64),
-            Signal::Traces => ExportTraceServiceResponse::decode(body)
-                .ok()
-                .and_then(|r| r.partial_success)
-                .map_or(0, |p| p.rejected_spans.max(0) as u64),
-            Signal::Metrics => ExportMetricsServiceResponse::decode(body)
-                .ok()
-                .and_then(|r| r.partial_success)
-                .map_or(0, |p| p.rejected_data_points.max(0) as u64),
-        }
+        rejected_in_protobuf(self.signal, body)
     }
+}
+
+/// `partial_success.rejected_…` of an OTLP/protobuf response, 0 when absent.
+fn rejected_in_protobuf(signal: Signal, body: &[u8]) -> u64 {
+    let rejected = match signal {
+        Signal::Logs => ExportLogsServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| p.rejected_log_records),
+        Signal::Traces => ExportTraceServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| p.rejected_spans),
+        Signal::Metrics => ExportMetricsServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| p.rejected_data_points),
+    };
+    rejected.map_or(0, |r| r.max(0) as u64)
 }
 
 /// `partialSuccess.rejected…` of an OTLP/JSON response (a string or a number), 0 when absent.
@@ -281,39 +309,29 @@ fn failed(status: String, retry_advised: bool) -> Outcome {
     Outcome::Failed { status, retry_advised, retry_after: None }
 }
 
-#[derive(Debug)]
-enum GrpcClient {
-    Logs(LogsServiceClient<Channel>),
-    Traces(TraceServiceClient<Channel>),
-    Metrics(MetricsServiceClient<Channel>),
-}
-
+/// Sends already encoded messages: the generated clients would encode each one as it is sent.
 #[derive(Debug)]
 pub struct GrpcSender {
-    client: GrpcClient,
+    client: tonic::client::Grpc<Channel>,
+    path: PathAndQuery,
     authorization: Option<MetadataValue<tonic::metadata::Ascii>>,
+    signal: Signal,
 }
 
 impl GrpcSender {
     async fn send(&mut self, prepared: &Prepared) -> Outcome {
-        let authorization = self.authorization.as_ref();
-        let result = match (&mut self.client, &prepared.request) {
-            (GrpcClient::Logs(c), Request::Logs(r)) => c
-                .export(authorize(tonic::Request::new(r.clone()), authorization))
-                .await
-                .map(|r| r.into_inner().partial_success.map_or(0, |p| p.rejected_log_records)),
-            (GrpcClient::Traces(c), Request::Traces(r)) => c
-                .export(authorize(tonic::Request::new(r.clone()), authorization))
-                .await
-                .map(|r| r.into_inner().partial_success.map_or(0, |p| p.rejected_spans)),
-            (GrpcClient::Metrics(c), Request::Metrics(r)) => c
-                .export(authorize(tonic::Request::new(r.clone()), authorization))
-                .await
-                .map(|r| r.into_inner().partial_success.map_or(0, |p| p.rejected_data_points)),
-            _ => return failed("request of another signal".into(), false),
+        let body = match prepared.body_now() {
+            Ok(body) => body,
+            Err(e) => return failed(format!("request: {e:#}"), false),
         };
-        match result {
-            Ok(rejected) => Outcome::Accepted { rejected: rejected.max(0) as u64 },
+        if let Err(e) = self.client.ready().await {
+            return failed(format!("transport: {e}"), true);
+        }
+        let request = authorize(tonic::Request::new(body), self.authorization.as_ref());
+        match self.client.unary(request, self.path.clone(), EncodedCodec).await {
+            Ok(response) => Outcome::Accepted {
+                rejected: rejected_in_protobuf(self.signal, response.get_ref()),
+            },
             Err(status) => {
                 let code = status.code();
                 let retry_advised =
@@ -321,6 +339,44 @@ impl GrpcSender {
                 failed(format!("grpc {code:?}"), retry_advised)
             }
         }
+    }
+}
+
+/// A gRPC codec for messages that are already encoded: bytes in, bytes out.
+#[derive(Debug, Clone, Copy)]
+struct EncodedCodec;
+
+impl Codec for EncodedCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = EncodedCodec;
+    type Decoder = EncodedCodec;
+
+    fn encoder(&mut self) -> EncodedCodec {
+        EncodedCodec
+    }
+
+    fn decoder(&mut self) -> EncodedCodec {
+        EncodedCodec
+    }
+}
+
+impl Encoder for EncodedCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for EncodedCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }
 
@@ -336,7 +392,46 @@ fn authorize<T>(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
+    use flate2::read::GzDecoder;
+
     use super::*;
+    use crate::payload;
+
+    /// Moving a prepared request's timestamps gives exactly the bytes of the same request built
+    /// that much later: every timestamp was found, and nothing else changed.
+    #[test]
+    fn a_body_sent_later_is_the_request_encoded_at_that_later_time() {
+        let base = 1_764_000_000_000_000_000;
+        let later = 37_123_456_789;
+        for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
+            for (protocol, gzip) in [
+                (Protocol::HttpProtobuf, false),
+                (Protocol::HttpProtobuf, true),
+                (Protocol::HttpJson, false),
+                (Protocol::Grpc, true),
+            ] {
+                let at = |time| payload::pool(signal, 48, 2, time);
+                let (requests, one_later, expected) = (at(base), at(base + 1), at(base + later));
+                for k in 0..2 {
+                    let prepared = Prepared::new(&requests[k], &one_later[k], protocol, gzip)
+                        .expect("prepared");
+                    let mut body = prepared.body_shifted(later).expect("body").to_vec();
+                    if gzip && protocol != Protocol::Grpc {
+                        let mut plain = Vec::new();
+                        GzDecoder::new(&body[..]).read_to_end(&mut plain).expect("gzip");
+                        body = plain;
+                    }
+                    let expected = match protocol {
+                        Protocol::HttpJson => json::encode(&expected[k]),
+                        _ => expected[k].encode_protobuf(),
+                    };
+                    assert!(body == expected, "{signal:?} over {protocol:?}, gzip {gzip}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn partial_success_counts_are_read_from_json_strings_and_numbers() {

@@ -2,7 +2,8 @@
 //!
 //! Before the run it builds a pool of distinct export requests (logs, spans or metric points over
 //! five services; see [`payload`]) and encodes them for the chosen protocol, so the run itself
-//! mostly sends bytes. Then `--concurrency` workers send requests for `--duration`:
+//! mostly sends bytes: each send only moves the request's timestamps to the time of sending
+//! ([`timestamps`]), as an exporter's would be. Then `--concurrency` workers send requests for `--duration`:
 //!
 //! - closed loop (`--rate 0`, the default): each worker sends its next request as soon as the
 //!   previous one is acknowledged, which finds the target's saturation throughput;
@@ -18,6 +19,7 @@ mod json;
 mod payload;
 mod rate;
 mod report;
+mod timestamps;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -114,9 +116,12 @@ async fn main() -> anyhow::Result<()> {
 
     let built = Instant::now();
     let base = payload::recent_unix_nano();
+    // The same pool one nanosecond later shows where each request's timestamps are.
+    let one_later = payload::pool(args.signal, args.batch, args.pool, base + 1);
     let pool: Vec<Prepared> = payload::pool(args.signal, args.batch, args.pool, base)
-        .into_iter()
-        .map(|request| Prepared::new(request, args.protocol, args.gzip))
+        .iter()
+        .zip(&one_later)
+        .map(|(request, later)| Prepared::new(request, later, args.protocol, args.gzip))
         .collect::<anyhow::Result<_>>()?;
     let pool = Arc::new(pool);
     let mean_bytes = pool.iter().map(|p| p.bytes).sum::<u64>() / pool.len() as u64;

@@ -3,7 +3,8 @@
 //! The shapes follow the collector's ingest benchmark (`collector/benches/common/mod.rs`): log
 //! records of ≈300-400 bytes with a ≈200-byte body and 5 attributes, server spans with 10
 //! attributes and one event. Metrics mix sums, gauges and histograms, 5 attributes per point.
-//! Requests in a pool differ in timestamps, ids and service (one of [`SERVICES`]).
+//! Requests in a pool differ in ids, attributes and service (one of [`SERVICES`]); they share one
+//! base time, which each send moves to the time of sending ([`crate::timestamps`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,6 +23,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use prost::Message;
 
 /// The services requests are spread over, one per request in turn.
 pub const SERVICES: [&str; 5] = ["checkout", "cart", "payments", "search", "frontend"];
@@ -41,6 +43,15 @@ pub enum Request {
 }
 
 impl Request {
+    /// The request as OTLP/protobuf.
+    pub fn encode_protobuf(&self) -> Vec<u8> {
+        match self {
+            Request::Logs(r) => r.encode_to_vec(),
+            Request::Traces(r) => r.encode_to_vec(),
+            Request::Metrics(r) => r.encode_to_vec(),
+        }
+    }
+
     /// Log records, spans or metric data points in the request.
     pub fn items(&self) -> u64 {
         let count: usize = match self {
@@ -83,13 +94,13 @@ pub enum Signal {
     Metrics,
 }
 
-/// Builds `count` distinct requests of `batch` items each, timestamped around `base_unix_nano`.
+/// Builds `count` distinct requests of `batch` items each, timestamped from `base_unix_nano` on
+/// (items within a request ≈1 ms apart).
 pub fn pool(signal: Signal, batch: usize, count: usize, base_unix_nano: u64) -> Vec<Request> {
     (0..count)
         .map(|k| {
             let seed = k * batch;
-            // Requests are ≈1 s apart in event time; items within one ≈1 ms apart.
-            let base = base_unix_nano + k as u64 * 1_000_000_000;
+            let base = base_unix_nano;
             let service = SERVICES[k % SERVICES.len()];
             match signal {
                 Signal::Logs => Request::Logs(logs(service, batch, seed, base)),
@@ -361,12 +372,11 @@ mod tests {
         assert_eq!(services[4], "frontend");
         let first = format!("{:?}", pool[0]);
         let sixth = format!("{:?}", pool[5]);
-        assert_ne!(first, sixth, "same service, but timestamps and ids must differ");
+        assert_ne!(first, sixth, "same service, but ids must differ");
     }
 
     #[test]
     fn log_records_are_a_few_hundred_bytes() {
-        use prost::Message;
         let request = &pool(Signal::Logs, 512, 1, 1_764_000_000_000_000_000)[0];
         let Request::Logs(logs) = request else { panic!("not logs") };
         let per_record = logs.encoded_len() / 512;
