@@ -49,6 +49,10 @@ const COMPACTION_ZSTD_LEVEL: i32 = 9;
 /// The largest dictionary page of the attribute values in a compacted logs file (see [`compacted_logs`]).
 const COMPACTED_ATTRIBUTE_DICTIONARY_BYTES: usize = 16 << 20;
 
+/// The string columns that keep their statistics: files are sorted by service, and queries name a metric
+/// or a span exactly.
+const PRUNING_STRING_COLUMNS: [&str; 3] = ["service_name", "metric_name", "name"];
+
 /// One Parquet file of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataFile {
@@ -351,16 +355,24 @@ fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<Writ
                 .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
         }
     }
-    // Statistics prune by time, service and the other top-level values. Nothing prunes by what is inside a map
-    // or a list, nor by a log's body (a search looks inside it); keeping their minimum and maximum costs two
-    // comparisons for every value written (≈ 4 % of the daemon's CPU under a metrics load, 6 % under logs,
-    // BENCHMARKS.md).
+    // Statistics prune by time, numbers, and the few strings that files cluster or queries name exactly.
+    // Nothing prunes by what is inside a map or a list, by a log's body (a search looks inside it), by ids
+    // (random: the bloom filter serves `trace_id`) or by strings every page holds a mix of (severities,
+    // kinds, units, scope names); keeping a string's minimum and maximum costs two comparisons for every
+    // value written (≈ 4 % of the daemon's CPU under a metrics load, 6 % under logs, BENCHMARKS.md).
     let columns = ArrowSchemaConverter::new()
         .convert(schema)
         .map_err(parquet_write_error(Path::new(table.name())))?;
     for column in columns.columns() {
-        let parts = column.path().parts();
-        if parts.len() > 1 || (table == Table::Logs && parts[0] == "body") {
+        let prunes = match column.path().parts() {
+            [name] => {
+                let string =
+                    schema.field_with_name(name).is_ok_and(|f| f.data_type() == &DataType::Utf8);
+                !string || PRUNING_STRING_COLUMNS.contains(&name.as_str())
+            }
+            _ => false,
+        };
+        if !prunes {
             builder = builder
                 .set_column_statistics_enabled(column.path().clone(), EnabledStatistics::None);
         }

@@ -27,6 +27,7 @@
 //! are recovered, a copy of the damaged file goes to `<dir>/corrupt/` for an operator, and the live segment is
 //! cut back to its intact records; later segments are still read. Damage never fails the open; I/O errors do.
 
+mod crc;
 mod record;
 mod recovery;
 mod writer;

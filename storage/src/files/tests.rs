@@ -208,6 +208,32 @@ fn compacted_logs_keep_the_attribute_dictionary_and_store_bodies_plain() {
     assert_eq!(read_one(&store, &compacted), read_one(&store, &flushed[0]), "the same rows");
 }
 
+/// Statistics are kept where they prune (times, numbers, the service), and not where they cannot but would
+/// cost two comparisons per value written (ids, bodies, what is inside maps).
+#[test]
+fn files_keep_statistics_on_the_columns_that_prune_and_only_those() {
+    let backend = Backend::local();
+    let store = backend.store();
+    let flushed = write(&store, Table::Logs, &[access_logs(100)], 1).expect("flush");
+    let path = store.location(&flushed[0].path);
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(File::open(&path).expect("open")).expect("footer");
+    let group = reader.metadata().row_group(0);
+    let with_statistics: BTreeMap<String, bool> = group
+        .columns()
+        .iter()
+        .map(|c| {
+            (c.column_path().string(), c.statistics().is_some_and(|s| s.min_bytes_opt().is_some()))
+        })
+        .collect();
+    for column in ["timestamp", "observed_timestamp", "service_name", "severity_number"] {
+        assert!(with_statistics[column], "{column} has statistics");
+    }
+    for column in ["body", "trace_id", "severity_text", "scope_name", "attributes.entries.values"] {
+        assert!(!with_statistics[column], "{column} has no statistics");
+    }
+}
+
 on_both_backends! {
     #[test] fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time;
     #[test] fn times_before_1970_land_in_their_own_hour;

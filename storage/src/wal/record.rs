@@ -13,7 +13,7 @@ use arrow_ipc::writer::{
 };
 use arrow_schema::DataType;
 
-use super::Lsn;
+use super::{Lsn, crc};
 use crate::{Error, Result, Table, TableBatch};
 
 /// Bytes before the payload: length, checksum, LSN.
@@ -34,7 +34,11 @@ pub(crate) struct Unsealed {
 impl Unsealed {
     /// Encodes the batches of one request. The expensive part (Arrow IPC) runs here, in the caller.
     pub(crate) fn encode(batches: &[TableBatch]) -> Result<Unsealed> {
-        let mut bytes = vec![0u8; HEADER_LEN];
+        // Sized up front: growing a buffer of a few hundred kilobytes by doubling cost a copy and a
+        // reallocation each time (≈ 3 % of the daemon's CPU under a metrics load).
+        let capacity = HEADER_LEN + 4 + batches.iter().map(encoded_size_estimate).sum::<usize>();
+        let mut bytes = Vec::with_capacity(capacity);
+        bytes.resize(HEADER_LEN, 0);
         let count = u32::try_from(batches.len()).map_err(|_| too_large(usize::MAX))?;
         bytes.extend_from_slice(&count.to_le_bytes());
         for TableBatch { table, batch } in batches {
@@ -64,7 +68,7 @@ impl Unsealed {
     pub(crate) fn seal_into(&self, lsn: Lsn, out: &mut Vec<u8>) {
         let lsn_bytes = lsn.to_le_bytes();
         let payload_len = self.bytes.len() - HEADER_LEN;
-        let crc = crc32c::crc32c_combine(crc32c::crc32c(&lsn_bytes), self.payload_crc, payload_len);
+        let crc = crc::combine(crc32c::crc32c(&lsn_bytes), self.payload_crc, payload_len);
         out.extend_from_slice(&self.bytes[0..4]);
         out.extend_from_slice(&crc.to_le_bytes());
         out.extend_from_slice(&lsn_bytes);
@@ -72,12 +76,18 @@ impl Unsealed {
     }
 }
 
+/// A little more than the bytes `batch` takes in a record: its buffers (as allocated, so with their
+/// spare capacity), the schema message, and room for the tag, length, framing and padding.
+fn encoded_size_estimate(TableBatch { table, batch }: &TableBatch) -> usize {
+    let schema = cached_schema_message(*table).map_or(0, <[u8]>::len);
+    batch.get_array_memory_size() + schema + 1024 + batch.num_columns() * 512
+}
+
 /// Appends `batch` as an Arrow IPC stream: the bytes `StreamWriter` writes. A batch with its table's schema
 /// (every batch the receivers make) starts with that schema's message encoded once per process: encoding it
 /// per record was most of the cost of encoding a small batch.
 fn write_ipc_stream(out: &mut Vec<u8>, table: Table, batch: &RecordBatch) -> Result<()> {
-    let cached = SCHEMA_MESSAGES.iter().find(|(t, _)| *t == table).and_then(|(_, m)| m.as_ref());
-    let cached = match cached {
+    let cached = match cached_schema_message(table) {
         // `Arc`'s equality compares the pointers first: the usual case costs no walk through the fields.
         Some(message) if *batch.schema_ref() == table.schema() => message,
         _ => {
@@ -103,6 +113,10 @@ fn write_ipc_stream(out: &mut Vec<u8>, table: Table, batch: &RecordBatch) -> Res
 
 /// What ends an IPC stream: the continuation marker and a zero length.
 const END_OF_STREAM: [u8; 8] = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+
+fn cached_schema_message(table: Table) -> Option<&'static [u8]> {
+    SCHEMA_MESSAGES.iter().find(|(t, _)| *t == table).and_then(|(_, m)| m.as_deref())
+}
 
 /// Each table's schema as the first message of an IPC stream; `None` for a schema with dictionaries, whose
 /// ids the stream's writer assigns.
