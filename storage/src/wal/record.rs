@@ -22,6 +22,9 @@ pub(crate) const HEADER_LEN: usize = 16;
 /// The largest payload a record may carry. A length field above it reads as damage, not as an allocation.
 pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
 
+/// The largest buffer a record is given before it is encoded.
+const PRESIZED_LIMIT: usize = 64 << 20;
+
 /// A record encoded in the caller's task, still without its LSN; the writer seals it when it assigns one.
 #[derive(Debug)]
 pub(crate) struct Unsealed {
@@ -35,9 +38,10 @@ impl Unsealed {
     /// Encodes the batches of one request. The expensive part (Arrow IPC) runs here, in the caller.
     pub(crate) fn encode(batches: &[TableBatch]) -> Result<Unsealed> {
         // Sized up front: growing a buffer of a few hundred kilobytes by doubling cost a copy and a
-        // reallocation each time (≈ 3 % of the daemon's CPU under a metrics load).
-        let capacity = HEADER_LEN + 4 + batches.iter().map(encoded_size_estimate).sum::<usize>();
-        let mut bytes = Vec::with_capacity(capacity);
+        // reallocation each time (≈ 3 % of the daemon's CPU under a metrics load). The estimate counts
+        // whole buffers, so it is capped for batches sliced out of large arrays: beyond it, the buffer grows.
+        let estimate = HEADER_LEN + 4 + batches.iter().map(encoded_size_estimate).sum::<usize>();
+        let mut bytes = Vec::with_capacity(estimate.min(PRESIZED_LIMIT));
         bytes.resize(HEADER_LEN, 0);
         let count = u32::try_from(batches.len()).map_err(|_| too_large(usize::MAX))?;
         bytes.extend_from_slice(&count.to_le_bytes());
