@@ -2,8 +2,9 @@
 //!
 //! Layout: `<root>/<table>/date=YYYY-MM-DD/hour=HH/<lsn>-<n>.parquet`, where `<lsn>` is the WAL checkpoint the
 //! file belongs to (every row in it came from a WAL record with LSN <= `<lsn>`). Rows are sorted by
-//! `service_name`, then time, and compressed with zstd; every column has page statistics and page indexes, and
-//! `trace_id` has a bloom filter, so that queries on time, service or trace read little. A file is written to a
+//! `service_name`, then time, and compressed with zstd; times, numbers, `service_name`, `metric_name` and `name`
+//! have page statistics and page indexes (`properties` says why not the other strings), and `trace_id` has
+//! a bloom filter, so that queries on time, service or trace read little. A file is written to a
 //! hidden temporary name, fsynced, renamed into place and its directory fsynced: a crash leaves either the whole
 //! file or a temporary one, which the next start deletes. In an object store ([`crate::store`]) a file is
 //! encoded to a local staging file and uploaded in one PUT, or a multipart upload when large; either makes
