@@ -75,6 +75,11 @@ impl StoredMetrics {
 
     /// The distinct metrics of `table` with points in `window`, with their Prometheus names.
     fn catalog(&self, table: Table, window: &str) -> Result<Vec<CatalogEntry>, String> {
+        // Nothing to plan for a table without rows: on an empty store, the start's load of recent samples
+        // then leaves the query engine's session unmade until a real query.
+        if !self.engine.holds_rows(table) {
+            return Ok(Vec::new());
+        }
         let histogram = table == Table::MetricsHistogram;
         let table = table.name();
         let monotonic = if histogram { "false" } else { "is_monotonic" };

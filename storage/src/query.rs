@@ -12,7 +12,7 @@ mod scope;
 mod tests;
 mod time_range;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
@@ -21,7 +21,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::StreamExt;
 use object_store::ObjectStore;
@@ -78,7 +78,12 @@ impl QueryOutput {
 
 /// Runs read-only SQL over the store's tables.
 pub struct QueryEngine {
-    ctx: SessionContext,
+    /// Made for the first query: a session registers DataFusion's hundreds of functions, whose code an idle
+    /// daemon then keeps mapped for nothing (BENCHMARKS.md, "Idle RSS").
+    ctx: OnceLock<SessionContext>,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+    source: Arc<dyn TableSource>,
     /// The store tables, as registered in `ctx`: scoped queries see them through a filter.
     tables: Vec<(Table, Arc<dyn TableProvider>)>,
     limits: QueryLimits,
@@ -113,17 +118,36 @@ impl QueryEngine {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         let config =
             SessionConfig::new().with_target_partitions(cpus).with_information_schema(true);
-        // `SessionContext` leaves URL tables (`SELECT * FROM '/etc/passwd'`) off and registers no table
-        // function that reads files; only the store tables below are reachable.
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
-        let mut tables: Vec<(Table, Arc<dyn TableProvider>)> = Vec::new();
-        for table in Table::ALL {
-            let provider =
-                Arc::new(SnapshotTable::new(table, Arc::clone(&source), store_url.clone()));
-            ctx.register_table(table.name(), Arc::clone(&provider) as _).map_err(internal)?;
-            tables.push((table, provider));
+        let tables = Table::ALL
+            .iter()
+            .map(|&table| {
+                let provider = SnapshotTable::new(table, Arc::clone(&source), store_url.clone());
+                (table, Arc::new(provider) as Arc<dyn TableProvider>)
+            })
+            .collect();
+        Ok(Self { ctx: OnceLock::new(), config, runtime, source, tables, limits })
+    }
+
+    /// The session every query starts from, made at the first.
+    fn context(&self) -> Result<&SessionContext, DataFusionError> {
+        if let Some(ctx) = self.ctx.get() {
+            return Ok(ctx);
         }
-        Ok(Self { ctx, tables, limits })
+        // `SessionContext` leaves URL tables (`SELECT * FROM '/etc/passwd'`) off and registers no table
+        // function that reads files; only the store tables are reachable.
+        let ctx =
+            SessionContext::new_with_config_rt(self.config.clone(), Arc::clone(&self.runtime));
+        for (table, provider) in &self.tables {
+            ctx.register_table(table.name(), Arc::clone(provider))?;
+        }
+        // Two first queries at once each made one; the one kept is as good as the other.
+        Ok(self.ctx.get_or_init(|| ctx))
+    }
+
+    /// Whether `table` holds any row, in files or in the write buffer.
+    pub fn holds_rows(&self, table: Table) -> bool {
+        let snapshot = self.source.snapshot(table);
+        !snapshot.files.is_empty() || snapshot.buffered.iter().any(|batch| batch.num_rows() > 0)
     }
 
     /// An engine over `rows` alone, without files: what the `sql:` rules of a rule unit test query.
@@ -198,19 +222,20 @@ impl QueryEngine {
 
     /// A session whose catalog holds the store tables seen through `scope`.
     fn state_in(&self, scope: &ServiceScope) -> Result<SessionState, DataFusionError> {
-        let Some(predicate) = scope.predicate() else { return Ok(self.ctx.state()) };
+        let ctx = self.context()?;
+        let Some(predicate) = scope.predicate() else { return Ok(ctx.state()) };
         let schema = MemorySchemaProvider::new();
         for (table, provider) in &self.tables {
             let scoped = ScopedTable::new(Arc::clone(provider), predicate.clone());
             schema.register_table(table.name().to_owned(), Arc::new(scoped))?;
         }
-        let options = self.ctx.copied_config();
+        let options = ctx.copied_config();
         let catalog = MemoryCatalogProvider::new();
         catalog.register_schema(&options.options().catalog.default_schema, Arc::new(schema))?;
         let catalogs = MemoryCatalogProviderList::new();
         catalogs
             .register_catalog(options.options().catalog.default_catalog.clone(), Arc::new(catalog));
-        Ok(SessionStateBuilder::new_from_existing(self.ctx.state())
+        Ok(SessionStateBuilder::new_from_existing(ctx.state())
             .with_catalog_list(Arc::new(catalogs))
             .build())
     }
