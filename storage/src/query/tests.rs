@@ -142,6 +142,24 @@ async fn files_and_buffer_give_every_row_once() {
 }
 
 #[tokio::test]
+async fn a_table_holds_rows_when_a_file_or_the_buffer_has_some() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine_over(dir.path(), three_part_store(dir.path()), QueryLimits::default());
+    assert!(engine.holds_rows(Table::Logs));
+    assert!(!engine.holds_rows(Table::Spans));
+
+    let source = StaticSource::new();
+    let empty_batch = logs_batch(&[]);
+    source.set(Table::Logs, TableSnapshot { files: Vec::new(), buffered: vec![empty_batch] });
+    let engine = QueryEngine::new(source, Arc::new(InMemory::new()), QueryLimits::default())
+        .expect("engine");
+    assert!(!engine.holds_rows(Table::Logs), "an empty buffered batch is no row");
+    // The session is made at the first query, and the engine answers it.
+    let output = engine.sql("SELECT count(*) FROM logs").await.expect("query");
+    assert_eq!(count(&output), 0);
+}
+
+#[tokio::test]
 async fn time_filters_skip_files_outside_the_range() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut snapshot = three_part_store(dir.path());
