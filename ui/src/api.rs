@@ -179,6 +179,13 @@ where
     }
 }
 
+/// Now, in milliseconds since the Unix epoch: the wall clock of handlers that take no injected clock.
+pub(crate) fn now_ms() -> i64 {
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Parses a JSON request body; a body that does not parse is a 400 that says why.
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)

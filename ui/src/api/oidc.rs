@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::access::cookie;
 use super::session::{SessionCookie, with_auth};
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, now_ms};
 use crate::auth::oidc::{LOGIN_TIMEOUT, PendingLogin};
 
 /// `GET /api/v1/auth/oidc`.
@@ -121,10 +121,6 @@ async fn record_failure(state: &ApiState, name: Option<String>, reason: String) 
     if let Err(error) = recorded {
         tracing::error!(error = ?error, "the audit log could not record a failed login");
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn not_configured() -> ApiError {

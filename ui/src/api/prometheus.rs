@@ -24,7 +24,7 @@ use sightline_rules::promql::{
 };
 use sightline_storage::ServiceScope;
 
-use super::ApiState;
+use super::{ApiState, now_ms};
 use crate::auth::Principal;
 use scoped::ScopedSeries;
 
@@ -336,12 +336,6 @@ fn parse_step(text: &str) -> Result<i64, String> {
 fn seconds_as_ms(text: &str) -> Option<i64> {
     let seconds = text.parse::<f64>().ok().filter(|seconds| seconds.is_finite())?;
     Some((seconds * 1000.0).round() as i64)
-}
-
-fn now_ms() -> i64 {
-    let since_epoch =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A request's parameters, from its query string (GET) or its form body (POST), as Prometheus takes them.

@@ -567,10 +567,7 @@ impl AuthStore {
         }
         transaction
             .execute("DELETE FROM users WHERE name = ?1", [name])
-            .and_then(|_| transaction.execute("DELETE FROM sessions WHERE user_name = ?1", [name]))
-            .and_then(|_| {
-                transaction.execute("DELETE FROM api_tokens WHERE user_name = ?1", [name])
-            })
+            .and_then(|_| end_access(&transaction, name))
             .and_then(|_| {
                 transaction.execute("DELETE FROM oidc_identities WHERE user_name = ?1", [name])
             })
@@ -641,6 +638,13 @@ fn audit(
         )?
         .execute(params![at, actor, action, target, detail])
         .map(drop)
+}
+
+/// Ends every session of user `name` and revokes their API tokens.
+fn end_access(connection: &Connection, name: &str) -> rusqlite::Result<()> {
+    connection.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
+    connection.execute("DELETE FROM api_tokens WHERE user_name = ?1", [name])?;
+    Ok(())
 }
 
 fn user_role(connection: &Connection, name: &str) -> rusqlite::Result<Option<String>> {

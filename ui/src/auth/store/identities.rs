@@ -6,7 +6,7 @@
 
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{AuthStore, NewSession, User, audit, check_user_name, parse_role, teams};
+use super::{AuthStore, NewSession, User, audit, check_user_name, end_access, parse_role, teams};
 use crate::auth::oidc::Identity;
 use crate::auth::{AuthError, Result, Role};
 
@@ -40,25 +40,28 @@ impl AuthStore {
                 )
                 .optional()
                 .map_err(|e| self.database(e))?;
-            let no_role = || {
-                AuthError::Invalid(format!(
-                    "{} has no sightline role: ask an admin to give one",
-                    identity.name
-                ))
-            };
             let Some(claimed_role) = identity.role else {
                 if let Some(name) = &linked {
-                    transaction
-                        .execute("DELETE FROM sessions WHERE user_name = ?1", [name])
-                        .and_then(|_| transaction.execute("DELETE FROM api_tokens WHERE user_name = ?1", [name]))
-                        .and_then(|_| {
-                            let detail = "the identity provider gives no role: sessions ended, tokens revoked";
-                            audit(&transaction, now, "sightline", "access_revoked", Some(name), Some(detail))
+                    let detail =
+                        "the identity provider gives no role: sessions ended, tokens revoked";
+                    end_access(&transaction, name)
+                        .and_then(|()| {
+                            audit(
+                                &transaction,
+                                now,
+                                "sightline",
+                                "access_revoked",
+                                Some(name),
+                                Some(detail),
+                            )
                         })
-                        .and_then(|_| transaction.commit())
+                        .and_then(|()| transaction.commit())
                         .map_err(|e| self.database(e))?;
                 }
-                return Err(no_role());
+                return Err(AuthError::Invalid(format!(
+                    "{} has no sightline role: ask an admin to give one",
+                    identity.name
+                )));
             };
             let name = match linked {
                 Some(name) => name,
