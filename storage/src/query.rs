@@ -79,7 +79,7 @@ impl QueryOutput {
 /// Runs read-only SQL over the store's tables.
 pub struct QueryEngine {
     /// Made for the first query: a session registers DataFusion's hundreds of functions, whose code an idle
-    /// daemon then keeps mapped for nothing (BENCHMARKS.md, "Idle RSS").
+    /// daemon then keeps mapped for nothing (BENCHMARKS.md, "Idle RSS on the Intel machine").
     ctx: OnceLock<SessionContext>,
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
