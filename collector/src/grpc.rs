@@ -1,31 +1,33 @@
 //! The OTLP/gRPC receiver: the logs, metrics and trace services, with gzip and zstd request compression and a
 //! limit on the decoded (decompressed) message size.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
 use axum::response::Response;
+use bytes::Buf;
 use http::HeaderValue;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
+use tonic::body::Body;
+use tonic::codec::{
+    Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
 };
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use tonic::codec::CompressionEncoding;
+use tonic::codegen::Service;
+use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::service::Routes;
 use tonic::{Request, Status};
 
 use crate::Error;
 use crate::admission::{self, Admission};
+use crate::decode::pool::Decoded;
 use crate::ingest::{ExportRequest, Pipeline};
 use crate::metrics::Transport;
 use crate::otlp::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse, ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
 
 /// Settings of the OTLP/gRPC receiver.
@@ -50,17 +52,9 @@ impl Default for GrpcSettings {
 pub fn router(pipeline: Pipeline, settings: &GrpcSettings) -> Router {
     let receiver = GrpcReceiver { pipeline: pipeline.clone() };
     let limit = settings.max_message_size;
-    macro_rules! configured {
-        ($server:expr) => {
-            $server
-                .max_decoding_message_size(limit)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-        };
-    }
-    let router = Routes::new(configured!(LogsServiceServer::new(receiver.clone())))
-        .add_service(configured!(MetricsServiceServer::new(receiver.clone())))
-        .add_service(configured!(TraceServiceServer::new(receiver)))
+    let router = Routes::new(ExportService::<ExportLogsServiceRequest>::new(&receiver, limit))
+        .add_service(ExportService::<ExportMetricsServiceRequest>::new(&receiver, limit))
+        .add_service(ExportService::<ExportTraceServiceRequest>::new(&receiver, limit))
         .into_axum_router();
     let gate = admission::Receiver {
         transport: Transport::Grpc,
@@ -97,7 +91,7 @@ struct GrpcReceiver {
 impl GrpcReceiver {
     async fn export<R: ExportRequest>(
         &self,
-        request: Request<R>,
+        request: Request<Received<R>>,
     ) -> Result<tonic::Response<R::Response>, Status> {
         let started = Instant::now();
         let result = self.receive(request).await;
@@ -112,18 +106,139 @@ impl GrpcReceiver {
 
     async fn receive<R: ExportRequest>(
         &self,
-        request: Request<R>,
+        request: Request<Received<R>>,
     ) -> crate::Result<(R::Response, u64)> {
         let authorization = request.metadata().get("authorization").map(|value| value.as_bytes());
         self.pipeline.authorize(authorization, R::SIGNAL)?;
-        let request = request.into_inner();
-        self.pipeline.metrics().received_bytes(
-            R::SIGNAL,
-            Transport::Grpc,
-            prost::Message::encoded_len(&request),
-        );
+        let Received { request, message_size } = request.into_inner();
+        self.pipeline.metrics().received_bytes(R::SIGNAL, Transport::Grpc, message_size);
         let accepted = self.pipeline.export(request).await?;
         Ok((R::response(&accepted), accepted.rejected))
+    }
+}
+
+/// A decoded export request and the size of its message (decompressed).
+struct Received<R> {
+    request: Decoded<R>,
+    message_size: usize,
+}
+
+/// One OTLP service (`opentelemetry.proto.collector.logs.v1.LogsService` and its kin) with its one method,
+/// `Export`. Unlike the servers `opentelemetry-proto` generates, which decode with prost into a new request, it
+/// decodes into one kept from before ([`crate::decode::reuse`]), as the HTTP receiver does. The rest is tonic's:
+/// framing, compression, the message size limit.
+struct ExportService<R> {
+    receiver: GrpcReceiver,
+    max_message_size: usize,
+    request: PhantomData<fn() -> R>,
+}
+
+impl<R> ExportService<R> {
+    fn new(receiver: &GrpcReceiver, max_message_size: usize) -> ExportService<R> {
+        ExportService { receiver: receiver.clone(), max_message_size, request: PhantomData }
+    }
+}
+
+impl<R> Clone for ExportService<R> {
+    fn clone(&self) -> ExportService<R> {
+        ExportService::new(&self.receiver, self.max_message_size)
+    }
+}
+
+impl<R: ExportRequest> NamedService for ExportService<R> {
+    const NAME: &'static str = R::GRPC_SERVICE;
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<R: ExportRequest> Service<http::Request<Body>> for ExportService<R> {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let method =
+            request.uri().path().strip_prefix('/').and_then(|p| p.strip_prefix(R::GRPC_SERVICE));
+        if method != Some("/Export") {
+            return Box::pin(async { Ok(Status::unimplemented("").into_http()) });
+        }
+        let mut accepted = EnabledCompressionEncodings::default();
+        accepted.enable(CompressionEncoding::Gzip);
+        accepted.enable(CompressionEncoding::Zstd);
+        let codec =
+            ExportCodec::<R> { pipeline: self.receiver.pipeline.clone(), request: PhantomData };
+        let mut grpc = Grpc::new(codec)
+            .apply_compression_config(accepted, EnabledCompressionEncodings::default())
+            .apply_max_message_size_config(Some(self.max_message_size), None);
+        let method = ExportMethod::<R> { receiver: self.receiver.clone(), request: PhantomData };
+        Box::pin(async move { Ok(grpc.unary(method, request).await) })
+    }
+}
+
+struct ExportMethod<R> {
+    receiver: GrpcReceiver,
+    request: PhantomData<fn() -> R>,
+}
+
+impl<R: ExportRequest> UnaryService<Received<R>> for ExportMethod<R> {
+    type Response = R::Response;
+    type Future = BoxFuture<Result<tonic::Response<R::Response>, Status>>;
+
+    fn call(&mut self, request: Request<Received<R>>) -> Self::Future {
+        let receiver = self.receiver.clone();
+        Box::pin(async move { receiver.export(request).await })
+    }
+}
+
+/// Requests decoded into kept ones, responses encoded by prost.
+struct ExportCodec<R> {
+    pipeline: Pipeline,
+    request: PhantomData<fn() -> R>,
+}
+
+impl<R: ExportRequest> Codec for ExportCodec<R> {
+    type Encode = R::Response;
+    type Decode = Received<R>;
+    type Encoder = ResponseEncoder<R::Response>;
+    type Decoder = ExportCodec<R>;
+
+    fn encoder(&mut self) -> ResponseEncoder<R::Response> {
+        ResponseEncoder(PhantomData)
+    }
+
+    fn decoder(&mut self) -> ExportCodec<R> {
+        ExportCodec { pipeline: self.pipeline.clone(), request: PhantomData }
+    }
+}
+
+impl<R: ExportRequest> Decoder for ExportCodec<R> {
+    type Item = Received<R>;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Received<R>>, Status> {
+        // The message is one contiguous buffer: taking it as `Bytes` copies nothing.
+        let message = src.copy_to_bytes(src.remaining());
+        // A message that does not parse is INTERNAL, as tonic's own codec answers (gRPC's status code guide).
+        let request = self
+            .pipeline
+            .decode_protobuf::<R>(&message)
+            .map_err(|e| Status::internal(format!("invalid protobuf message: {e}")))?;
+        Ok(Some(Received { request, message_size: message.len() }))
+    }
+}
+
+struct ResponseEncoder<M>(PhantomData<fn(M)>);
+
+impl<M: prost::Message> Encoder for ResponseEncoder<M> {
+    type Item = M;
+    type Error = Status;
+
+    fn encode(&mut self, response: M, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        response.encode(dst).map_err(|e| Status::internal(format!("encoding the response: {e}")))
     }
 }
 
@@ -184,36 +299,6 @@ fn status_with_retry_info(
         value: prost::Message::encode_to_vec(&retry_info),
     };
     prost::Message::encode_to_vec(&RpcStatus { code: code as i32, message, details: vec![any] })
-}
-
-#[tonic::async_trait]
-impl LogsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, Status> {
-        GrpcReceiver::export(self, request).await
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, Status> {
-        GrpcReceiver::export(self, request).await
-    }
-}
-
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
-        GrpcReceiver::export(self, request).await
-    }
 }
 
 #[cfg(test)]

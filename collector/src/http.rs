@@ -15,6 +15,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use prost::Message;
 
 use crate::admission::{self, Admission};
+use crate::decode::pool::Decoded;
 use crate::ingest::{Accepted, ExportRequest, Pipeline};
 use crate::metrics::Transport;
 use crate::otlp::{
@@ -128,10 +129,14 @@ async fn receive<R: ExportRequest>(
     let (bytes, received) = body::read(body, headers, state.max_body_size).await?;
     state.pipeline.metrics().received_bytes(R::SIGNAL, Transport::Http, received);
     let request = match encoding {
-        Encoding::Protobuf => R::decode(bytes.as_slice())
+        Encoding::Protobuf => state
+            .pipeline
+            .decode_protobuf::<R>(&bytes)
             .map_err(|e| Error::Decode(format!("invalid protobuf body: {e}")))?,
-        Encoding::Json => R::from_json(&bytes)
-            .map_err(|e| Error::Decode(format!("invalid OTLP/JSON body: {e}")))?,
+        Encoding::Json => Decoded::fresh(
+            R::from_json(&bytes)
+                .map_err(|e| Error::Decode(format!("invalid OTLP/JSON body: {e}")))?,
+        ),
     };
     drop(bytes);
     state.pipeline.export(request).await

@@ -15,6 +15,8 @@ use sightline_storage::{BatchSink, TableBatch};
 
 use crate::auth::IngestAuth;
 use crate::decode::json::{self, JsonError};
+use crate::decode::pool::{Decoded, RequestPool};
+use crate::decode::reuse::{self, Reuse};
 use crate::metrics::CollectorMetrics;
 use crate::otlp::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -27,13 +29,17 @@ use crate::validate::{self, Limits, Report};
 use crate::{Error, Result, convert};
 
 /// What the three OTLP export requests have in common.
-pub trait ExportRequest: prost::Message + Default + Sized + Send + 'static {
+pub trait ExportRequest: Reuse + Sized + Send + 'static {
     type Response: prost::Message + Default + Send + 'static;
     const SIGNAL: Signal;
     /// The OTLP/JSON name of the partial-success count of rejected items.
     const REJECTED_FIELD: &'static str;
+    /// The OTLP/gRPC service that exports it.
+    const GRPC_SERVICE: &'static str;
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError>;
+    /// The pipeline's kept requests of this signal.
+    fn pool(pools: &RequestPools) -> &RequestPool<Self>;
     fn redact<R: Recorder>(&mut self, session: &mut Session<'_, R>);
     fn validate(&mut self, limits: &Limits) -> Report;
     fn to_batches(&self, received_at_ns: i64) -> Result<Vec<TableBatch>, ArrowError>;
@@ -59,6 +65,14 @@ impl Accepted {
     }
 }
 
+/// Requests kept for the next OTLP/protobuf body to be decoded into, per signal.
+#[derive(Debug, Default)]
+pub struct RequestPools {
+    logs: RequestPool<ExportLogsServiceRequest>,
+    traces: RequestPool<ExportTraceServiceRequest>,
+    metrics: RequestPool<ExportMetricsServiceRequest>,
+}
+
 /// Shared by both receivers; cheap to clone.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -73,6 +87,7 @@ struct Inner {
     metrics: CollectorMetrics,
     /// Where stored spans are counted into RED metrics; `None` when span metrics are off.
     span_metrics: Option<SpanMetrics>,
+    pools: RequestPools,
 }
 
 impl fmt::Debug for Pipeline {
@@ -93,7 +108,8 @@ impl Pipeline {
         metrics: CollectorMetrics,
         span_metrics: Option<SpanMetrics>,
     ) -> Pipeline {
-        let inner = Inner { sink, auth, redactor, limits, metrics, span_metrics };
+        let pools = RequestPools::default();
+        let inner = Inner { sink, auth, redactor, limits, metrics, span_metrics, pools };
         Pipeline { inner: Arc::new(inner) }
     }
 
@@ -117,8 +133,17 @@ impl Pipeline {
         self.inner.auth.check(authorization, signal)
     }
 
+    /// Decodes an OTLP/protobuf body into a request kept from before (see [`crate::decode::reuse`]).
+    pub fn decode_protobuf<R: ExportRequest>(
+        &self,
+        body: &[u8],
+    ) -> Result<Decoded<R>, reuse::DecodeError> {
+        R::pool(&self.inner.pools).decode(body)
+    }
+
     /// Redacts, validates, converts and stores one decoded request.
-    pub async fn export<R: ExportRequest>(&self, mut request: R) -> Result<Accepted> {
+    pub async fn export<R: ExportRequest>(&self, mut decoded: Decoded<R>) -> Result<Accepted> {
+        let request = &mut decoded.request;
         let received_at_ns = i64::try_from(crate::unix_now_ns()).unwrap_or(i64::MAX);
         let redactor = &self.inner.redactor;
         let mut session = redactor.session(R::SIGNAL, ());
@@ -130,9 +155,10 @@ impl Pipeline {
         let batches = request
             .to_batches(received_at_ns)
             .map_err(|e| Error::Internal(format!("converting {} to arrow: {e}", R::SIGNAL)))?;
-        // Counted now, before the request is dropped, and added only once the spans are stored.
+        // Counted now, before the request is given back, and added only once the spans are stored.
         let span_series = self.inner.span_metrics.as_ref().and_then(|_| request.span_series());
-        drop(request);
+        // Done with before the wait for the write, so that the next request can be decoded into it.
+        R::pool(&self.inner.pools).give_back(decoded);
         if !batches.is_empty() {
             self.inner.sink.write(batches).await?;
         }
@@ -148,9 +174,13 @@ impl ExportRequest for ExportLogsServiceRequest {
     type Response = ExportLogsServiceResponse;
     const SIGNAL: Signal = Signal::Logs;
     const REJECTED_FIELD: &'static str = "rejectedLogRecords";
+    const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::logs_from_json(body)
+    }
+    fn pool(pools: &RequestPools) -> &RequestPool<Self> {
+        &pools.logs
     }
     fn redact<Rec: Recorder>(&mut self, session: &mut Session<'_, Rec>) {
         session.logs(self)
@@ -177,9 +207,13 @@ impl ExportRequest for ExportTraceServiceRequest {
     type Response = ExportTraceServiceResponse;
     const SIGNAL: Signal = Signal::Traces;
     const REJECTED_FIELD: &'static str = "rejectedSpans";
+    const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::traces_from_json(body)
+    }
+    fn pool(pools: &RequestPools) -> &RequestPool<Self> {
+        &pools.traces
     }
     fn redact<Rec: Recorder>(&mut self, session: &mut Session<'_, Rec>) {
         session.traces(self)
@@ -206,9 +240,13 @@ impl ExportRequest for ExportMetricsServiceRequest {
     type Response = ExportMetricsServiceResponse;
     const SIGNAL: Signal = Signal::Metrics;
     const REJECTED_FIELD: &'static str = "rejectedDataPoints";
+    const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::metrics_from_json(body)
+    }
+    fn pool(pools: &RequestPools) -> &RequestPool<Self> {
+        &pools.metrics
     }
     fn redact<Rec: Recorder>(&mut self, session: &mut Session<'_, Rec>) {
         session.metrics(self)
