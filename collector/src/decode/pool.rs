@@ -1,6 +1,6 @@
 //! Stored requests kept for the next OTLP/protobuf body to be decoded into ([`super::reuse`]).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::reuse::{self, DecodeError, Reuse};
 
@@ -16,8 +16,8 @@ const KEPT_REQUEST_BYTES: usize = 2 << 20;
 #[derive(Debug)]
 pub struct Decoded<R> {
     pub request: R,
-    /// The heap the request held once decoded, if it was decoded by a [`RequestPool`]: others (OTLP/JSON,
-    /// gRPC) are not kept.
+    /// The heap the request held once decoded, if it was decoded by a [`RequestPool`]: others (OTLP/JSON) are
+    /// not kept.
     held: Option<usize>,
 }
 
@@ -58,7 +58,7 @@ impl<R: Reuse> RequestPool<R> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<R>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<R>> {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
