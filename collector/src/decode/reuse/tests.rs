@@ -51,6 +51,29 @@ fn encoded<M: Message>(items: &[M]) -> Vec<Vec<u8>> {
     items.iter().map(Message::encode_to_vec).collect()
 }
 
+/// Into `previous`: `next`; `next` and `other` concatenated (protobuf merges them: the repeated fields add
+/// up); a request around one record, span or metric encoded twice in a row (singular fields merge, oneofs
+/// replace or merge).
+fn check_merges<R: Reuse + Clone + Debug>(
+    previous: R,
+    next: &R,
+    other: &R,
+    item: (&impl Message, &impl Message),
+) -> Result<(), TestCaseError> {
+    check(previous.clone(), &next.encode_to_vec())?;
+    check(previous.clone(), &twice(next, other))?;
+    check(previous, &request_around(&[twice(item.0, item.1)]))
+}
+
+/// A request around `next` into one around `previous`, records, spans or metrics.
+fn check_items<R: Reuse + Debug>(
+    previous: &[impl Message],
+    next: &[impl Message],
+) -> Result<(), TestCaseError> {
+    let previous = R::decode(&request_around(&encoded(previous))[..]).expect("valid");
+    check(previous, &request_around(&encoded(next)))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
 
@@ -61,9 +84,7 @@ proptest! {
         other in logs_request(),
         records in (log_record(), log_record()),
     ) {
-        check(previous.clone(), &next.encode_to_vec())?;
-        check(previous.clone(), &twice(&next, &other))?;
-        check(previous, &request_around(&[twice(&records.0, &records.1)]))?;
+        check_merges(previous, &next, &other, (&records.0, &records.1))?;
     }
 
     #[test]
@@ -73,9 +94,7 @@ proptest! {
         other in traces_request(),
         spans in (span(), span()),
     ) {
-        check(previous.clone(), &next.encode_to_vec())?;
-        check(previous.clone(), &twice(&next, &other))?;
-        check(previous, &request_around(&[twice(&spans.0, &spans.1)]))?;
+        check_merges(previous, &next, &other, (&spans.0, &spans.1))?;
     }
 
     #[test]
@@ -85,9 +104,7 @@ proptest! {
         other in metrics_request(),
         metrics in (metric(), metric()),
     ) {
-        check(previous.clone(), &next.encode_to_vec())?;
-        check(previous.clone(), &twice(&next, &other))?;
-        check(previous, &request_around(&[twice(&metrics.0, &metrics.1)]))?;
+        check_merges(previous, &next, &other, (&metrics.0, &metrics.1))?;
     }
 
     /// Many records, spans and metrics in one scope, so that most have one at the same place before: every
@@ -98,12 +115,9 @@ proptest! {
         spans in (vec(span(), 1..8), vec(span(), 1..8)),
         metrics in (vec(metric(), 1..8), vec(metric(), 1..8)),
     ) {
-        let previous = ExportLogsServiceRequest::decode(&request_around(&encoded(&records.0))[..]).expect("valid");
-        check(previous, &request_around(&encoded(&records.1)))?;
-        let previous = ExportTraceServiceRequest::decode(&request_around(&encoded(&spans.0))[..]).expect("valid");
-        check(previous, &request_around(&encoded(&spans.1)))?;
-        let previous = ExportMetricsServiceRequest::decode(&request_around(&encoded(&metrics.0))[..]).expect("valid");
-        check(previous, &request_around(&encoded(&metrics.1)))?;
+        check_items::<ExportLogsServiceRequest>(&records.0, &records.1)?;
+        check_items::<ExportTraceServiceRequest>(&spans.0, &spans.1)?;
+        check_items::<ExportMetricsServiceRequest>(&metrics.0, &metrics.1)?;
     }
 
     /// Damaged bodies: bytes changed anywhere, or a body cut short, fail exactly where prost fails.
