@@ -97,7 +97,7 @@ pub fn write(
     let mut written = Vec::new();
     for (n, (hour, sorted)) in sorted_partitions(table, batches)?.into_iter().enumerate() {
         let name = format!("{lsn:020}-{n}.parquet");
-        written.push(write_batch(store, table, &partition_dir(table, hour), &name, &sorted, lsn)?);
+        written.push(write_sorted(store, table, &partition_dir(table, hour), &name, &sorted, lsn)?);
     }
     Ok(written)
 }
@@ -154,9 +154,11 @@ fn partition_dir(table: Table, hour: i64) -> String {
 }
 
 /// The rows of `batches` by hour partition (hours since the epoch), each partition sorted by service, then
-/// time: the order most queries filter in. The rows are copied once, gathered from the batches in that order
-/// (concatenating them first, then sorting, copied them twice: 7 % of the daemon's CPU under load).
-fn sorted_partitions(table: Table, batches: &[RecordBatch]) -> Result<Vec<(i64, RecordBatch)>> {
+/// time: the order most queries filter in, as consecutive pieces ([`gather`]).
+fn sorted_partitions(
+    table: Table,
+    batches: &[RecordBatch],
+) -> Result<Vec<(i64, Vec<RecordBatch>)>> {
     let mut hours: BTreeMap<i64, Vec<(usize, usize)>> = BTreeMap::new();
     let mut keys = Vec::with_capacity(batches.len());
     for (index, batch) in batches.iter().enumerate() {
@@ -179,9 +181,45 @@ fn sorted_partitions(table: Table, batches: &[RecordBatch]) -> Result<Vec<(i64, 
         .map(|(hour, mut rows)| {
             // Stable: rows of one service and time stay in the order they were written.
             rows.sort_by(|a, b| key(a).cmp(&key(b)));
-            Ok((hour, interleave_record_batch(&batches, &rows)?))
+            Ok((hour, gather(&batches, &rows)?))
         })
         .collect()
+}
+
+/// Rows that follow each other in one batch and in the sorted order, this many or more, are written as a
+/// slice of that batch instead of being copied.
+const MIN_SLICED_RUN: usize = 64;
+
+/// The `rows` (batch, row) of `batches`, in that order, as consecutive pieces: a long run of rows that are
+/// consecutive in one batch is a slice of it; the rows between such runs are copied, gathered from the
+/// batches. An exporter's metrics request holds one service's points of one collection, all at one time, so
+/// sorted it stays one run and is not copied at all (gathering every row was ≈ 11 % of the daemon's CPU
+/// under a metrics load, BENCHMARKS.md); log records and spans of concurrent requests mix row by row.
+fn gather(batches: &[&RecordBatch], rows: &[(usize, usize)]) -> Result<Vec<RecordBatch>> {
+    let mut pieces = Vec::new();
+    // Where the rows not yet in a piece begin.
+    let mut pending = 0;
+    let mut at = 0;
+    while at < rows.len() {
+        let (batch, first) = rows[at];
+        let run = rows[at..]
+            .iter()
+            .enumerate()
+            .take_while(|&(n, &row)| row == (batch, first + n))
+            .count();
+        if run >= MIN_SLICED_RUN {
+            if pending < at {
+                pieces.push(interleave_record_batch(batches, &rows[pending..at])?);
+            }
+            pieces.push(batches[batch].slice(first, run));
+            pending = at + run;
+        }
+        at += run;
+    }
+    if pending < rows.len() {
+        pieces.push(interleave_record_batch(batches, &rows[pending..])?);
+    }
+    Ok(pieces)
 }
 
 fn time_values(
@@ -208,25 +246,31 @@ struct FileInfo<'a> {
     row_group_bytes: Option<usize>,
 }
 
-/// Writes one sorted batch of a flush as a partition file.
-fn write_batch(
+/// Writes the sorted pieces of one partition of a flush as a partition file.
+fn write_sorted(
     store: &DataStore,
     table: Table,
     relative_dir: &str,
     name: &str,
-    batch: &RecordBatch,
+    pieces: &[RecordBatch],
     lsn: Lsn,
 ) -> Result<DataFile> {
-    let times = time_values(table, batch)?;
-    let info = FileInfo {
-        lsn,
-        min_time_ns: times.values().iter().copied().min().unwrap_or_default(),
-        max_time_ns: times.values().iter().copied().max().unwrap_or_default(),
-        replaces: &[],
-        row_group_bytes: None,
+    let (mut min_time_ns, mut max_time_ns) = (i64::MAX, i64::MIN);
+    for piece in pieces {
+        for &time in time_values(table, piece)?.values() {
+            min_time_ns = min_time_ns.min(time);
+            max_time_ns = max_time_ns.max(time);
+        }
+    }
+    let Some(schema) = pieces.first().map(RecordBatch::schema) else {
+        return Err(Error::CorruptData {
+            path: PathBuf::from(relative_dir),
+            reason: "a flush of no rows".into(),
+        });
     };
-    let mut rows = std::iter::once(Ok(batch.clone()));
-    write_file(store, table, relative_dir, name, &batch.schema(), &info, &mut rows)
+    let info = FileInfo { lsn, min_time_ns, max_time_ns, replaces: &[], row_group_bytes: None };
+    let mut rows = pieces.iter().cloned().map(Ok);
+    write_file(store, table, relative_dir, name, &schema, &info, &mut rows)
 }
 
 /// Writes one partition file from sorted `rows`: locally to a hidden temporary name, fsync, rename, fsync the

@@ -48,7 +48,7 @@ fn write_rows(store: &DataStore, batch: &RecordBatch, lsn: Lsn) -> Vec<DataFile>
     for (n, (hour, sorted)) in partitions.into_iter().enumerate() {
         let name = format!("{lsn:020}-{n}.parquet");
         let dir = partition_dir(Table::Logs, hour);
-        written.push(write_batch(store, Table::Logs, &dir, &name, &sorted, lsn).expect("write"));
+        written.push(write_sorted(store, Table::Logs, &dir, &name, &sorted, lsn).expect("write"));
     }
     written
 }
@@ -65,8 +65,10 @@ fn the_rows_of_several_batches_are_gathered_by_hour_in_service_and_time_order() 
             .map(|row| (times.value(row) - T0, services.value(row).to_owned()))
             .collect()
     };
-    let hours: Vec<(i64, Vec<(i64, String)>)> =
-        partitions.iter().map(|(hour, batch)| (*hour - T0 / HOUR, read(batch))).collect();
+    let hours: Vec<(i64, Vec<(i64, String)>)> = partitions
+        .iter()
+        .map(|(hour, pieces)| (*hour - T0 / HOUR, pieces.iter().flat_map(read).collect()))
+        .collect();
     let row = |t: i64, service: &str| (t, service.to_owned());
     assert_eq!(
         hours,
@@ -75,6 +77,37 @@ fn the_rows_of_several_batches_are_gathered_by_hour_in_service_and_time_order() 
             (1, vec![row(HOUR + 2, "api"), row(HOUR, "web")]),
         ]
     );
+}
+
+#[test]
+fn long_runs_of_sorted_rows_are_sliced_and_the_rows_between_them_gathered() {
+    let run = MIN_SLICED_RUN as i64;
+    // `first`: "api" at every other nanosecond, then a run far later. `second`: "api" rows that fall into
+    // and after the first run of `first`, and a run of "web".
+    let mut first: Vec<(i64, &str)> = (0..run).map(|t| (T0 + 2 * t, "api")).collect();
+    first.extend((0..run).map(|t| (T0 + 10 * run + t, "api")));
+    let mut second: Vec<(i64, &str)> = (0..3).map(|t| (T0 + 2 * run + t, "api")).collect();
+    second.extend((0..run).map(|t| (T0 + t, "web")));
+    second.push((T0 + 1, "api"));
+    let batches = [rows(&first), rows(&second)];
+    let partitions = sorted_partitions(Table::Logs, &batches).expect("sort");
+    assert_eq!(partitions.len(), 1);
+    let pieces = &partitions[0].1;
+
+    let read = |batch: &RecordBatch| -> Vec<(i64, String)> {
+        let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
+        let services = batch.column(1).as_string::<i32>();
+        (0..batch.num_rows()).map(|row| (times.value(row), services.value(row).into())).collect()
+    };
+    let mut expected: Vec<(i64, String)> = batches.iter().flat_map(read).collect();
+    expected.sort_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+    assert_eq!(pieces.iter().flat_map(read).collect::<Vec<_>>(), expected);
+    // `second`'s row at T0 + 1 cuts `first`'s first run after one row, its three later rows end it: those
+    // rows are gathered into one piece (1 + 1 + (run - 1) + 3); the later run of `first` and the run of
+    // "web" are slices.
+    let lengths: Vec<usize> = pieces.iter().map(RecordBatch::num_rows).collect();
+    let run = MIN_SLICED_RUN;
+    assert_eq!(lengths, [run + 4, run, run]);
 }
 
 fn rows_are_split_into_hour_partitions_and_sorted_by_service_then_time(backend: Backend) {
@@ -325,7 +358,7 @@ fn measure_compaction(rows_per_input: usize) -> (usize, usize) {
     let all = arrow_select::concat::concat_batches(&merged[0].schema(), &merged).expect("concat");
     assert_eq!(all.num_rows(), MEMORY_INPUTS * rows_per_input);
     let sorted = sorted_partitions(Table::Logs, std::slice::from_ref(&all)).expect("sort");
-    assert_eq!(sorted, [(sorted[0].0, all)], "the merged file is sorted");
+    assert_eq!(sorted, [(sorted[0].0, vec![all])], "the merged file is sorted");
     (decoded_bytes, rise.parse().expect("a number"))
 }
 
