@@ -28,7 +28,7 @@ const PRESIZED_LIMIT: usize = 64 << 20;
 /// A record encoded in the caller's task, still without its LSN; the writer seals it when it assigns one.
 #[derive(Debug)]
 pub(crate) struct Unsealed {
-    /// The whole record: a header whose LSN and checksum are still zero, then the payload.
+    /// The whole record: a header whose LSN and checksum are zero until sealed, then the payload.
     pub(crate) bytes: Vec<u8>,
     /// CRC32C of the payload alone, so that sealing costs a combine, not a pass over the payload.
     payload_crc: u32,
@@ -68,15 +68,14 @@ impl Unsealed {
         self.bytes.len()
     }
 
-    /// Appends the record, stamped with `lsn` and its checksum, to `out`.
-    pub(crate) fn seal_into(&self, lsn: Lsn, out: &mut Vec<u8>) {
+    /// Stamps the record with `lsn` and its checksum, in place; returns its bytes, ready to be written.
+    pub(crate) fn seal(&mut self, lsn: Lsn) -> &[u8] {
         let lsn_bytes = lsn.to_le_bytes();
         let payload_len = self.bytes.len() - HEADER_LEN;
         let crc = crc::combine(crc32c::crc32c(&lsn_bytes), self.payload_crc, payload_len);
-        out.extend_from_slice(&self.bytes[0..4]);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out.extend_from_slice(&lsn_bytes);
-        out.extend_from_slice(&self.bytes[HEADER_LEN..]);
+        self.bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+        self.bytes[8..HEADER_LEN].copy_from_slice(&lsn_bytes);
+        &self.bytes
     }
 }
 

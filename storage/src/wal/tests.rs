@@ -266,13 +266,12 @@ fn records_of_the_tables_schemas_hold_the_stream_writers_bytes() {
             writer.finish().unwrap();
             drop(writer);
 
-            let record = Unsealed::encode(&[TableBatch { table, batch: batch.clone() }]).unwrap();
+            let mut record =
+                Unsealed::encode(&[TableBatch { table, batch: batch.clone() }]).unwrap();
             // The payload: the batch count, the table's tag and the stream's length, then the stream.
             let stream = &record.bytes[record::HEADER_LEN + 4 + 5..];
             assert_eq!(stream, &expected[..], "{}", table.name());
-            let mut sealed = Vec::new();
-            record.seal_into(7, &mut sealed);
-            match record::decode(&sealed) {
+            match record::decode(record.seal(7)) {
                 record::Decoded::Record { lsn: 7, batches, .. } => {
                     assert_eq!(plain(&[(7, batches)]), vec![(7, vec![(table, batch)])]);
                 }
