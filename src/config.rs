@@ -335,7 +335,8 @@ pub struct MemoryBudget {
 }
 
 impl MemoryBudget {
-    /// A flush copies its rows about this many times over (concatenate, partition, sort, encode).
+    /// A flush's working set in multiples of the rows it writes, about: the rows gathered in sorted order
+    /// (rows of long sorted runs are not copied) and what the Parquet writer holds while encoding them.
     pub const FLUSH_COPIES: u64 = 3;
 
     pub fn of(config: &Config) -> MemoryBudget {
