@@ -412,7 +412,7 @@ mod tests {
                 (Protocol::HttpJson, false),
                 (Protocol::Grpc, true),
             ] {
-                let at = |time| payload::pool(signal, 48, 2, time);
+                let at = |time| payload::pool(signal, &[], 48, 2, time);
                 let (requests, one_later, expected) = (at(base), at(base + 1), at(base + later));
                 for k in 0..2 {
                     let prepared = Prepared::new(&requests[k], &one_later[k], protocol, gzip)

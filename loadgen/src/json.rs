@@ -159,13 +159,13 @@ mod tests {
 
     #[test]
     fn json_bodies_keep_every_item_and_hex_ids() {
-        let logs = &pool(Signal::Logs, 3, 1, 1_764_000_000_000_000_000)[0];
+        let logs = &pool(Signal::Logs, &[], 3, 1, 1_764_000_000_000_000_000)[0];
         let value: Value = serde_json::from_slice(&encode(logs)).expect("valid json");
         let records = &value["resourceLogs"][0]["scopeLogs"][0]["logRecords"];
         assert_eq!(records.as_array().map(Vec::len), Some(3));
         assert_eq!(records[0]["traceId"].as_str().map(str::len), Some(32));
 
-        let metrics = &pool(Signal::Metrics, 40, 1, 1_764_000_000_000_000_000)[0];
+        let metrics = &pool(Signal::Metrics, &[], 40, 1, 1_764_000_000_000_000_000)[0];
         let value: Value = serde_json::from_slice(&encode(metrics)).expect("valid json");
         let points: usize = value["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
             .as_array()

@@ -29,7 +29,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 use crate::client::{Outcome, Prepared, Protocol, Sender};
-use crate::payload::Signal;
+use crate::payload::{MetricKind, Signal};
 use crate::rate::TokenBucket;
 use crate::report::Recorder;
 
@@ -67,6 +67,10 @@ struct Args {
     /// Payload shape; only `default` exists (see the crate's README).
     #[arg(long, default_value = "default")]
     shape: String,
+    /// The kinds of metric points a metrics request holds, in turn (comma-separated); all three by
+    /// default.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    metric_kinds: Vec<MetricKind>,
     /// Distinct requests built before the run and sent in turn.
     #[arg(long, default_value_t = 64)]
     pool: usize,
@@ -103,6 +107,9 @@ async fn main() -> anyhow::Result<()> {
     if args.shape != "default" {
         bail!("shape {:?} does not exist (the only one is \"default\")", args.shape);
     }
+    if !args.metric_kinds.is_empty() && args.signal != Signal::Metrics {
+        bail!("--metric-kinds is for --signal metrics only");
+    }
     if args.batch == 0 || args.concurrency == 0 || args.pool == 0 {
         bail!("--batch, --concurrency and --pool must be at least 1");
     }
@@ -117,12 +124,13 @@ async fn main() -> anyhow::Result<()> {
     let built = Instant::now();
     let base = payload::recent_unix_nano();
     // The same pool one nanosecond later shows where each request's timestamps are.
-    let one_later = payload::pool(args.signal, args.batch, args.pool, base + 1);
-    let pool: Vec<Prepared> = payload::pool(args.signal, args.batch, args.pool, base)
-        .iter()
-        .zip(&one_later)
-        .map(|(request, later)| Prepared::new(request, later, args.protocol, args.gzip))
-        .collect::<anyhow::Result<_>>()?;
+    let one_later = payload::pool(args.signal, &args.metric_kinds, args.batch, args.pool, base + 1);
+    let pool: Vec<Prepared> =
+        payload::pool(args.signal, &args.metric_kinds, args.batch, args.pool, base)
+            .iter()
+            .zip(&one_later)
+            .map(|(request, later)| Prepared::new(request, later, args.protocol, args.gzip))
+            .collect::<anyhow::Result<_>>()?;
     let pool = Arc::new(pool);
     let mean_bytes = pool.iter().map(|p| p.bytes).sum::<u64>() / pool.len() as u64;
     eprintln!(

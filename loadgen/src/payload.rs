@@ -2,7 +2,8 @@
 //!
 //! The shapes follow the collector's ingest benchmark (`collector/benches/common/mod.rs`): log
 //! records of ≈300-400 bytes with a ≈200-byte body and 5 attributes, server spans with 10
-//! attributes and one event. Metrics mix sums, gauges and histograms, 5 attributes per point.
+//! attributes and one event. Metrics mix sums, gauges and histograms (or the kinds asked for), 5
+//! attributes per point.
 //! Requests in a pool differ in ids, attributes and service (one of [`SERVICES`]); they share one
 //! base time, which each send moves to the time of sending ([`crate::timestamps`]).
 
@@ -94,9 +95,30 @@ pub enum Signal {
     Metrics,
 }
 
+/// A kind of metric point. A metrics request holds metrics of the chosen kinds in turn, 16 points each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricKind {
+    /// Monotonic cumulative sums of integers (counters).
+    Sum,
+    /// Gauges of floating-point values.
+    Gauge,
+    /// Cumulative histograms of 10 buckets, with sum, min and max.
+    Histogram,
+}
+
+impl MetricKind {
+    pub const ALL: [MetricKind; 3] = [MetricKind::Sum, MetricKind::Gauge, MetricKind::Histogram];
+}
+
 /// Builds `count` distinct requests of `batch` items each, timestamped from `base_unix_nano` on
-/// (items within a request ≈1 ms apart).
-pub fn pool(signal: Signal, batch: usize, count: usize, base_unix_nano: u64) -> Vec<Request> {
+/// (items within a request ≈1 ms apart); metrics requests hold points of `metric_kinds` in turn.
+pub fn pool(
+    signal: Signal,
+    metric_kinds: &[MetricKind],
+    batch: usize,
+    count: usize,
+    base_unix_nano: u64,
+) -> Vec<Request> {
     (0..count)
         .map(|k| {
             let seed = k * batch;
@@ -105,7 +127,9 @@ pub fn pool(signal: Signal, batch: usize, count: usize, base_unix_nano: u64) -> 
             match signal {
                 Signal::Logs => Request::Logs(logs(service, batch, seed, base)),
                 Signal::Traces => Request::Traces(spans(service, batch, seed, base)),
-                Signal::Metrics => Request::Metrics(metrics(service, batch, seed, base)),
+                Signal::Metrics => {
+                    Request::Metrics(metrics(service, metric_kinds, batch, seed, base))
+                }
             }
         })
         .collect()
@@ -253,16 +277,24 @@ fn point_attributes(n: usize) -> Vec<KeyValue> {
     ]
 }
 
-fn metrics(service: &str, batch: usize, seed: usize, base: u64) -> ExportMetricsServiceRequest {
+/// Metrics of `kinds` in turn (all three when empty), `POINTS_PER_METRIC` points each.
+fn metrics(
+    service: &str,
+    kinds: &[MetricKind],
+    batch: usize,
+    seed: usize,
+    base: u64,
+) -> ExportMetricsServiceRequest {
+    let kinds = if kinds.is_empty() { &MetricKind::ALL[..] } else { kinds };
     let start = base.saturating_sub(60_000_000_000);
     let mut metrics = Vec::new();
     let mut made = 0;
     while made < batch {
         let points = POINTS_PER_METRIC.min(batch - made);
-        let kind = metrics.len() % 3;
+        let kind = kinds[metrics.len() % kinds.len()];
         let point_seeds = (made..made + points).map(|i| seed + i);
         let data = match kind {
-            0 => Data::Sum(Sum {
+            MetricKind::Sum => Data::Sum(Sum {
                 data_points: point_seeds
                     .map(|n| NumberDataPoint {
                         attributes: point_attributes(n),
@@ -275,7 +307,7 @@ fn metrics(service: &str, batch: usize, seed: usize, base: u64) -> ExportMetrics
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
                 is_monotonic: true,
             }),
-            1 => Data::Gauge(Gauge {
+            MetricKind::Gauge => Data::Gauge(Gauge {
                 data_points: point_seeds
                     .map(|n| NumberDataPoint {
                         attributes: point_attributes(n),
@@ -285,7 +317,7 @@ fn metrics(service: &str, batch: usize, seed: usize, base: u64) -> ExportMetrics
                     })
                     .collect(),
             }),
-            _ => Data::Histogram(Histogram {
+            MetricKind::Histogram => Data::Histogram(Histogram {
                 data_points: point_seeds
                     .map(|n| {
                         let bucket_counts: Vec<u64> =
@@ -309,12 +341,12 @@ fn metrics(service: &str, batch: usize, seed: usize, base: u64) -> ExportMetrics
             }),
         };
         let (name, unit) = match kind {
-            0 => ("http.server.requests", "{request}"),
-            1 => ("http.server.active_requests", "{request}"),
-            _ => ("http.server.request.duration", "ms"),
+            MetricKind::Sum => ("http.server.requests", "{request}"),
+            MetricKind::Gauge => ("http.server.active_requests", "{request}"),
+            MetricKind::Histogram => ("http.server.request.duration", "ms"),
         };
         metrics.push(Metric {
-            name: format!("{name}.{}", metrics.len() / 3),
+            name: format!("{name}.{}", metrics.len() / kinds.len()),
             description: format!("{name} of the {service} service"),
             unit: unit.to_string(),
             data: Some(data),
@@ -343,7 +375,7 @@ mod tests {
     fn every_request_holds_exactly_batch_items() {
         for signal in [Signal::Logs, Signal::Traces, Signal::Metrics] {
             for batch in [1, 15, 16, 17, 512] {
-                let pool = pool(signal, batch, 7, 1_764_000_000_000_000_000);
+                let pool = pool(signal, &MetricKind::ALL, batch, 7, 1_764_000_000_000_000_000);
                 assert_eq!(pool.len(), 7);
                 for request in &pool {
                     assert_eq!(request.items(), batch as u64, "{signal:?} batch {batch}");
@@ -354,7 +386,7 @@ mod tests {
 
     #[test]
     fn requests_in_a_pool_differ_and_cycle_through_services() {
-        let pool = pool(Signal::Logs, 4, 10, 1_764_000_000_000_000_000);
+        let pool = pool(Signal::Logs, &[], 4, 10, 1_764_000_000_000_000_000);
         let services: Vec<String> = pool
             .iter()
             .map(|r| match r {
@@ -376,8 +408,33 @@ mod tests {
     }
 
     #[test]
+    fn metrics_requests_hold_the_kinds_asked_for_in_turn() {
+        let sums_and_gauges = [MetricKind::Sum, MetricKind::Gauge];
+        for (asked, expected) in [
+            (&sums_and_gauges[..], &sums_and_gauges[..]),
+            (&[MetricKind::Histogram][..], &[MetricKind::Histogram][..]),
+            (&[][..], &MetricKind::ALL[..]),
+        ] {
+            let request = &pool(Signal::Metrics, asked, 512, 1, 1_764_000_000_000_000_000)[0];
+            assert_eq!(request.items(), 512);
+            let Request::Metrics(request) = request else { panic!("not metrics") };
+            let metrics = &request.resource_metrics[0].scope_metrics[0].metrics;
+            assert_eq!(metrics.len(), 512 / POINTS_PER_METRIC);
+            for (n, metric) in metrics.iter().enumerate() {
+                let kind = match metric.data {
+                    Some(Data::Sum(_)) => MetricKind::Sum,
+                    Some(Data::Gauge(_)) => MetricKind::Gauge,
+                    Some(Data::Histogram(_)) => MetricKind::Histogram,
+                    ref other => panic!("unexpected metric data {other:?}"),
+                };
+                assert_eq!(kind, expected[n % expected.len()], "metric {n} of {asked:?}");
+            }
+        }
+    }
+
+    #[test]
     fn log_records_are_a_few_hundred_bytes() {
-        let request = &pool(Signal::Logs, 512, 1, 1_764_000_000_000_000_000)[0];
+        let request = &pool(Signal::Logs, &[], 512, 1, 1_764_000_000_000_000_000)[0];
         let Request::Logs(logs) = request else { panic!("not logs") };
         let per_record = logs.encoded_len() / 512;
         assert!((250..=450).contains(&per_record), "{per_record} bytes per record");
