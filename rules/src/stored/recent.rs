@@ -487,8 +487,9 @@ mod tests {
     #[test]
     fn the_place_of_a_sample_is_the_one_a_binary_search_finds() {
         for len in 0..40 {
-            // Times 0, 2, 4… with a run of repeats in the middle.
-            let times: Vec<i64> = (0..len).map(|i| 2 * i.min(len / 2 + 3).max(i / 2)).collect();
+            // Times 0, 0, 2, 2, 4, 4… then one time repeated through the last third, longer than the
+            // search's first probes back from the end; odd times fall between them.
+            let times: Vec<i64> = (0..len).map(|i| 2 * (i / 2).min(len / 3)).collect();
             let samples: Vec<RawSample> = times
                 .iter()
                 .map(|&t| RawSample { sample: Sample { t, v: 0.0 }, start: None })
