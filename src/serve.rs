@@ -15,7 +15,7 @@ use sightline_collector::admission::Admission;
 use sightline_collector::auth::{IngestAuth, IngestToken};
 use sightline_collector::grpc::GrpcSettings;
 use sightline_collector::http::{CorsSettings, HttpSettings};
-use sightline_collector::ingest::Pipeline;
+use sightline_collector::ingest::{Pipeline, Replay};
 use sightline_collector::metrics::{CollectorMetrics, SpanMetricsCounters};
 use sightline_collector::otlp::Signal;
 use sightline_collector::redact::Redactor;
@@ -77,12 +77,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         recent_samples = budget.recent_samples,
         "memory budget"
     );
+    let limits = Limits {
+        max_attributes: config.otlp.limits.max_attributes as usize,
+        max_attribute_value_length: usize::try_from(config.otlp.limits.max_attribute_value_length)
+            .unwrap_or(usize::MAX),
+        max_items_per_request: config.otlp.limits.max_items_per_request,
+    };
+    // The WAL logs request bodies that redaction left as they were; replay converts them again.
+    let replay = Replay::new(limits);
     let storage_config = &config.storage;
     let options = StorageOptions {
         wal: WalOptions {
             durability,
             segment_size: storage_config.wal_segment_size,
             commit_delay: storage_config.commit_delay,
+            sources: Some(Arc::new(replay)),
         },
         buffer_limit_bytes: size(storage_config.buffer_max_size),
         flush_bytes: size(storage_config.flush_size),
@@ -120,12 +129,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "no ingest tokens are configured: anyone who can reach the OTLP ports can send telemetry"
         );
     }
-    let limits = Limits {
-        max_attributes: config.otlp.limits.max_attributes as usize,
-        max_attribute_value_length: usize::try_from(config.otlp.limits.max_attribute_value_length)
-            .unwrap_or(usize::MAX),
-        max_items_per_request: config.otlp.limits.max_items_per_request,
-    };
     let redactor = Redactor::new(&config.redaction)
         .map_err(|message| anyhow::anyhow!("redaction: {message}"))?;
     if !redactor.is_enabled() {

@@ -498,9 +498,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 /// Every value of every stored row, decoded: the Parquet files and every WAL record.
 fn decoded_storage(daemon: &Daemon) -> String {
     let mut batches = daemon.stored().0;
-    for (_, records) in
-        sightline_storage::wal::read_dir(&daemon.data_dir().join("wal")).expect("wal")
-    {
+    for (_, records) in daemon.wal_records() {
         batches.extend(records);
     }
     let mut text = String::new();

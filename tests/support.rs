@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use serde_json::{Value, json};
+use sightline_collector::ingest::Replay;
+use sightline_collector::validate::Limits;
 use sightline_storage::{FileLocation, S3Options, Table, TableBatch};
 
 /// A running daemon with its own data directory, listening on ephemeral loopback ports.
@@ -23,10 +25,29 @@ pub struct Daemon {
     data_dir: PathBuf,
     /// Every line the daemon wrote to stderr (its log), across restarts.
     log: Arc<Mutex<Vec<String>>>,
+    /// Makes the request bodies its WAL logged into rows again, as the daemon does on a restart.
+    replay: Replay,
 }
 
 /// The bootstrap admin token of every test daemon.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The ingest limits of a daemon's configuration (`otlp.limits`), as numbers.
+fn limits(config: &Value) -> Limits {
+    let defaults = Limits::default();
+    let limit = |name: &str, default: u64| match &config["otlp"]["limits"][name] {
+        Value::Null => default,
+        value => value.as_u64().unwrap_or_else(|| panic!("otlp.limits.{name} is not a number")),
+    };
+    Limits {
+        max_attributes: limit("max_attributes", defaults.max_attributes as u64) as usize,
+        max_attribute_value_length: limit(
+            "max_attribute_value_length",
+            defaults.max_attribute_value_length as u64,
+        ) as usize,
+        max_items_per_request: limit("max_items_per_request", defaults.max_items_per_request),
+    }
+}
 
 /// The configuration every test starts from; `overrides` is merged into it key by key.
 fn base_config(dir: &Path) -> Value {
@@ -73,7 +94,8 @@ impl Daemon {
             .expect("write config");
         let log = Arc::default();
         let (child, grpc, http, api) = launch(&config_path, &log);
-        Daemon { child, grpc, http, api, dir, data_dir, files: FileLocation::DataDir, log }
+        let replay = Replay::new(limits(&config));
+        Daemon { child, grpc, http, api, dir, data_dir, files: FileLocation::DataDir, log, replay }
     }
 
     /// Starts the binary with its Parquet files in a fresh bucket of the S3 test server, under `prefix`.
@@ -170,9 +192,15 @@ impl Daemon {
     /// Everything that reached storage so far: data files and the WAL records no file covers.
     pub fn stored(&self) -> Stored {
         Stored(
-            sightline_storage::engine::read_all(&self.data_dir(), &self.files)
+            sightline_storage::engine::read_all(&self.data_dir(), &self.files, Some(&self.replay))
                 .expect("read the data directory and files"),
         )
+    }
+
+    /// The WAL's records, decoded as the daemon decodes them on a restart.
+    pub fn wal_records(&self) -> Vec<(u64, Vec<TableBatch>)> {
+        sightline_storage::wal::read_dir(&self.data_dir.join("wal"), Some(&self.replay))
+            .expect("read the wal")
     }
 
     /// The peak resident memory of the daemon so far, in KiB.

@@ -223,11 +223,12 @@ impl<R: ExportRequest> Decoder for ExportCodec<R> {
         // The message is one contiguous buffer: taking it as `Bytes` copies nothing.
         let message = src.copy_to_bytes(src.remaining());
         // A message that does not parse is INTERNAL, as tonic's own codec answers (gRPC's status code guide).
+        let message_size = message.len();
         let request = self
             .pipeline
-            .decode_protobuf::<R>(&message)
+            .decode_protobuf::<R>(message)
             .map_err(|e| Status::internal(format!("invalid protobuf message: {e}")))?;
-        Ok(Some(Received { request, message_size: message.len() }))
+        Ok(Some(Received { request, message_size }))
     }
 }
 

@@ -128,17 +128,20 @@ async fn receive<R: ExportRequest>(
     let encoding = Encoding::of(headers)?;
     let (bytes, received) = body::read(body, headers, state.max_body_size).await?;
     state.pipeline.metrics().received_bytes(R::SIGNAL, Transport::Http, received);
+    // A protobuf body is kept with its request, for the WAL; a JSON body is done with once decoded.
     let request = match encoding {
         Encoding::Protobuf => state
             .pipeline
-            .decode_protobuf::<R>(&bytes)
+            .decode_protobuf::<R>(bytes::Bytes::from(bytes))
             .map_err(|e| Error::Decode(format!("invalid protobuf body: {e}")))?,
-        Encoding::Json => Decoded::fresh(
-            R::from_json(&bytes)
-                .map_err(|e| Error::Decode(format!("invalid OTLP/JSON body: {e}")))?,
-        ),
+        Encoding::Json => {
+            let request = R::from_json(&bytes);
+            drop(bytes);
+            Decoded::fresh(
+                request.map_err(|e| Error::Decode(format!("invalid OTLP/JSON body: {e}")))?,
+            )
+        }
     };
-    drop(bytes);
     state.pipeline.export(request).await
 }
 

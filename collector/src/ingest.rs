@@ -6,12 +6,20 @@
 //!
 //! Redaction comes before validation so that no limit can cut a secret short of what its detector
 //! recognises (a card number truncated to 12 digits is no longer a card number, but still a leak).
+//!
+//! A request's Arrow batches repeat every resource's and metric's strings on each row, and take a few times
+//! the bytes of its OTLP/protobuf body. When redaction changed nothing in a request that came as protobuf, the
+//! WAL logs the body in place of the batches (a [`Source`]), and [`Replay`] makes them again on recovery with
+//! the same steps after redaction ([`validate_and_convert`]): encoding, writing and syncing the batches was
+//! about a sixth of the daemon's CPU under a metrics load (BENCHMARKS.md). A body redaction changed is never
+//! logged; one it left alone needs no redaction on replay.
 
 use std::fmt;
 use std::sync::Arc;
 
 use arrow_schema::ArrowError;
-use sightline_storage::{BatchSink, TableBatch};
+use bytes::Bytes;
+use sightline_storage::{BatchSink, Source, SourceDecoder, TableBatch};
 
 use crate::auth::IngestAuth;
 use crate::decode::json::{self, JsonError};
@@ -36,6 +44,8 @@ pub trait ExportRequest: Reuse + Sized + Send + 'static {
     const REJECTED_FIELD: &'static str;
     /// The OTLP/gRPC service that exports it.
     const GRPC_SERVICE: &'static str;
+    /// The [`Source::format`] of its protobuf body in the WAL.
+    const SOURCE_FORMAT: u8;
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError>;
     /// The pipeline's kept requests of this signal.
@@ -133,34 +143,48 @@ impl Pipeline {
         self.inner.auth.check(authorization, signal)
     }
 
-    /// Decodes an OTLP/protobuf body into a request kept from before (see [`crate::decode::reuse`]).
+    /// Decodes an OTLP/protobuf body into a request kept from before (see [`crate::decode::reuse`]), keeping
+    /// the body for the WAL.
     pub fn decode_protobuf<R: ExportRequest>(
         &self,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<Decoded<R>, reuse::DecodeError> {
-        R::pool(&self.inner.pools).decode(body)
+        let mut decoded = R::pool(&self.inner.pools).decode(&body)?;
+        decoded.body = Some(body);
+        Ok(decoded)
     }
 
     /// Redacts, validates, converts and stores one decoded request.
     pub async fn export<R: ExportRequest>(&self, mut decoded: Decoded<R>) -> Result<Accepted> {
-        let request = &mut decoded.request;
         let received_at_ns = i64::try_from(crate::unix_now_ns()).unwrap_or(i64::MAX);
         let redactor = &self.inner.redactor;
         let mut session = redactor.session(R::SIGNAL, ());
-        request.redact(&mut session);
+        decoded.request.redact(&mut session);
         let (tally, ()) = session.finish();
         redactor.record(R::SIGNAL, &tally);
         self.inner.metrics.redacted(R::SIGNAL, redactor, &tally);
-        let report = request.validate(&self.inner.limits);
-        let batches = request
-            .to_batches(received_at_ns)
+        // Only a body redaction saw all of: one with fields the decoder skipped (unknown to this version) is
+        // longer than the request's own encoding, which is the shortest there is of what it holds.
+        let source = decoded
+            .body
+            .take()
+            .filter(|body| tally.total() == 0 && decoded.request.encoded_len() == body.len());
+        let (report, batches) =
+            validate_and_convert(&mut decoded.request, &self.inner.limits, received_at_ns);
+        let batches = batches
             .map_err(|e| Error::Internal(format!("converting {} to arrow: {e}", R::SIGNAL)))?;
+        let source =
+            source.map(|bytes| Source { format: R::SOURCE_FORMAT, stamp: received_at_ns, bytes });
         // Counted now, before the request is given back, and added only once the spans are stored.
-        let span_series = self.inner.span_metrics.as_ref().and_then(|_| request.span_series());
+        let span_series =
+            self.inner.span_metrics.as_ref().and_then(|_| decoded.request.span_series());
         // Done with before the wait for the write, so that the next request can be decoded into it.
         R::pool(&self.inner.pools).give_back(decoded);
         if !batches.is_empty() {
-            self.inner.sink.write(batches).await?;
+            match source {
+                Some(source) => self.inner.sink.write_from(batches, source).await?,
+                None => self.inner.sink.write(batches).await?,
+            }
         }
         if let (Some(span_metrics), Some(series)) = (&self.inner.span_metrics, span_series) {
             span_metrics.add(series);
@@ -170,11 +194,70 @@ impl Pipeline {
     }
 }
 
+/// The steps after redaction: the same live and on replay, so that a logged body makes the batches it was
+/// logged for.
+fn validate_and_convert<R: ExportRequest>(
+    request: &mut R,
+    limits: &Limits,
+    received_at_ns: i64,
+) -> (Report, Result<Vec<TableBatch>, ArrowError>) {
+    let report = request.validate(limits);
+    (report, request.to_batches(received_at_ns))
+}
+
+/// Makes the batches of the request bodies the WAL logged ([`Pipeline::export`]) again, on recovery. Give it
+/// the limits the pipeline runs with: a daemon restarted with other limits replays with those.
+#[derive(Debug)]
+pub struct Replay {
+    limits: Limits,
+}
+
+impl Replay {
+    pub fn new(limits: Limits) -> Replay {
+        Replay { limits }
+    }
+
+    fn batches<R: ExportRequest>(
+        &self,
+        received_at_ns: i64,
+        body: &[u8],
+    ) -> Result<Vec<TableBatch>, String> {
+        // The receivers' decoder, which accepts exactly what it accepted live (prost's own nests less deep).
+        let mut request = R::default();
+        reuse::decode_into(&mut request, body)
+            .map_err(|e| format!("invalid protobuf body: {e}"))?;
+        validate_and_convert(&mut request, &self.limits, received_at_ns)
+            .1
+            .map_err(|e| format!("converting {} to arrow: {e}", R::SIGNAL))
+    }
+}
+
+impl SourceDecoder for Replay {
+    fn decode(&self, format: u8, stamp: i64, bytes: &[u8]) -> Result<Vec<TableBatch>, String> {
+        match format {
+            ExportLogsServiceRequest::SOURCE_FORMAT => {
+                self.batches::<ExportLogsServiceRequest>(stamp, bytes)
+            }
+            ExportTraceServiceRequest::SOURCE_FORMAT => {
+                self.batches::<ExportTraceServiceRequest>(stamp, bytes)
+            }
+            ExportMetricsServiceRequest::SOURCE_FORMAT => {
+                self.batches::<ExportMetricsServiceRequest>(stamp, bytes)
+            }
+            other => Err(format!("unknown source format {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
 impl ExportRequest for ExportLogsServiceRequest {
     type Response = ExportLogsServiceResponse;
     const SIGNAL: Signal = Signal::Logs;
     const REJECTED_FIELD: &'static str = "rejectedLogRecords";
     const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+    const SOURCE_FORMAT: u8 = 1;
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::logs_from_json(body)
@@ -208,6 +291,7 @@ impl ExportRequest for ExportTraceServiceRequest {
     const SIGNAL: Signal = Signal::Traces;
     const REJECTED_FIELD: &'static str = "rejectedSpans";
     const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    const SOURCE_FORMAT: u8 = 2;
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::traces_from_json(body)
@@ -241,6 +325,7 @@ impl ExportRequest for ExportMetricsServiceRequest {
     const SIGNAL: Signal = Signal::Metrics;
     const REJECTED_FIELD: &'static str = "rejectedDataPoints";
     const GRPC_SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+    const SOURCE_FORMAT: u8 = 3;
 
     fn from_json(body: &[u8]) -> Result<Self, JsonError> {
         json::metrics_from_json(body)

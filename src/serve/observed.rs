@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sightline_rules::stored::RecentMetrics;
 use sightline_storage::engine::Storage;
 use sightline_storage::sink::WriteFuture;
-use sightline_storage::{BatchSink, Table, TableBatch};
+use sightline_storage::{BatchSink, Source, Table, TableBatch};
 
 pub struct ObservedStorage {
     pub storage: Storage,
@@ -15,13 +15,30 @@ pub struct ObservedStorage {
 
 impl BatchSink for ObservedStorage {
     fn write(&self, batches: Vec<TableBatch>) -> WriteFuture<'_> {
+        self.observed(batches, None)
+    }
+
+    fn write_from(&self, batches: Vec<TableBatch>, source: Source) -> WriteFuture<'_> {
+        self.observed(batches, Some(source))
+    }
+
+    fn refusal(&self) -> Option<sightline_storage::Error> {
+        self.storage.refusal()
+    }
+}
+
+impl ObservedStorage {
+    fn observed(&self, batches: Vec<TableBatch>, source: Option<Source>) -> WriteFuture<'_> {
         Box::pin(async move {
             let is_metrics = |batch: &&TableBatch| {
                 matches!(batch.table, Table::Metrics | Table::MetricsHistogram)
             };
             // Arrow arrays are shared, not copied.
             let metrics: Vec<TableBatch> = batches.iter().filter(is_metrics).cloned().collect();
-            self.storage.write(batches).await?;
+            match source {
+                Some(source) => self.storage.write_from(batches, source).await?,
+                None => self.storage.write(batches).await?,
+            }
             if !metrics.is_empty() {
                 // Off the async workers: it takes a lock that a rule's selection may hold for a while. Awaited,
                 // so that a point is readable by the time its request is acknowledged.
@@ -35,9 +52,5 @@ impl BatchSink for ObservedStorage {
             }
             Ok(())
         })
-    }
-
-    fn refusal(&self) -> Option<sightline_storage::Error> {
-        self.storage.refusal()
     }
 }

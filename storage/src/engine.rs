@@ -32,7 +32,7 @@ use crate::buffer::WriteBuffer;
 use crate::catalog::{TableSnapshot, TableSource};
 use crate::files::{self, DataFile};
 use crate::metrics::StorageMetrics;
-use crate::sink::{BatchSink, WriteFuture};
+use crate::sink::{BatchSink, Source, SourceDecoder, WriteFuture};
 use crate::store::{DataStore, FileLocation};
 use crate::wal::{Lsn, Recovery, Wal, WalOptions};
 use crate::{Error, Result, Table, TableBatch, failpoint};
@@ -325,10 +325,19 @@ impl Storage {
     }
 
     async fn write(&self, batches: Vec<TableBatch>) -> Result<()> {
+        self.write_logging(batches, None).await
+    }
+
+    /// Logs `batches` (or the `source` they were made from) in the WAL, then keeps them in the buffer.
+    async fn write_logging(&self, batches: Vec<TableBatch>, source: Option<Source>) -> Result<()> {
         if let Some(refused) = self.refusal() {
             return Err(refused);
         }
-        let lsn = match self.inner.wal.append(batches.clone()).await {
+        let appended = match source {
+            Some(source) => self.inner.wal.append_source(&source).await,
+            None => self.inner.wal.append(batches.clone()).await,
+        };
+        let lsn = match appended {
             Ok(lsn) => lsn,
             Err(error) => {
                 if let Error::WalWrite { lsns, .. } = &error {
@@ -370,20 +379,29 @@ impl BatchSink for Storage {
         Box::pin(Storage::write(self, batches))
     }
 
+    fn write_from(&self, batches: Vec<TableBatch>, source: Source) -> WriteFuture<'_> {
+        Box::pin(self.write_logging(batches, Some(source)))
+    }
+
     fn refusal(&self) -> Option<Error> {
         Storage::refusal(self)
     }
 }
 
 /// Every row stored under `data_dir` and in its data files' store (data files, then the WAL records no file
-/// covers), read without opening either for writing: for tests and tools, also while a daemon runs.
+/// covers), read without opening either for writing: for tests and tools, also while a daemon runs. `sources`
+/// decodes the sources the WAL logged (see [`WalOptions::sources`]).
 ///
 /// The reads go in the reverse order of a flush (which writes files, then the checkpoint, then truncates the
 /// WAL), so that a flush running meanwhile can neither hide rows nor show them twice: a file for a later
 /// checkpoint than the one read is skipped (its rows are in the WAL read before), and every record missing
 /// from the WAL was flushed first.
-pub fn read_all(data_dir: &Path, location: &FileLocation) -> Result<Vec<TableBatch>> {
-    let wal_records = crate::wal::read_dir(&data_dir.join("wal"))?;
+pub fn read_all(
+    data_dir: &Path,
+    location: &FileLocation,
+    sources: Option<&dyn SourceDecoder>,
+) -> Result<Vec<TableBatch>> {
+    let wal_records = crate::wal::read_dir(&data_dir.join("wal"), sources)?;
     let checkpoint = read_checkpoint(data_dir)?;
     let store = DataStore::open(data_dir, location)?;
     let mut stored = Vec::new();

@@ -35,5 +35,5 @@ pub use error::{Error, QueryError, Result};
 pub use files::DataFile;
 pub use query::{QueryEngine, QueryLimits, QueryOutput, ServiceScope};
 pub use schema::{Table, TableBatch};
-pub use sink::BatchSink;
+pub use sink::{BatchSink, Source, SourceDecoder};
 pub use store::{DataStore, FileLocation, S3Options};

@@ -8,8 +8,9 @@
 //! `[payload length: u32 LE][CRC32C of (lsn bytes + payload): u32 LE][lsn: u64 LE][payload]`
 //!
 //! and a payload holds the batches of one request, so a request is recovered whole or not at all:
-//! `[batch count: u32 LE]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`. A payload is
-//! at most 1 GiB; a larger length field reads as damage. LSNs (log sequence numbers) start at 1 and strictly
+//! `[batch count: u32 LE]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`; or, for a
+//! write that came with its [`Source`], that source in place of the batches, which the options' decoder makes
+//! again on recovery. A payload is at most 1 GiB; a larger length field reads as damage. LSNs (log sequence numbers) start at 1 and strictly
 //! increase across segments and restarts; they may skip numbers (the LSNs of a failed write are never reused).
 //!
 //! # Durability
@@ -23,7 +24,8 @@
 //! requests, and recovery then finds a torn segment tail.
 //!
 //! # Recovery
-//! [`Wal::open`] reads every segment. A torn or corrupt record ends its segment: the intact records before it
+//! [`Wal::open`] reads every segment. A torn or corrupt record (or a source that does not decode) ends its
+//! segment: the intact records before it
 //! are recovered, a copy of the damaged file goes to `<dir>/corrupt/` for an operator, and the live segment is
 //! cut back to its intact records; later segments are still read. Damage never fails the open; I/O errors do.
 
@@ -45,6 +47,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::sink::{Source, SourceDecoder};
 use crate::{Error, Result, TableBatch};
 use record::Unsealed;
 use writer::{Request, Shared, Writer};
@@ -75,6 +78,9 @@ pub struct WalOptions {
     /// How long the writer waits for more appends to share one fsync (default 1 ms; 0 = no wait, still groups
     /// whatever queued up meanwhile).
     pub commit_delay: Duration,
+    /// Makes the batches of records appended with [`Wal::append_source`] again on recovery; without it, such
+    /// a record reads as damaged.
+    pub sources: Option<Arc<dyn SourceDecoder>>,
 }
 
 impl Default for WalOptions {
@@ -83,6 +89,7 @@ impl Default for WalOptions {
             durability: Durability::Fsync,
             segment_size: 64 << 20,
             commit_delay: Duration::from_millis(1),
+            sources: None,
         }
     }
 }
@@ -114,7 +121,7 @@ impl Wal {
     /// and the next LSN is above it.
     pub fn open(dir: &Path, options: WalOptions, after: Lsn) -> Result<(Wal, Recovery)> {
         fs::create_dir_all(dir).map_err(io("create wal directory", dir))?;
-        let found = recovery::recover(dir, after)?;
+        let found = recovery::recover(dir, after, options.sources.as_deref())?;
         let disk_bytes = found.live.iter().map(|segment| segment.size).sum();
         let shared = Arc::new(Shared {
             dir: dir.to_owned(),
@@ -145,6 +152,16 @@ impl Wal {
     pub async fn append(&self, batches: Vec<TableBatch>) -> Result<Lsn> {
         let record = Unsealed::encode(&batches)?;
         drop(batches);
+        self.append_record(record).await
+    }
+
+    /// As [`Wal::append`], for a request's batches made from `source`: the record holds the source in their
+    /// place, and recovery makes them again with [`WalOptions::sources`].
+    pub async fn append_source(&self, source: &Source) -> Result<Lsn> {
+        self.append_record(Unsealed::encode_source(source)?).await
+    }
+
+    async fn append_record(&self, record: Unsealed) -> Result<Lsn> {
         let (reply, answer) = oneshot::channel();
         self.queue.send(Request { record, reply }).await.map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
@@ -212,9 +229,12 @@ impl Drop for Wal {
 }
 
 /// Reads every intact record of every segment in `dir` without opening it for writing (tests and tools).
-/// Damage ends a segment silently; nothing is moved or removed.
-pub fn read_dir(dir: &Path) -> Result<Vec<(Lsn, Vec<TableBatch>)>> {
-    recovery::read_only(dir)
+/// Damage ends a segment silently; nothing is moved or removed. `sources` decodes logged sources.
+pub fn read_dir(
+    dir: &Path,
+    sources: Option<&dyn SourceDecoder>,
+) -> Result<Vec<(Lsn, Vec<TableBatch>)>> {
+    recovery::read_only(dir, sources)
 }
 
 /// The file name of the segment whose first record has `lsn`.

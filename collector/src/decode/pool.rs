@@ -2,6 +2,8 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use bytes::Bytes;
+
 use super::reuse::{self, DecodeError, Reuse};
 
 /// Requests kept per signal: a request is given back before its batches are written, so about as many are in
@@ -19,12 +21,15 @@ pub struct Decoded<R> {
     /// The heap the request held once decoded, if it was decoded by a [`RequestPool`]: others (OTLP/JSON) are
     /// not kept.
     held: Option<usize>,
+    /// The OTLP/protobuf body it was decoded from, when the caller kept it: the WAL may log it in place of
+    /// the request's batches ([`crate::ingest`]).
+    pub(crate) body: Option<Bytes>,
 }
 
 impl<R> Decoded<R> {
     /// A request decoded otherwise, to be dropped once stored.
     pub fn fresh(request: R) -> Decoded<R> {
-        Decoded { request, held: None }
+        Decoded { request, held: None, body: None }
     }
 }
 
@@ -45,7 +50,7 @@ impl<R: Reuse> RequestPool<R> {
     pub fn decode(&self, body: &[u8]) -> Result<Decoded<R>, DecodeError> {
         let mut request = self.lock().pop().unwrap_or_default();
         let held = reuse::decode_into(&mut request, body)?;
-        Ok(Decoded { request, held: Some(held) })
+        Ok(Decoded { request, held: Some(held), body: None })
     }
 
     /// Keeps a request that is done with, if there is room and it holds little enough.

@@ -271,7 +271,7 @@ async fn check_after_crash(dir: &Path, crash_at: &str) {
         ids_of(table, batches.iter().filter(|b| b.table == table).map(|b| &b.batch))
     };
 
-    let stored = read_all(&data, &FileLocation::DataDir).expect("read the crashed directory");
+    let stored = read_all(&data, &FileLocation::DataDir, None).expect("read the crashed directory");
     for table in [Table::Logs, Table::Spans] {
         let context = format!("crash at {crash_at}, read-only");
         check_ids(&acknowledged, table, &by_table(&stored, table), &context);

@@ -180,7 +180,7 @@ async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_o
     }
     assert_eq!(backend.parquet_objects("logs").await.len(), 5);
     let rows =
-        read_all(backend.path(), &backend.files).expect("read while the leftovers are there");
+        read_all(backend.path(), &backend.files, None).expect("read while the leftovers are there");
     assert_eq!(rows.iter().map(|b| b.batch.num_rows()).sum::<usize>(), 4);
     let (storage, _) = Storage::open(backend.options()).expect("reopen");
     assert_eq!(visible_times(&storage, Table::Logs), [T0, T0 + 1, T0 + 2, T0 + 3]);

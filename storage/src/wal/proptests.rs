@@ -117,7 +117,7 @@ proptest! {
         // Every offset, against the segment scan.
         for cut in 0..=bytes.len() {
             let whole = starts.iter().filter(|&&end| end > 0 && end <= cut).count();
-            let found = scan(&bytes[..cut], first_lsn);
+            let found = scan(&bytes[..cut], first_lsn, None);
             prop_assert_eq!(plain(&found.records), plain(&in_last[..whole]), "cut at {}", cut);
             prop_assert_eq!(found.damage.is_some(), !starts.contains(&cut), "cut at {}", cut);
         }
@@ -166,7 +166,7 @@ proptest! {
 
         for at in 0..bytes.len() {
             let bit = ((usize::from(bit) + at) % 8) as u8;
-            let found = scan(&flipped(at, bit), 1);
+            let found = scan(&flipped(at, bit), 1, None);
             prop_assert_eq!(plain(&found.records), plain(&written[..lost_from(at)]), "bit {} of byte {}", bit, at);
             prop_assert!(found.damage.is_some());
         }

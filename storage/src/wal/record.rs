@@ -1,7 +1,9 @@
 //! One WAL record on disk, and the payload inside it.
 //!
 //! Record: `[payload length: u32 LE][CRC32C of (lsn bytes + payload): u32 LE][lsn: u64 LE][payload]`.
-//! Payload: `[batch count: u32 LE]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`.
+//! Payload: `[entry count: u32 LE]` then, per entry, `[tag: u8][length: u32 LE][content]`: a table's tag with an
+//! Arrow IPC stream of its batch, or [`SOURCE_TAG`] with `[format: u8][stamp: i64 LE][bytes]`, a [`Source`]
+//! logged in place of the batches made from it.
 
 use std::sync::LazyLock;
 
@@ -14,6 +16,7 @@ use arrow_ipc::writer::{
 use arrow_schema::DataType;
 
 use super::{Lsn, crc};
+use crate::sink::{Source, SourceDecoder};
 use crate::{Error, Result, Table, TableBatch};
 
 /// Bytes before the payload: length, checksum, LSN.
@@ -24,6 +27,12 @@ pub(crate) const MAX_PAYLOAD: usize = 1 << 30;
 
 /// The largest buffer a record is given before it is encoded.
 const PRESIZED_LIMIT: usize = 64 << 20;
+
+/// The tag of a [`Source`] entry; table tags are small numbers.
+const SOURCE_TAG: u8 = 0xff;
+
+/// A source entry's content before its bytes: format and stamp.
+const SOURCE_HEADER_LEN: usize = 9;
 
 /// A record encoded in the caller's task, still without its LSN; the writer seals it when it assigns one.
 #[derive(Debug)]
@@ -41,10 +50,7 @@ impl Unsealed {
         // reallocation each time (≈ 3 % of the daemon's CPU under a metrics load). The estimate counts
         // whole buffers, so it is capped for batches sliced out of large arrays: beyond it, the buffer grows.
         let estimate = HEADER_LEN + 4 + batches.iter().map(encoded_size_estimate).sum::<usize>();
-        let mut bytes = Vec::with_capacity(estimate.min(PRESIZED_LIMIT));
-        bytes.resize(HEADER_LEN, 0);
-        let count = u32::try_from(batches.len()).map_err(|_| too_large(usize::MAX))?;
-        bytes.extend_from_slice(&count.to_le_bytes());
+        let mut bytes = payload_start(estimate, batches.len())?;
         for TableBatch { table, batch } in batches {
             bytes.push(table.tag());
             let length_at = bytes.len();
@@ -54,6 +60,24 @@ impl Unsealed {
             let ipc_len = u32::try_from(ipc_len).map_err(|_| too_large(ipc_len))?;
             bytes[length_at..length_at + 4].copy_from_slice(&ipc_len.to_le_bytes());
         }
+        Unsealed::finish(bytes)
+    }
+
+    /// Encodes `source` in place of the batches made from it; replay makes them again (see [`Source`]).
+    pub(crate) fn encode_source(source: &Source) -> Result<Unsealed> {
+        let content_len = SOURCE_HEADER_LEN + source.bytes.len();
+        let mut bytes = payload_start(HEADER_LEN + 4 + 5 + content_len, 1)?;
+        bytes.push(SOURCE_TAG);
+        let length = u32::try_from(content_len).map_err(|_| too_large(content_len))?;
+        bytes.extend_from_slice(&length.to_le_bytes());
+        bytes.push(source.format);
+        bytes.extend_from_slice(&source.stamp.to_le_bytes());
+        bytes.extend_from_slice(&source.bytes);
+        Unsealed::finish(bytes)
+    }
+
+    /// Fills in the payload's length and checksum.
+    fn finish(mut bytes: Vec<u8>) -> Result<Unsealed> {
         let payload_len = bytes.len() - HEADER_LEN;
         if payload_len > MAX_PAYLOAD {
             return Err(too_large(payload_len));
@@ -77,6 +101,15 @@ impl Unsealed {
         self.bytes[8..HEADER_LEN].copy_from_slice(&lsn_bytes);
         &self.bytes
     }
+}
+
+/// A record's buffer, with room for about `estimate` bytes, up to the payload's entry count.
+fn payload_start(estimate: usize, entries: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(estimate.min(PRESIZED_LIMIT));
+    bytes.resize(HEADER_LEN, 0);
+    let count = u32::try_from(entries).map_err(|_| too_large(usize::MAX))?;
+    bytes.extend_from_slice(&count.to_le_bytes());
+    Ok(bytes)
 }
 
 /// A little more than the bytes `batch` takes in a record: its buffers (as allocated, so with their
@@ -154,8 +187,9 @@ pub(crate) enum Decoded {
     Damaged(String),
 }
 
-/// Reads the record at the start of `bytes`.
-pub(crate) fn decode(bytes: &[u8]) -> Decoded {
+/// Reads the record at the start of `bytes`; `sources` makes the batches of a logged [`Source`] again (without
+/// it, a record holding one reads as damaged).
+pub(crate) fn decode(bytes: &[u8], sources: Option<&dyn SourceDecoder>) -> Decoded {
     if bytes.is_empty() {
         return Decoded::End;
     }
@@ -181,7 +215,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded {
     }
     let mut lsn = [0u8; 8];
     lsn.copy_from_slice(&body[..8]);
-    match decode_payload(&body[8..]) {
+    match decode_payload(&body[8..], sources) {
         Ok(batches) => {
             Decoded::Record { lsn: u64::from_le_bytes(lsn), batches, len: HEADER_LEN + length }
         }
@@ -189,16 +223,24 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded {
     }
 }
 
-fn decode_payload(payload: &[u8]) -> std::result::Result<Vec<TableBatch>, String> {
+fn decode_payload(
+    payload: &[u8],
+    sources: Option<&dyn SourceDecoder>,
+) -> std::result::Result<Vec<TableBatch>, String> {
     let mut rest = payload;
     let count = take(&mut rest, 4).ok_or("truncated batch count")?;
     let count = u32::from_le_bytes([count[0], count[1], count[2], count[3]]);
     let mut out = Vec::new();
     for _ in 0..count {
         let header = take(&mut rest, 5).ok_or("truncated batch header")?;
+        let length = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        if header[0] == SOURCE_TAG {
+            let content = take(&mut rest, length).ok_or("truncated source")?;
+            out.extend(decode_source(content, sources)?);
+            continue;
+        }
         let table =
             Table::from_tag(header[0]).ok_or_else(|| format!("unknown table tag {}", header[0]))?;
-        let length = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
         let ipc = take(&mut rest, length).ok_or("truncated batch")?;
         let reader = StreamReader::try_new(ipc, None).map_err(|e| format!("bad batch: {e}"))?;
         for batch in reader {
@@ -209,6 +251,20 @@ fn decode_payload(payload: &[u8]) -> std::result::Result<Vec<TableBatch>, String
         return Err(format!("{} bytes after the last batch", rest.len()));
     }
     Ok(out)
+}
+
+fn decode_source(
+    mut content: &[u8],
+    sources: Option<&dyn SourceDecoder>,
+) -> std::result::Result<Vec<TableBatch>, String> {
+    let header = take(&mut content, SOURCE_HEADER_LEN).ok_or("truncated source header")?;
+    let format = header[0];
+    let mut stamp = [0u8; 8];
+    stamp.copy_from_slice(&header[1..]);
+    let sources = sources.ok_or_else(|| format!("a source of format {format}, and no decoder"))?;
+    sources
+        .decode(format, i64::from_le_bytes(stamp), content)
+        .map_err(|reason| format!("source of format {format} does not decode: {reason}"))
 }
 
 fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {

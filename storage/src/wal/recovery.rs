@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::record::{self, Decoded};
 use super::{Lsn, io, segment_name, segment_paths};
+use crate::sink::SourceDecoder;
 use crate::{Error, Result, TableBatch};
 
 /// The directory, under the WAL directory, where damaged segments are kept for an operator.
@@ -29,12 +30,13 @@ pub(crate) struct Scan {
 }
 
 /// Reads records from `bytes` until the end or the first damaged one. `first_lsn` is the segment's name: no
-/// record in it may have a smaller LSN, and LSNs must increase.
-pub(crate) fn scan(bytes: &[u8], first_lsn: Lsn) -> Scan {
+/// record in it may have a smaller LSN, and LSNs must increase. `sources` decodes logged sources: a record
+/// whose source does not decode is unreadable, as damage is.
+pub(crate) fn scan(bytes: &[u8], first_lsn: Lsn, sources: Option<&dyn SourceDecoder>) -> Scan {
     let mut records: Vec<(Lsn, Vec<TableBatch>)> = Vec::new();
     let mut offset = 0usize;
     let damage = loop {
-        match record::decode(&bytes[offset..]) {
+        match record::decode(&bytes[offset..], sources) {
             Decoded::End => break None,
             Decoded::Damaged(reason) => break Some((offset as u64, reason)),
             Decoded::Record { lsn, batches, len } => {
@@ -62,7 +64,11 @@ pub(crate) struct Recovered {
 
 /// Scans every segment of `dir`: returns the intact records after `after`, removes empty segments, and puts
 /// damaged ones aside (see [`quarantine`]). Fails only on I/O errors.
-pub(crate) fn recover(dir: &Path, after: Lsn) -> Result<Recovered> {
+pub(crate) fn recover(
+    dir: &Path,
+    after: Lsn,
+    sources: Option<&dyn SourceDecoder>,
+) -> Result<Recovered> {
     let mut found = Recovered {
         records: Vec::new(),
         corrupt_segments: Vec::new(),
@@ -77,7 +83,7 @@ pub(crate) fn recover(dir: &Path, after: Lsn) -> Result<Recovered> {
             fs::remove_file(&path).map_err(io("remove empty wal segment", &path))?;
             continue;
         }
-        let scan = scan(&bytes, first_lsn);
+        let scan = scan(&bytes, first_lsn, sources);
         drop(bytes);
         if let Some((offset, reason)) = scan.damage {
             let error = Error::CorruptWal { path: path.clone(), offset, reason };
@@ -126,7 +132,10 @@ fn quarantine(dir: &Path, path: &Path, good_len: u64) -> Result<PathBuf> {
 }
 
 /// Every intact record of every segment, without changing anything (damage ends a segment silently).
-pub(crate) fn read_only(dir: &Path) -> Result<Vec<(Lsn, Vec<TableBatch>)>> {
+pub(crate) fn read_only(
+    dir: &Path,
+    sources: Option<&dyn SourceDecoder>,
+) -> Result<Vec<(Lsn, Vec<TableBatch>)>> {
     let mut records = Vec::new();
     for (first_lsn, path) in segment_paths(dir)? {
         let bytes = match fs::read(&path) {
@@ -135,7 +144,7 @@ pub(crate) fn read_only(dir: &Path) -> Result<Vec<(Lsn, Vec<TableBatch>)>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(io("read wal segment", &path)(e)),
         };
-        records.extend(scan(&bytes, first_lsn).records);
+        records.extend(scan(&bytes, first_lsn, sources).records);
     }
     Ok(records)
 }

@@ -11,6 +11,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 use super::*;
 use crate::Table;
+use recovery::scan;
 
 /// A small batch whose content identifies it: `n` rows counting from `seed`.
 pub(super) fn batch(table: Table, seed: i64, n: usize) -> TableBatch {
@@ -40,7 +41,7 @@ pub(super) fn plain(records: &[(Lsn, Vec<TableBatch>)]) -> Vec<(Lsn, Vec<(Table,
 }
 
 pub(super) fn options(durability: Durability, segment_size: u64) -> WalOptions {
-    WalOptions { durability, segment_size, commit_delay: Duration::ZERO }
+    WalOptions { durability, segment_size, commit_delay: Duration::ZERO, sources: None }
 }
 
 pub(super) fn segment_names(dir: &Path) -> Vec<String> {
@@ -78,7 +79,7 @@ async fn appended_records_come_back_after_reopen() {
     assert!(wal.disk_bytes() > 0);
     wal.close().await.unwrap();
 
-    assert_eq!(plain(&read_dir(dir.path()).unwrap()), plain(&written));
+    assert_eq!(plain(&read_dir(dir.path(), None).unwrap()), plain(&written));
     let (wal, recovery) = Wal::open(dir.path(), WalOptions::default(), 0).unwrap();
     assert_eq!(plain(&recovery.records), plain(&written));
     assert!(recovery.corrupt_segments.is_empty());
@@ -271,7 +272,7 @@ fn records_of_the_tables_schemas_hold_the_stream_writers_bytes() {
             // The payload: the batch count, the table's tag and the stream's length, then the stream.
             let stream = &record.bytes[record::HEADER_LEN + 4 + 5..];
             assert_eq!(stream, &expected[..], "{}", table.name());
-            match record::decode(record.seal(7)) {
+            match record::decode(record.seal(7), None) {
                 record::Decoded::Record { lsn: 7, batches, .. } => {
                     assert_eq!(plain(&[(7, batches)]), vec![(7, vec![(table, batch)])]);
                 }
@@ -279,4 +280,73 @@ fn records_of_the_tables_schemas_hold_the_stream_writers_bytes() {
             }
         }
     }
+}
+
+/// Decodes sources written as `[seed: i64 LE]` into `request(seed + stamp)`; fails on anything else.
+#[derive(Debug)]
+struct SeedSources;
+
+impl SourceDecoder for SeedSources {
+    fn decode(
+        &self,
+        format: u8,
+        stamp: i64,
+        bytes: &[u8],
+    ) -> std::result::Result<Vec<TableBatch>, String> {
+        let seed: [u8; 8] = bytes.try_into().map_err(|_| format!("{} bytes", bytes.len()))?;
+        match format {
+            7 => Ok(request(i64::from_le_bytes(seed) + stamp)),
+            other => Err(format!("unknown format {other}")),
+        }
+    }
+}
+
+fn seed_source(seed: i64, stamp: i64) -> Source {
+    Source { format: 7, stamp, bytes: bytes::Bytes::copy_from_slice(&seed.to_le_bytes()) }
+}
+
+#[tokio::test]
+async fn a_logged_source_is_decoded_again_on_recovery_in_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = WalOptions { sources: Some(Arc::new(SeedSources)), ..WalOptions::default() };
+    let (wal, _) = Wal::open(dir.path(), sources.clone(), 0).unwrap();
+    assert_eq!(wal.append(request(1)).await.unwrap(), 1);
+    assert_eq!(wal.append_source(&seed_source(2, 0)).await.unwrap(), 2);
+    assert_eq!(wal.append_source(&seed_source(3, 10)).await.unwrap(), 3);
+    wal.close().await.unwrap();
+    let expected = vec![(1, request(1)), (2, request(2)), (3, request(13))];
+
+    assert_eq!(plain(&read_dir(dir.path(), Some(&SeedSources)).unwrap()), plain(&expected));
+    let (wal, recovery) = Wal::open(dir.path(), sources, 0).unwrap();
+    assert_eq!(plain(&recovery.records), plain(&expected));
+    assert!(recovery.corrupt_segments.is_empty());
+    wal.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_source_that_does_not_decode_ends_its_segment_as_damage_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = WalOptions { sources: Some(Arc::new(SeedSources)), ..WalOptions::default() };
+    let (wal, _) = Wal::open(dir.path(), sources.clone(), 0).unwrap();
+    wal.append(request(1)).await.unwrap();
+    wal.append_source(&Source { format: 8, ..seed_source(2, 0) }).await.unwrap();
+    wal.append(request(3)).await.unwrap();
+    wal.close().await.unwrap();
+
+    let (wal, recovery) = Wal::open(dir.path(), sources, 0).unwrap();
+    assert_eq!(plain(&recovery.records), plain(&[(1, request(1))]));
+    assert_eq!(recovery.corrupt_segments.len(), 1, "kept aside for an operator, whole");
+    let kept = fs::read(&recovery.corrupt_segments[0]).unwrap();
+    assert!(scan(&kept, 1, Some(&SeedSources)).damage.unwrap().1.contains("unknown format 8"));
+    wal.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_a_decoder_a_logged_source_reads_as_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = Wal::open(dir.path(), WalOptions::default(), 0).unwrap();
+    wal.append(request(1)).await.unwrap();
+    wal.append_source(&seed_source(2, 0)).await.unwrap();
+    wal.close().await.unwrap();
+    assert_eq!(plain(&read_dir(dir.path(), None).unwrap()), plain(&[(1, request(1))]));
 }
