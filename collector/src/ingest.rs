@@ -163,8 +163,8 @@ impl Pipeline {
         let (tally, ()) = session.finish();
         redactor.record(R::SIGNAL, &tally);
         self.inner.metrics.redacted(R::SIGNAL, redactor, &tally);
-        // Only a body redaction saw all of: one with fields the decoder skipped (unknown to this version) is
-        // longer than the request's own encoding, which is the shortest there is of what it holds.
+        // Logged only when redaction saw all of it: a body with fields the decoder skipped (unknown to this
+        // version) is longer than the request's own encoding, the shortest one of what the request holds.
         let source = decoded
             .body
             .take()
@@ -248,9 +248,6 @@ impl SourceDecoder for Replay {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;
 
 impl ExportRequest for ExportLogsServiceRequest {
     type Response = ExportLogsServiceResponse;
@@ -353,3 +350,6 @@ impl ExportRequest for ExportMetricsServiceRequest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

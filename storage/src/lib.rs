@@ -6,7 +6,9 @@
 //!
 //! [`catalog`] is the interface through which queries see the store's files and write buffer, and [`query`]
 //! runs read-only, bounded SQL over it with DataFusion. This crate knows nothing about HTTP, gRPC or OTLP: it
-//! receives Arrow record batches, tagged with the [`schema::Table`] they belong to.
+//! receives Arrow record batches, tagged with the [`schema::Table`] they belong to, and sometimes the opaque
+//! bytes they were made from ([`sink::Source`]), which the WAL logs in their place and a decoder the caller
+//! gives turns back into batches on recovery.
 
 mod background;
 pub mod buffer;
