@@ -325,11 +325,15 @@ impl Storage {
     }
 
     async fn write(&self, batches: Vec<TableBatch>) -> Result<()> {
-        self.write_logging(batches, None).await
+        self.write_with_source(batches, None).await
     }
 
     /// Logs `batches` (or the `source` they were made from) in the WAL, then keeps them in the buffer.
-    async fn write_logging(&self, batches: Vec<TableBatch>, source: Option<Source>) -> Result<()> {
+    async fn write_with_source(
+        &self,
+        batches: Vec<TableBatch>,
+        source: Option<Source>,
+    ) -> Result<()> {
         if let Some(refused) = self.refusal() {
             return Err(refused);
         }
@@ -380,7 +384,7 @@ impl BatchSink for Storage {
     }
 
     fn write_from(&self, batches: Vec<TableBatch>, source: Source) -> WriteFuture<'_> {
-        Box::pin(self.write_logging(batches, Some(source)))
+        Box::pin(self.write_with_source(batches, Some(source)))
     }
 
     fn refusal(&self) -> Option<Error> {
