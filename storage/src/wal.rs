@@ -10,8 +10,9 @@
 //! and a payload holds the batches of one request, so a request is recovered whole or not at all:
 //! `[batch count: u32 LE]` then, per batch, `[table tag: u8][length: u32 LE][Arrow IPC stream]`; or, for a
 //! write that came with its [`Source`], that source in place of the batches, which the options' decoder makes
-//! again on recovery. A payload is at most 1 GiB; a larger length field reads as damage. LSNs (log sequence numbers) start at 1 and strictly
-//! increase across segments and restarts; they may skip numbers (the LSNs of a failed write are never reused).
+//! again on recovery. A payload is at most 1 GiB; a larger length field reads as damage. LSNs (log sequence
+//! numbers) start at 1 and strictly increase across segments and restarts; they may skip numbers (the LSNs of
+//! a failed write are never reused).
 //!
 //! # Durability
 //! [`Wal::append`] resolves once its record is written and, with [`Durability::Fsync`], `fdatasync`ed: an
@@ -25,9 +26,9 @@
 //!
 //! # Recovery
 //! [`Wal::open`] reads every segment. A torn or corrupt record (or a source that does not decode) ends its
-//! segment: the intact records before it
-//! are recovered, a copy of the damaged file goes to `<dir>/corrupt/` for an operator, and the live segment is
-//! cut back to its intact records; later segments are still read. Damage never fails the open; I/O errors do.
+//! segment: the intact records before it are recovered, a copy of the damaged file goes to `<dir>/corrupt/`
+//! for an operator, and the live segment is cut back to its intact records; later segments are still read.
+//! Damage never fails the open; I/O errors do.
 
 mod crc;
 mod record;
