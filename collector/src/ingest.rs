@@ -168,13 +168,12 @@ impl Pipeline {
         let source = decoded
             .body
             .take()
-            .filter(|body| tally.total() == 0 && decoded.request.encoded_len() == body.len());
+            .filter(|body| tally.total() == 0 && decoded.request.encoded_len() == body.len())
+            .map(|bytes| Source { format: R::SOURCE_FORMAT, stamp: received_at_ns, bytes });
         let (report, batches) =
             validate_and_convert(&mut decoded.request, &self.inner.limits, received_at_ns);
         let batches = batches
             .map_err(|e| Error::Internal(format!("converting {} to arrow: {e}", R::SIGNAL)))?;
-        let source =
-            source.map(|bytes| Source { format: R::SOURCE_FORMAT, stamp: received_at_ns, bytes });
         // Counted now, before the request is given back, and added only once the spans are stored.
         let span_series =
             self.inner.span_metrics.as_ref().and_then(|_| decoded.request.span_series());
