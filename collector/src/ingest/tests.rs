@@ -137,6 +137,8 @@ async fn a_body_redaction_changed_is_never_logged() {
         export::<ExportLogsServiceRequest>(limits, log_request(attributes).encode_to_vec()).await;
     assert!(source.is_none());
     assert_eq!(batches[0].batch.num_rows(), 3, "its batches are written instead");
+    let stored = convert::test_support::map(&batches[0].batch, "attributes", 0);
+    assert_eq!(stored, [("password".to_owned(), Some("[REDACTED]".to_owned()))], "redacted");
 }
 
 #[tokio::test]
@@ -209,28 +211,24 @@ fn fixed_traces(mut request: ExportTraceServiceRequest) -> ExportTraceServiceReq
     request
 }
 
+fn fix_number_point(point: &mut crate::otlp::metrics::v1::NumberDataPoint) {
+    use crate::otlp::metrics::v1::number_data_point::Value;
+    fix_times(&mut point.time_unix_nano, &mut point.start_time_unix_nano);
+    point.value.get_or_insert(Value::AsInt(7));
+    point.exemplars.clear();
+}
+
 fn fixed_metrics(mut request: ExportMetricsServiceRequest) -> ExportMetricsServiceRequest {
     use crate::otlp::metrics::v1::metric::Data;
-    use crate::otlp::metrics::v1::number_data_point::Value;
     let scopes = request.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics);
     let temporality = |t: &mut i32| *t = 1 + t.rem_euclid(2);
     for metric in scopes.flat_map(|s| &mut s.metrics) {
         match &mut metric.data {
             None => {}
-            Some(Data::Gauge(gauge)) => {
-                for point in &mut gauge.data_points {
-                    fix_times(&mut point.time_unix_nano, &mut point.start_time_unix_nano);
-                    point.value.get_or_insert(Value::AsInt(7));
-                    point.exemplars.clear();
-                }
-            }
+            Some(Data::Gauge(gauge)) => gauge.data_points.iter_mut().for_each(fix_number_point),
             Some(Data::Sum(sum)) => {
                 temporality(&mut sum.aggregation_temporality);
-                for point in &mut sum.data_points {
-                    fix_times(&mut point.time_unix_nano, &mut point.start_time_unix_nano);
-                    point.value.get_or_insert(Value::AsDouble(0.5));
-                    point.exemplars.clear();
-                }
+                sum.data_points.iter_mut().for_each(fix_number_point);
             }
             Some(Data::Histogram(histogram)) => {
                 temporality(&mut histogram.aggregation_temporality);
