@@ -12,7 +12,7 @@
 //!
 //! ```sh
 //! cargo bench --bench storage_dataset -- [--logs 10000000] [--metric-series 1000] [--metric-minutes 1440] \
-//!     [--rules 1000] [--dir DIR]
+//!     [--rules 1000] [--log-bodies attribute_references|as_sent] [--dir DIR]
 //! ```
 //!
 //! The generator is deterministic (fixed seed), so two runs store the same rows.
@@ -68,6 +68,8 @@ struct Args {
     metric_minutes: i64,
     /// How many alert rules the rule evaluation measurement runs.
     rules: usize,
+    /// How compacted logs files store bodies (`storage.log_bodies`).
+    log_body_references: bool,
     dir: PathBuf,
 }
 
@@ -78,6 +80,7 @@ impl Args {
             metric_series: 1000,
             metric_minutes: 24 * 60,
             rules: 1000,
+            log_body_references: true,
             dir: std::env::temp_dir().join("sightline-dataset"),
         };
         let mut given = std::env::args().skip(1);
@@ -89,10 +92,20 @@ impl Args {
                 "--metric-minutes" => args.metric_minutes = value()?.parse()?,
                 "--rules" => args.rules = value()?.parse()?,
                 "--dir" => args.dir = value()?.into(),
+                "--log-bodies" => {
+                    args.log_body_references = match value()?.as_str() {
+                        "attribute_references" => true,
+                        "as_sent" => false,
+                        other => {
+                            bail!("--log-bodies {other}: expected attribute_references or as_sent")
+                        }
+                    }
+                }
                 // `cargo bench` passes `--bench` to every bench target.
                 "--bench" => {}
                 other => bail!(
-                    "unknown argument {other}; expected --logs, --metric-series, --metric-minutes, --rules, --dir"
+                    "unknown argument {other}; expected --logs, --metric-series, --metric-minutes, --rules, \
+                     --log-bodies, --dir"
                 ),
             }
         }
@@ -109,6 +122,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let options = StorageOptions {
         // The WAL is not what is measured here; its cost is in the load generator's figures.
         wal: WalOptions { durability: Durability::None, ..WalOptions::default() },
+        log_body_references: args.log_body_references,
         ..StorageOptions::new(&args.dir)
     };
     let (storage, _) = Storage::open(options)?;

@@ -267,6 +267,18 @@ pub struct StorageConfig {
     pub flush_age: Duration,
     /// Where the Parquet files live; `None`: under `data_dir`. The WAL always stays in `data_dir`.
     pub object_store: Option<ObjectStoreConfig>,
+    /// How compacted logs files store a body.
+    pub log_bodies: LogBodies,
+}
+
+/// How compacted logs files store a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogBodies {
+    /// The attribute values the body holds (fields a parser copied out of a raw line) as references to
+    /// those attributes: each value is stored once; sightline's reads put the values back.
+    AttributeReferences,
+    /// As sent: other Parquet readers see the bodies as they are.
+    AsSent,
 }
 
 /// An object store for the Parquet files.
@@ -431,6 +443,7 @@ impl Default for Config {
                 flush_size: MemoryBudget::flush_share(DEFAULT_MEMORY_LIMIT),
                 flush_age: Duration::from_secs(60),
                 object_store: None,
+                log_bodies: LogBodies::AttributeReferences,
             },
             retention: RetentionConfig::default(),
             shutdown: ShutdownConfig { grace_period: Duration::from_secs(30) },

@@ -97,6 +97,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         flush_bytes: size(storage_config.flush_size),
         flush_age: storage_config.flush_age,
         compaction_memory_bytes: size(budget.compaction),
+        log_body_references: storage_config.log_bodies == config::LogBodies::AttributeReferences,
         retention: Table::ALL
             .into_iter()
             .filter_map(|table| Some((table, config.retention.of(table.name())?)))

@@ -14,9 +14,9 @@ use sightline_rules::notify::integration;
 use super::reader::{Node, Reader, Section};
 use super::{
     AuthConfig, Config, CorsConfig, Durability, GrpcReceiverConfig, HttpConfig, HttpReceiverConfig,
-    IngestTokenConfig, LimitsConfig, LogConfig, LogFormat, MemoryBudget, NotificationsSource,
-    ObjectStoreConfig, OtlpConfig, OutboundConfig, RetentionConfig, S3Config, SIGNALS,
-    ShutdownConfig, SpanMetricsConfig, StorageConfig, TlsConfig,
+    IngestTokenConfig, LimitsConfig, LogBodies, LogConfig, LogFormat, MemoryBudget,
+    NotificationsSource, ObjectStoreConfig, OtlpConfig, OutboundConfig, RetentionConfig, S3Config,
+    SIGNALS, ShutdownConfig, SpanMetricsConfig, StorageConfig, TlsConfig,
 };
 
 pub(crate) fn build(r: &mut Reader<'_>, value: &Value) -> Config {
@@ -344,6 +344,10 @@ fn storage(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: StorageConfig
         r.error("storage.flush_size", "must not exceed storage.buffer_max_size".to_owned());
     }
     let object_store = object_store(r, &mut s);
+    let choices =
+        [("attribute_references", LogBodies::AttributeReferences), ("as_sent", LogBodies::AsSent)];
+    let log_bodies =
+        r.read(&mut s, "log_bodies", |r, n| r.choice(n, &choices)).unwrap_or(defaults.log_bodies);
     r.finish(s);
     StorageConfig {
         durability,
@@ -353,6 +357,7 @@ fn storage(r: &mut Reader<'_>, parent: &mut Section<'_>, defaults: StorageConfig
         flush_size,
         flush_age,
         object_store,
+        log_bodies,
     }
 }
 

@@ -34,8 +34,11 @@ fn empty_file_gives_all_defaults_with_data_dir_next_to_the_file() {
     assert_eq!(config.otlp.limits.max_attribute_value_length, 8192);
     assert_eq!(config.evaluation_interval, Duration::from_secs(15));
     assert_eq!(config.storage.durability, Durability::Fsync);
+    assert_eq!(config.storage.log_bodies, LogBodies::AttributeReferences);
     assert_eq!(config.log.format, LogFormat::Text);
     assert!(config.auth.admin_token.is_none() && config.otlp.tokens.is_empty());
+    let as_sent = load_ok("storage: { log_bodies: as_sent }", &FakeEnvironment::default());
+    assert_eq!(as_sent.storage.log_bodies, LogBodies::AsSent);
     let comments_only = load_ok("# nothing here yet\n", &FakeEnvironment::default());
     assert_eq!(comments_only.shutdown.grace_period, Duration::from_secs(30));
 }
@@ -59,7 +62,7 @@ otlp:
       token: t2
       signals: [logs, log]
 evaluation_interval: 15 seconds
-storage: { durability: sometimes }
+storage: { durability: sometimes, log_bodies: raw }
 "#;
     let errors = load_errors(text, &FakeEnvironment::default());
     assert_eq!(
@@ -71,6 +74,7 @@ storage: { durability: sometimes }
             "otlp.tokens[1].signals[1]: \"log\" is not a signal (expected one of: logs, metrics, traces)",
             "evaluation_interval: \"15 seconds\" is not a duration (use e.g. 500ms, 15s, 1m30s, 2h, 1d)",
             "storage.durability: \"sometimes\" is not one of: fsync, none",
+            "storage.log_bodies: \"raw\" is not one of: attribute_references, as_sent",
         ]
     );
 }

@@ -40,7 +40,6 @@ use crate::{Error, Result, Table, TableBatch, failpoint};
 const CHECKPOINT_FILE: &str = "checkpoint";
 /// How long a file taken out of the file list (by retention) stays on disk for queries already reading it.
 const RETIRED_FILE_GRACE: Duration = Duration::from_secs(5);
-/// How often retention is enforced and compaction runs.
 /// How often retention and compaction look for files to delete and to merge.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
@@ -67,6 +66,10 @@ pub struct StorageOptions {
     /// Memory one compaction may use: a quarter for the row group it writes, the rest for its writer and the
     /// files it reads at once (at least two, whatever this says).
     pub compaction_memory_bytes: usize,
+    /// Compacted logs files store the attribute values a body holds as references to the attributes
+    /// ([`files::body_references`]): smaller files, whose bodies other Parquet readers see with the
+    /// references in them.
+    pub log_body_references: bool,
 }
 
 impl StorageOptions {
@@ -83,6 +86,7 @@ impl StorageOptions {
             compaction_target_bytes: 128 * 1024 * 1024,
             // As much as a flush of `flush_bytes` takes.
             compaction_memory_bytes: 3 * 64 * 1024 * 1024,
+            log_body_references: true,
         }
     }
 }

@@ -68,6 +68,9 @@ pub struct DataFile {
     /// For a compacted file: the files it replaces (paths as above). Those are ignored by [`list`] while they
     /// still exist, so a crash between writing this file and deleting them never shows their rows twice.
     pub replaces: Vec<String>,
+    /// A logs file whose bodies refer to their attributes' values ([`body_references`]): a reader expands
+    /// them.
+    pub body_references: bool,
 }
 
 impl DataFile {
@@ -102,8 +105,9 @@ pub fn write(
     Ok(written)
 }
 
-/// Merges `files` (all of one partition of `table`, each sorted) into one sorted file that replaces them.
-/// Blocking. Streams: memory stays near one record batch per input plus the writer's row group, at most
+/// Merges `files` (all of one partition of `table`, each sorted) into one sorted file that replaces them,
+/// logs with their bodies' attribute values as references when `log_body_references` is set and as sent
+/// otherwise, whichever way the inputs store them ([`body_references`]). Blocking. Streams: memory stays near one record batch per input plus the writer's row group, at most
 /// `row_group_bytes` encoded, whatever the inputs' total size (see [`merge`]). The caller removes the
 /// originals once no query can be reading them; until then [`list`] skips them.
 ///
@@ -116,6 +120,7 @@ pub fn compact(
     table: Table,
     files: &[DataFile],
     row_group_bytes: usize,
+    log_body_references: bool,
 ) -> Result<DataFile> {
     let (Some(first), Some(lsn), Some(lowest_lsn)) =
         (files.first(), files.iter().map(|f| f.lsn).max(), files.iter().map(|f| f.lsn).min())
@@ -135,10 +140,11 @@ pub fn compact(
         max_time_ns: files.iter().map(|f| f.max_time_ns).max().unwrap_or_default(),
         replaces: &replaces,
         row_group_bytes: Some(row_group_bytes),
+        body_references: table == Table::Logs && log_body_references,
     };
     let inputs = merge::Inputs::open(store, files)?;
     let location = store.location(partition);
-    let mut rows = merge::merged(table, &inputs, &location)?;
+    let mut rows = merge::merged(table, &inputs, info.body_references, &location)?;
     write_file(store, table, partition, &name, &table.schema(), &info, &mut rows)
 }
 
@@ -244,6 +250,8 @@ struct FileInfo<'a> {
     /// Encoded bytes past which a row group is closed (the writer holds the open one in memory); `None`:
     /// only the writer's row count limit.
     row_group_bytes: Option<usize>,
+    /// The rows' bodies hold references to their attributes ([`body_references`]).
+    body_references: bool,
 }
 
 /// Writes the sorted pieces of one partition of a flush as a partition file.
@@ -268,7 +276,15 @@ fn write_sorted(
             reason: "a flush of no rows".into(),
         });
     };
-    let info = FileInfo { lsn, min_time_ns, max_time_ns, replaces: &[], row_group_bytes: None };
+    // A flush file is plain: finding attribute values in bodies is work for compaction, off the ingest path.
+    let info = FileInfo {
+        lsn,
+        min_time_ns,
+        max_time_ns,
+        replaces: &[],
+        row_group_bytes: None,
+        body_references: false,
+    };
     let mut rows = pieces.iter().cloned().map(Ok);
     write_file(store, table, relative_dir, name, &schema, &info, &mut rows)
 }
@@ -293,6 +309,7 @@ fn write_file(
         min_time_ns: info.min_time_ns,
         max_time_ns: info.max_time_ns,
         replaces: info.replaces.to_vec(),
+        body_references: info.body_references,
     };
     let root = match store.backend() {
         Backend::Local(root) => root,
@@ -373,17 +390,24 @@ fn properties(table: Table, schema: &Schema, info: &FileInfo<'_>) -> Result<Writ
             nulls_first: true,
         })
         .collect();
+    let mut footer = vec![
+        KeyValue::new(LSN_KEY.to_owned(), info.lsn.to_string()),
+        KeyValue::new(MIN_TIME_KEY.to_owned(), info.min_time_ns.to_string()),
+        KeyValue::new(MAX_TIME_KEY.to_owned(), info.max_time_ns.to_string()),
+        KeyValue::new(REPLACES_KEY.to_owned(), info.replaces.join("\n")),
+    ];
+    if info.body_references {
+        footer.push(KeyValue::new(
+            body_references::FOOTER_KEY.to_owned(),
+            body_references::FOOTER_VALUE.to_owned(),
+        ));
+    }
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(zstd))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_sorting_columns(Some(sorting))
         .set_max_row_group_bytes(info.row_group_bytes)
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(LSN_KEY.to_owned(), info.lsn.to_string()),
-            KeyValue::new(MIN_TIME_KEY.to_owned(), info.min_time_ns.to_string()),
-            KeyValue::new(MAX_TIME_KEY.to_owned(), info.max_time_ns.to_string()),
-            KeyValue::new(REPLACES_KEY.to_owned(), info.replaces.join("\n")),
-        ]));
+        .set_key_value_metadata(Some(footer));
     // A flush is on the ingest path, and a dictionary costs a hash and a compare for every value written: at
     // saturation that was 12-19 % of the daemon's CPU (perf, BENCHMARKS.md). zstd finds most of the same
     // repeats, and the compacted file that replaces the flush file gets the dictionaries.
@@ -563,17 +587,16 @@ fn describe_metadata(
     metadata: &ParquetMetaData,
     path: &Path,
 ) -> Result<DataFile> {
-    let value = |key: &str| -> Option<i64> {
+    let text = |key: &str| -> Option<&str> {
         metadata
             .file_metadata()
             .key_value_metadata()?
             .iter()
             .find(|kv| kv.key == key)?
             .value
-            .as_deref()?
-            .parse()
-            .ok()
+            .as_deref()
     };
+    let value = |key: &str| -> Option<i64> { text(key)?.parse().ok() };
     let (Some(lsn), Some(min_time_ns), Some(max_time_ns)) =
         (value(LSN_KEY), value(MIN_TIME_KEY), value(MAX_TIME_KEY))
     else {
@@ -582,14 +605,29 @@ fn describe_metadata(
             reason: "missing sightline metadata".into(),
         });
     };
-    let replaces = metadata
-        .file_metadata()
-        .key_value_metadata()
-        .and_then(|kvs| kvs.iter().find(|kv| kv.key == REPLACES_KEY))
-        .and_then(|kv| kv.value.as_deref())
+    let replaces = text(REPLACES_KEY)
         .map(|value| value.lines().map(str::to_owned).collect())
         .unwrap_or_default();
-    Ok(DataFile { path: relative, size_bytes, lsn: lsn as Lsn, min_time_ns, max_time_ns, replaces })
+    let body_references = match text(body_references::FOOTER_KEY) {
+        None => false,
+        Some(body_references::FOOTER_VALUE) => true,
+        // A later version's encoding: reading its bodies as they are stored would be wrong.
+        Some(other) => {
+            return Err(Error::CorruptData {
+                path: path.to_owned(),
+                reason: format!("log bodies stored as {other:?}, which this version cannot read"),
+            });
+        }
+    };
+    Ok(DataFile {
+        path: relative,
+        size_bytes,
+        lsn: lsn as Lsn,
+        min_time_ns,
+        max_time_ns,
+        replaces,
+        body_references,
+    })
 }
 
 fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -651,7 +689,16 @@ pub fn read(store: &DataStore, file: &DataFile) -> Result<Vec<RecordBatch>> {
         }
     }
     .map_err(parquet_error(&path))?;
-    reader.map(|batch| batch.map_err(Error::Arrow)).collect()
+    reader
+        .map(|batch| {
+            let batch = batch.map_err(Error::Arrow)?;
+            if !file.body_references {
+                return Ok(batch);
+            }
+            body_references::expanded(&batch)
+                .map_err(|e| Error::CorruptData { path: path.clone(), reason: e.to_string() })
+        })
+        .collect()
 }
 
 /// Removes a data file (after compaction or retention) and makes the removal durable.
@@ -690,6 +737,7 @@ fn parquet_write_error(path: &Path) -> impl FnOnce(ParquetError) -> Error + '_ {
     }
 }
 
+pub mod body_references;
 mod merge;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 //! Files are read from the engine's object store, registered under one fixed URL ([`STORE_URL`]) so the
 //! rest of the layer is the same whether the store is a local directory or S3.
 
+mod log_bodies;
 mod provider;
 mod read_only;
 mod scope;

@@ -21,3 +21,37 @@ pub fn rows(table: Table, rows: &[(i64, &str)]) -> RecordBatch {
     })
     .expect("rows in the table's schema")
 }
+
+/// Access-log rows of the `logs` table: `count` per service, one millisecond apart, each with a raw line as its
+/// body and the fields a parser copies out of it as attributes (so that compacted files store references).
+pub fn access_logs(services: &[&str], count: usize) -> RecordBatch {
+    use arrow_array::builder::{MapBuilder, StringBuilder};
+    let rows: Vec<(i64, &str)> = services
+        .iter()
+        .flat_map(|&service| (0..count).map(move |n| (1_000_000 * n as i64, service)))
+        .collect();
+    let mut bodies = StringBuilder::new();
+    let mut attributes = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+    for (n, (_, service)) in rows.iter().enumerate() {
+        let (address, path, status) =
+            (format!("10.0.{}.{}", n % 7, n % 251), format!("/{service}/{n}"), 200 + n % 5);
+        bodies.append_value(format!("{address} - - \"GET {path} HTTP/1.1\" {status} {n}"));
+        for (key, value) in [
+            ("client.address", address),
+            ("url.path", path),
+            ("http.response.status_code", status.to_string()),
+        ] {
+            attributes.keys().append_value(key);
+            attributes.values().append_value(value);
+        }
+        attributes.append(true).expect("as many keys as values");
+    }
+    let (bodies, attributes) =
+        (Arc::new(bodies.finish()) as ArrayRef, Arc::new(attributes.finish()) as ArrayRef);
+    let base = self::rows(Table::Logs, &rows);
+    let schema = base.schema();
+    let mut columns = base.columns().to_vec();
+    columns[schema.index_of("body").expect("logs have a body")] = bodies;
+    columns[schema.index_of("attributes").expect("logs have attributes")] = attributes;
+    RecordBatch::try_new(schema, columns).expect("rows in the logs schema")
+}

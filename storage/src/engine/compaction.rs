@@ -44,8 +44,9 @@ impl Storage {
             }
             let store = self.inner.store.clone();
             let inputs = old.clone();
+            let body_references = options.log_body_references;
             let new = background::run("sightline-compact", move || {
-                files::compact(&store, table, &inputs, row_group_bytes)
+                files::compact(&store, table, &inputs, row_group_bytes, body_references)
             })
             .await?;
             failpoint::hit("compact.file_written");

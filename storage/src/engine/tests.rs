@@ -176,7 +176,8 @@ async fn a_crash_after_compaction_before_deleting_the_originals_shows_each_row_o
         }
         // The crash: the compacted file is in place, the originals were never deleted.
         let originals = storage.snapshot(Table::Logs).files;
-        files::compact(storage.data_store(), Table::Logs, &originals, 1 << 20).expect("compact");
+        files::compact(storage.data_store(), Table::Logs, &originals, 1 << 20, true)
+            .expect("compact");
     }
     assert_eq!(backend.parquet_objects("logs").await.len(), 5);
     let rows =

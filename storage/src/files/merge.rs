@@ -27,7 +27,7 @@ use datafusion::physical_plan::sorts::streaming_merge::StreamingMergeBuilder;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{DataFile, io, parquet_error};
+use super::{DataFile, body_references, io, parquet_error};
 use crate::store::{Backend, DataStore};
 use crate::{Error, Result, Table};
 
@@ -40,6 +40,8 @@ const MERGED_BATCH_ROWS: usize = 8192;
 /// when this is dropped.
 pub(super) struct Inputs {
     paths: Vec<PathBuf>,
+    /// Per input: its bodies hold references ([`super::DataFile::body_references`]).
+    body_references: Vec<bool>,
     staged: bool,
 }
 
@@ -47,13 +49,15 @@ impl Inputs {
     /// The inputs as local files: in place on the local backend, downloaded to staging files from an
     /// object store.
     pub(super) fn open(store: &DataStore, files: &[DataFile]) -> Result<Inputs> {
+        let body_references = files.iter().map(|file| file.body_references).collect();
         match store.backend() {
             Backend::Local(_) => Ok(Inputs {
                 paths: files.iter().map(|file| store.location(&file.path)).collect(),
+                body_references,
                 staged: false,
             }),
             Backend::Object(objects) => {
-                let mut inputs = Inputs { paths: Vec::new(), staged: true };
+                let mut inputs = Inputs { paths: Vec::new(), body_references, staged: true };
                 for file in files {
                     let staged = objects.staging_file()?;
                     // Pushed first: a failed download leaves a partial file to delete.
@@ -76,22 +80,36 @@ impl Drop for Inputs {
     }
 }
 
-/// The rows of every input, merged in (`service_name`, time) order. `partition` names the inputs in errors.
+/// The rows of every input, merged in (`service_name`, time) order, their bodies with references to their
+/// attributes when `body_references` is set and as sent otherwise, whichever way each input stores them.
+/// `partition` names the inputs in errors.
 pub(super) fn merged<'a>(
     table: Table,
     inputs: &'a Inputs,
+    body_references: bool,
     partition: &'a Path,
 ) -> Result<impl Iterator<Item = Result<RecordBatch>> + 'a> {
     let schema = table.schema();
     let mut streams: Vec<SendableRecordBatchStream> = Vec::new();
-    for path in &inputs.paths {
+    for (path, &stored_with_references) in inputs.paths.iter().zip(&inputs.body_references) {
+        let convert = match (stored_with_references, body_references) {
+            (false, true) => Some(body_references::referenced as fn(&_) -> _),
+            (true, false) => Some(body_references::expanded as fn(&_) -> _),
+            _ => None,
+        };
         let file = File::open(path).map_err(io("open data file", path))?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(parquet_error(path))?
             .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(parquet_error(path))?;
-        let batches = reader.map(|batch| batch.map_err(DataFusionError::from));
+        let batches = reader.map(move |batch| {
+            let batch = batch?;
+            Ok(match convert {
+                Some(convert) => convert(&batch)?,
+                None => batch,
+            })
+        });
         streams.push(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&schema),
             futures::stream::iter(batches),

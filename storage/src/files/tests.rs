@@ -224,7 +224,8 @@ fn compacted_logs_keep_the_attribute_dictionary_and_store_bodies_plain() {
     let backend = Backend::local();
     let store = backend.store();
     let flushed = write(&store, Table::Logs, &[access_logs(60_000)], 1).expect("flush");
-    let compacted = compact(&store, Table::Logs, &flushed, 64 * 1024 * 1024).expect("compact");
+    let compacted =
+        compact(&store, Table::Logs, &flushed, 64 * 1024 * 1024, true).expect("compact");
 
     let before = data_page_encodings(&store, &flushed[0]);
     for column in ["body", "attributes.entries.values", "service_name"] {
@@ -239,6 +240,77 @@ fn compacted_logs_keep_the_attribute_dictionary_and_store_bodies_plain() {
     );
     assert!(after["timestamp"].is_only(Encoding::DELTA_BINARY_PACKED), "{:?}", after["timestamp"]);
     assert_eq!(read_one(&store, &compacted), read_one(&store, &flushed[0]), "the same rows");
+}
+
+/// The bodies of one file as its Parquet stores them, in file order.
+fn stored_bodies(store: &DataStore, file: &DataFile) -> Vec<String> {
+    let path = store.location(&file.path);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).expect("open"))
+        .expect("footer")
+        .build()
+        .expect("reader");
+    let batches: Vec<RecordBatch> = reader.map(|batch| batch.expect("batch")).collect();
+    batches
+        .iter()
+        .flat_map(|batch| {
+            let bodies = batch.column_by_name("body").expect("a body column").as_string::<i32>();
+            bodies.iter().map(|body| body.unwrap_or_default().to_owned()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A compacted logs file stores each body with the attribute values it holds as references, says so in its
+/// footer, and reads back as sent, also when compacted again with a flush file beside it.
+#[test]
+fn compacted_logs_store_attribute_values_once_and_read_back_as_sent() {
+    let backend = Backend::local();
+    let store = backend.store();
+    let sent = crate::test_rows::access_logs(&["cart", "frontend"], 500);
+    let flushed = write(&store, Table::Logs, std::slice::from_ref(&sent), 1).expect("flush");
+    assert!(!flushed[0].body_references, "a flush file is plain");
+    assert!(stored_bodies(&store, &flushed[0]).iter().all(|body| !body.contains('\u{1a}')));
+
+    let compacted = compact(&store, Table::Logs, &flushed, 64 << 20, true).expect("compact");
+    assert!(compacted.body_references);
+    let listed = list(&store, Table::Logs).expect("list");
+    assert_eq!(listed, vec![compacted.clone()], "the footer says how the bodies are stored");
+    let stored = stored_bodies(&store, &compacted);
+    assert!(
+        stored[0].starts_with("\u{1a}0 - - \"GET \u{1a}1 HTTP/1.1\" \u{1a}2 "),
+        "{:?}",
+        stored[0]
+    );
+    assert_eq!(read_one(&store, &compacted), read_one(&store, &flushed[0]), "bodies as sent");
+
+    let later = write(&store, Table::Logs, &[crate::test_rows::access_logs(&["cart"], 10)], 2)
+        .expect("flush");
+    let again =
+        compact(&store, Table::Logs, &[compacted.clone(), later[0].clone()], 64 << 20, true)
+            .expect("compact a compacted file with a flush file");
+    let mut expected = bodies_by_service_and_time(&read_one(&store, &compacted));
+    expected.extend(bodies_by_service_and_time(&read_one(&store, &later[0])));
+    expected.sort();
+    assert_eq!(bodies_by_service_and_time(&read_one(&store, &again)), expected);
+
+    // With references turned off, compaction writes the bodies as sent again.
+    let plain = compact(&store, Table::Logs, std::slice::from_ref(&again), 64 << 20, false)
+        .expect("compact without references");
+    assert!(!plain.body_references);
+    assert!(stored_bodies(&store, &plain).iter().all(|body| !body.contains('\u{1a}')));
+    assert_eq!(read_one(&store, &plain), read_one(&store, &again));
+}
+
+/// (service, time, body) of every row, sorted.
+fn bodies_by_service_and_time(batch: &RecordBatch) -> Vec<(String, i64, String)> {
+    let column = |name| batch.column_by_name(name).expect("a logs column");
+    let services = column("service_name").as_string::<i32>();
+    let times = column("timestamp").as_primitive::<TimestampNanosecondType>();
+    let bodies = column("body").as_string::<i32>();
+    let mut rows: Vec<_> = (0..batch.num_rows())
+        .map(|row| (services.value(row).to_owned(), times.value(row), bodies.value(row).to_owned()))
+        .collect();
+    rows.sort();
+    rows
 }
 
 /// Statistics are kept where they prune (times, numbers, the service), and not where they cannot but would
@@ -325,7 +397,7 @@ fn compaction_memory_child() {
     let store = DataStore::open(&dir, &crate::FileLocation::DataDir).expect("store");
     let inputs = list(&store, Table::Logs).expect("list");
     let before = resident_bytes("VmRSS:");
-    compact(&store, Table::Logs, &inputs, MEMORY_ROW_GROUP_BYTES).expect("compact");
+    compact(&store, Table::Logs, &inputs, MEMORY_ROW_GROUP_BYTES, true).expect("compact");
     let rise = resident_bytes("VmHWM:").saturating_sub(before);
     fs::write(dir.join("rise"), rise.to_string()).expect("record");
 }
@@ -429,6 +501,7 @@ fn a_full_disk_while_writing_is_reported_as_the_io_error_it_is() {
         max_time_ns: T0 + 1,
         replaces: &[],
         row_group_bytes: None,
+        body_references: false,
     };
     let properties = properties(Table::Logs, &batch.schema(), &info).expect("properties");
     let path = Path::new("logs/full.parquet");

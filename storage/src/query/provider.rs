@@ -20,6 +20,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::union::UnionExec;
 
+use super::log_bodies;
 use super::time_range::TimeRange;
 use crate::catalog::{DataFile, TableSnapshot, TableSource};
 use crate::schema::Table;
@@ -80,6 +81,27 @@ impl SnapshotTable {
     }
 }
 
+impl SnapshotTable {
+    /// A scan of logs files whose bodies refer to their attributes: read as stored, then expanded.
+    fn referenced_scan(
+        &self,
+        state: &dyn Session,
+        files: Vec<DataFile>,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let schema = self.table.schema();
+        let wanted: Vec<usize> =
+            projection.cloned().unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let read = log_bodies::columns_to_read(&schema, &wanted)?;
+        let filters = log_bodies::filters_on_stored(filters);
+        let scan = self.parquet_scan(state, files, Some(&read), &filters, limit)?;
+        let config = Arc::new(state.config_options().clone());
+        log_bodies::expanded(&schema, &wanted, scan, config)
+    }
+}
+
 #[async_trait]
 impl TableProvider for SnapshotTable {
     fn schema(&self) -> SchemaRef {
@@ -119,8 +141,17 @@ impl TableProvider for SnapshotTable {
         if files.is_empty() {
             return Ok(memory);
         }
-        let parquet = self.parquet_scan(state, files, projection, filters, limit)?;
-        UnionExec::try_new(vec![parquet, memory])
+        let (referenced, plain): (Vec<DataFile>, Vec<DataFile>) =
+            files.into_iter().partition(|file| file.body_references);
+        let mut inputs = Vec::new();
+        if !plain.is_empty() {
+            inputs.push(self.parquet_scan(state, plain, projection, filters, limit)?);
+        }
+        if !referenced.is_empty() {
+            inputs.push(self.referenced_scan(state, referenced, projection, filters, limit)?);
+        }
+        inputs.push(memory);
+        UnionExec::try_new(inputs)
     }
 }
 

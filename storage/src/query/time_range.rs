@@ -125,6 +125,7 @@ mod tests {
             min_time_ns: min,
             max_time_ns: max,
             replaces: Vec::new(),
+            body_references: false,
         }
     }
 
