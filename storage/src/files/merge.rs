@@ -81,18 +81,18 @@ impl Drop for Inputs {
 }
 
 /// The rows of every input, merged in (`service_name`, time) order, their bodies with references to their
-/// attributes when `body_references` is set and as sent otherwise, whichever way each input stores them.
+/// attributes when `with_references` is set and as sent otherwise, whichever way each input stores them.
 /// `partition` names the inputs in errors.
 pub(super) fn merged<'a>(
     table: Table,
     inputs: &'a Inputs,
-    body_references: bool,
+    with_references: bool,
     partition: &'a Path,
 ) -> Result<impl Iterator<Item = Result<RecordBatch>> + 'a> {
     let schema = table.schema();
     let mut streams: Vec<SendableRecordBatchStream> = Vec::new();
     for (path, &stored_with_references) in inputs.paths.iter().zip(&inputs.body_references) {
-        let convert = match (stored_with_references, body_references) {
+        let convert = match (stored_with_references, with_references) {
             (false, true) => Some(body_references::referenced as fn(&_) -> _),
             (true, false) => Some(body_references::expanded as fn(&_) -> _),
             _ => None,

@@ -1,6 +1,8 @@
 //! [`SnapshotTable`]: one store table as a DataFusion [`TableProvider`]. Each scan takes one snapshot from the
 //! [`TableSource`] and plans the union of a Parquet scan over the snapshot's files (pruned by time first,
-//! then by row-group statistics and page indexes inside the files) and a scan of the buffered batches.
+//! then by row-group statistics and page indexes inside the files) and a scan of the buffered batches. Logs
+//! files whose bodies refer to their attributes get a scan of their own that expands them
+//! ([`super::log_bodies`]).
 //! Because the engine guarantees that files and buffer never share a row, the union holds every row once.
 
 use std::sync::Arc;
@@ -79,9 +81,7 @@ impl SnapshotTable {
             .build();
         Ok(DataSourceExec::from_data_source(config))
     }
-}
 
-impl SnapshotTable {
     /// A scan of logs files whose bodies refer to their attributes: read as stored, then expanded.
     fn referenced_scan(
         &self,
