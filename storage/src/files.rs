@@ -11,7 +11,8 @@
 //! the object appear whole or not at all, so no temporary name is needed there.
 //!
 //! Compaction ([`compact`]) merges a partition's sorted files into one, streaming ([`merge`]), and the new
-//! file names the files it replaces in its footer.
+//! file names the files it replaces in its footer. A compacted logs file stores the attribute values a body
+//! holds once, as references from the body ([`body_references`]); [`read`] gives the bodies as sent.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -105,11 +106,12 @@ pub fn write(
     Ok(written)
 }
 
-/// Merges `files` (all of one partition of `table`, each sorted) into one sorted file that replaces them,
+/// Merges `files` (all of one partition of `table`, each sorted) into one sorted file that replaces them:
 /// logs with their bodies' attribute values as references when `log_body_references` is set and as sent
-/// otherwise, whichever way the inputs store them ([`body_references`]). Blocking. Streams: memory stays near one record batch per input plus the writer's row group, at most
-/// `row_group_bytes` encoded, whatever the inputs' total size (see [`merge`]). The caller removes the
-/// originals once no query can be reading them; until then [`list`] skips them.
+/// otherwise, whichever way the inputs store them ([`body_references`]). Blocking. Streams: memory stays
+/// near one record batch per input plus the writer's row group, at most `row_group_bytes` encoded, whatever
+/// the inputs' total size (see [`merge`]). The caller removes the originals once no query can be reading
+/// them; until then [`list`] skips them.
 ///
 /// The name holds the lowest and highest LSN of the inputs. Compaction merges runs of a partition's files
 /// that are contiguous in LSN order, and the result takes the highest LSN: afterwards it is the only file of

@@ -53,8 +53,8 @@ pub(super) fn expanded(
     if !wanted.contains(&body) {
         return Ok(scan);
     }
-    let read = columns_to_read(schema, wanted)?;
-    let position = |column| read.iter().position(|&c| c == column).unwrap_or_default();
+    // Where the scan put the attributes: among the wanted columns, or after them (`columns_to_read`).
+    let attributes_at = wanted.iter().position(|&c| c == attributes).unwrap_or(wanted.len());
     let expand = Arc::new(ScalarUDF::from(ExpandBody::new()));
     let body_field = Arc::new(schema.field(body).clone());
     let expressions = wanted.iter().enumerate().map(|(at, &column)| {
@@ -62,7 +62,7 @@ pub(super) fn expanded(
         let expression: Arc<dyn PhysicalExpr> = if column == body {
             let arguments: Vec<Arc<dyn PhysicalExpr>> = vec![
                 Arc::new(Column::new("body", at)),
-                Arc::new(Column::new("attributes", position(attributes))),
+                Arc::new(Column::new("attributes", attributes_at)),
             ];
             Arc::new(ScalarFunctionExpr::new(
                 ExpandBody::NAME,
