@@ -22,8 +22,9 @@ pub fn rows(table: Table, rows: &[(i64, &str)]) -> RecordBatch {
     .expect("rows in the table's schema")
 }
 
-/// Access-log rows of the `logs` table: `count` per service, one millisecond apart, each with a raw line as its
-/// body and the fields a parser copies out of it as attributes (so that compacted files store references).
+/// Access-log rows of the `logs` table: `count` per service, one millisecond apart, each with a raw line
+/// as its body and the fields a parser copies out of it as attributes (which compacted files then store
+/// once, as references from the body).
 pub fn access_logs(services: &[&str], count: usize) -> RecordBatch {
     use arrow_array::builder::{MapBuilder, StringBuilder};
     let rows: Vec<(i64, &str)> = services
