@@ -158,29 +158,29 @@ pub fn expand(stored: &StringArray, attributes: &MapArray) -> Result<StringArray
     let values = attribute_values(attributes)?;
     let offsets = attributes.value_offsets();
     let mut expanded = StringBuilder::with_capacity(stored.len(), stored.value_data().len() * 2);
+    let mut text = String::new();
     for row in 0..stored.len() {
         if stored.is_null(row) {
             expanded.append_null();
             continue;
         }
         let body = stored.value(row);
-        let Some(mut at) = body.find(MARK) else {
+        if !body.contains(MARK) {
             expanded.append_value(body);
             continue;
-        };
+        }
         let entries = if attributes.is_null(row) {
             0..0
         } else {
             offsets[row] as usize..offsets[row + 1] as usize
         };
-        // Written piece by piece into the builder's current value, which `append_value("")` then ends: a
-        // scan of every body spends much of its time here (BENCHMARKS.md), and a copy through a `String`
-        // would double the bytes moved.
+        text.clear();
         let mut rest = body;
-        loop {
-            write(&mut expanded, &rest[..at]);
-            match rest.as_bytes().get(at + 1).copied() {
-                Some(b) if char::from(b) == MARK => write(&mut expanded, &rest[at..=at]),
+        while let Some(at) = rest.find(MARK) {
+            text.push_str(&rest[..at]);
+            let named = rest[at + MARK.len_utf8()..].bytes().next();
+            match named {
+                Some(b) if char::from(b) == MARK => text.push(MARK),
                 Some(b)
                     if b >= FIRST_POSITION
                         && usize::from(b - FIRST_POSITION) < entries.len().min(MAX_POSITIONS) =>
@@ -189,27 +189,16 @@ pub fn expand(stored: &StringArray, attributes: &MapArray) -> Result<StringArray
                     if values.is_null(entry) {
                         return Err(damaged(row, "a reference to a null attribute value"));
                     }
-                    write(&mut expanded, values.value(entry));
+                    text.push_str(values.value(entry));
                 }
                 _ => return Err(damaged(row, "a reference to no attribute")),
             }
-            // The mark and the character after it are one byte each.
-            rest = &rest[at + 2..];
-            match rest.find(MARK) {
-                Some(next) => at = next,
-                None => break,
-            }
+            rest = &rest[at + MARK.len_utf8() + 1..];
         }
-        write(&mut expanded, rest);
-        expanded.append_value("");
+        text.push_str(rest);
+        expanded.append_value(&text);
     }
     Ok(expanded.finish())
-}
-
-/// Appends `piece` to the value `builder` is making.
-fn write(builder: &mut StringBuilder, piece: &str) {
-    use std::fmt::Write;
-    builder.write_str(piece).expect("a string builder takes any string");
 }
 
 fn damaged(row: usize, what: &str) -> ArrowError {
