@@ -81,25 +81,6 @@ impl SnapshotTable {
             .build();
         Ok(DataSourceExec::from_data_source(config))
     }
-
-    /// A scan of logs files whose bodies refer to their attributes: read as stored, then expanded.
-    fn referenced_scan(
-        &self,
-        state: &dyn Session,
-        files: Vec<DataFile>,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let schema = self.table.schema();
-        let wanted: Vec<usize> =
-            projection.cloned().unwrap_or_else(|| (0..schema.fields().len()).collect());
-        let read = log_bodies::columns_to_read(&schema, &wanted)?;
-        let filters = log_bodies::filters_on_stored(filters);
-        let scan = self.parquet_scan(state, files, Some(&read), &filters, limit)?;
-        let config = Arc::new(state.config_options().clone());
-        log_bodies::expanded(&schema, &wanted, scan, config)
-    }
 }
 
 #[async_trait]
@@ -148,7 +129,15 @@ impl TableProvider for SnapshotTable {
             inputs.push(self.parquet_scan(state, plain, projection, filters, limit)?);
         }
         if !referenced.is_empty() {
-            inputs.push(self.referenced_scan(state, referenced, projection, filters, limit)?);
+            // Read as stored, with the attributes the bodies refer to, then expanded.
+            let schema = self.table.schema();
+            let wanted: Vec<usize> =
+                projection.cloned().unwrap_or_else(|| (0..schema.fields().len()).collect());
+            let read = log_bodies::columns_to_read(&schema, &wanted)?;
+            let filters = log_bodies::filters_on_stored(filters);
+            let stored = self.parquet_scan(state, referenced, Some(&read), &filters, limit)?;
+            let config = Arc::clone(state.config().options());
+            inputs.push(log_bodies::expanded(&schema, &wanted, stored, config)?);
         }
         inputs.push(memory);
         UnionExec::try_new(inputs)
